@@ -3,6 +3,7 @@
 mod attributes;
 pub(crate) mod builders;
 mod emit;
+mod inlining;
 mod links;
 mod paging;
 pub(crate) mod postprocess;
@@ -145,6 +146,7 @@ fn generate_module(
     // Last: the paging helpers read the fields' JSON names from their `#[serde(rename)]`,
     // which go where no serde derive is left to read them.
     serde_impls::apply(&mut code).map_err(|e| format!("module `{}`: {e}", module.name))?;
+    inlining::compile_where_called(&mut code);
     let generated = GeneratedModule {
         module,
         code,

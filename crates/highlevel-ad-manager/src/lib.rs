@@ -56,6 +56,7 @@ pub mod types {
             struct AdCampaignDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdCampaignDtoVisitor {
                 type Value = AdCampaignDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -244,6 +245,7 @@ pub mod types {
         }
     }
     impl AdCampaignDto {
+        #[inline]
         pub fn builder() -> builder::AdCampaignDto {
             Default::default()
         }
@@ -292,6 +294,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignDtoMediaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::StandardUpdate => f.write_str("STANDARD_UPDATE"),
@@ -303,6 +306,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignDtoMediaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -316,6 +320,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -324,6 +329,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AdCampaignDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -395,6 +401,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -413,6 +420,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -433,6 +441,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -442,6 +451,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -492,6 +502,7 @@ pub mod types {
             struct AdCampaignGroupDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdCampaignGroupDataDtoVisitor {
                 type Value = AdCampaignGroupDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -694,6 +705,7 @@ pub mod types {
         }
     }
     impl AdCampaignGroupDataDto {
+        #[inline]
         pub fn builder() -> builder::AdCampaignGroupDataDto {
             Default::default()
         }
@@ -739,6 +751,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoAdBudgetOptimization {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::MaximumDelivery => f.write_str("MAXIMUM_DELIVERY"),
@@ -749,6 +762,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignGroupDataDtoAdBudgetOptimization {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -761,6 +775,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignGroupDataDtoAdBudgetOptimization {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -770,6 +785,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignGroupDataDtoAdBudgetOptimization {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -817,6 +833,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoObjectiveType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LeadGeneration => f.write_str("LEAD_GENERATION"),
@@ -827,6 +844,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignGroupDataDtoObjectiveType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -839,6 +857,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignGroupDataDtoObjectiveType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -848,6 +867,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignGroupDataDtoObjectiveType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -919,6 +939,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -937,6 +958,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignGroupDataDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -957,6 +979,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignGroupDataDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -966,6 +989,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignGroupDataDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1000,6 +1024,7 @@ pub mod types {
             struct AdScheduleTargetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdScheduleTargetDtoVisitor {
                 type Value = AdScheduleTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1086,6 +1111,7 @@ pub mod types {
         }
     }
     impl AdScheduleTargetDto {
+        #[inline]
         pub fn builder() -> builder::AdScheduleTargetDto {
             Default::default()
         }
@@ -1146,6 +1172,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Monday => f.write_str("MONDAY"),
@@ -1161,6 +1188,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdScheduleTargetDtoDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1178,6 +1206,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdScheduleTargetDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1187,6 +1216,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdScheduleTargetDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1240,6 +1270,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoEndMinute {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Zero => f.write_str("ZERO"),
@@ -1252,6 +1283,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdScheduleTargetDtoEndMinute {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1266,6 +1298,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdScheduleTargetDtoEndMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1275,6 +1308,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdScheduleTargetDtoEndMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1328,6 +1362,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoStartMinute {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Zero => f.write_str("ZERO"),
@@ -1340,6 +1375,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdScheduleTargetDtoStartMinute {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1354,6 +1390,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdScheduleTargetDtoStartMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1363,6 +1400,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdScheduleTargetDtoStartMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1386,6 +1424,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AudienceCustomAudienceItemDtoVisitor {
                 type Value = AudienceCustomAudienceItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1440,6 +1479,7 @@ pub mod types {
         }
     }
     impl AudienceCustomAudienceItemDto {
+        #[inline]
         pub fn builder() -> builder::AudienceCustomAudienceItemDto {
             Default::default()
         }
@@ -1472,6 +1512,7 @@ pub mod types {
             struct AudienceDimensionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceDimensionDtoVisitor {
                 type Value = AudienceDimensionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1563,6 +1604,7 @@ pub mod types {
         }
     }
     impl AudienceDimensionDto {
+        #[inline]
         pub fn builder() -> builder::AudienceDimensionDto {
             Default::default()
         }
@@ -1583,6 +1625,7 @@ pub mod types {
             struct AudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceDtoVisitor {
                 type Value = AudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1640,6 +1683,7 @@ pub mod types {
         }
     }
     impl AudienceDto {
+        #[inline]
         pub fn builder() -> builder::AudienceDto {
             Default::default()
         }
@@ -1662,6 +1706,7 @@ pub mod types {
             struct AudienceInterestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceInterestDtoVisitor {
                 type Value = AudienceInterestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1726,6 +1771,7 @@ pub mod types {
         }
     }
     impl AudienceInterestDto {
+        #[inline]
         pub fn builder() -> builder::AudienceInterestDto {
             Default::default()
         }
@@ -1746,6 +1792,7 @@ pub mod types {
             struct AudienceLocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceLocaleDtoVisitor {
                 type Value = AudienceLocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1799,6 +1846,7 @@ pub mod types {
         }
     }
     impl AudienceLocaleDto {
+        #[inline]
         pub fn builder() -> builder::AudienceLocaleDto {
             Default::default()
         }
@@ -1837,6 +1885,7 @@ pub mod types {
             struct AudienceLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceLocationDtoVisitor {
                 type Value = AudienceLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1941,6 +1990,7 @@ pub mod types {
         }
     }
     impl AudienceLocationDto {
+        #[inline]
         pub fn builder() -> builder::AudienceLocationDto {
             Default::default()
         }
@@ -1986,6 +2036,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoRadiusUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Km => f.write_str("km"),
@@ -1996,6 +2047,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AudienceLocationDtoRadiusUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2008,6 +2060,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AudienceLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2017,6 +2070,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AudienceLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2064,6 +2118,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoSelectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Include => f.write_str("include"),
@@ -2074,6 +2129,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AudienceLocationDtoSelectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2086,6 +2142,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AudienceLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2095,6 +2152,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AudienceLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2172,6 +2230,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Country => f.write_str("country"),
@@ -2192,6 +2251,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AudienceLocationDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2214,6 +2274,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AudienceLocationDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2222,6 +2283,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AudienceLocationDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2244,6 +2306,7 @@ pub mod types {
             struct AudienceLocationGeometryVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceLocationGeometryVisitor {
                 type Value = AudienceLocationGeometry;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2304,6 +2367,7 @@ pub mod types {
         }
     }
     impl AudienceLocationGeometry {
+        #[inline]
         pub fn builder() -> builder::AudienceLocationGeometry {
             Default::default()
         }
@@ -2326,6 +2390,7 @@ pub mod types {
             struct AudiencePlacementsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudiencePlacementsDtoVisitor {
                 type Value = AudiencePlacementsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2393,6 +2458,7 @@ pub mod types {
         }
     }
     impl AudiencePlacementsDto {
+        #[inline]
         pub fn builder() -> builder::AudiencePlacementsDto {
             Default::default()
         }
@@ -2415,6 +2481,7 @@ pub mod types {
             struct AudienceSegmentsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceSegmentsDtoVisitor {
                 type Value = AudienceSegmentsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2483,6 +2550,7 @@ pub mod types {
         }
     }
     impl AudienceSegmentsDto {
+        #[inline]
         pub fn builder() -> builder::AudienceSegmentsDto {
             Default::default()
         }
@@ -2512,6 +2580,7 @@ pub mod types {
             struct BudgetVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BudgetVisitor {
                 type Value = Budget;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2589,6 +2658,7 @@ pub mod types {
         }
     }
     impl Budget {
+        #[inline]
         pub fn builder() -> builder::Budget {
             Default::default()
         }
@@ -2634,6 +2704,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BudgetBudgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -2644,6 +2715,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BudgetBudgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2656,6 +2728,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BudgetBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2664,6 +2737,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for BudgetBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2698,6 +2772,7 @@ pub mod types {
             struct CallAssetPayloadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallAssetPayloadDtoVisitor {
                 type Value = CallAssetPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2795,6 +2870,7 @@ pub mod types {
         }
     }
     impl CallAssetPayloadDto {
+        #[inline]
         pub fn builder() -> builder::CallAssetPayloadDto {
             Default::default()
         }
@@ -2883,6 +2959,7 @@ pub mod types {
             struct CampaignDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CampaignDtoVisitor {
                 type Value = CampaignDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3174,6 +3251,7 @@ pub mod types {
         }
     }
     impl CampaignDto {
+        #[inline]
         pub fn builder() -> builder::CampaignDto {
             Default::default()
         }
@@ -3216,6 +3294,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelSubType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::DemandGen => f.write_str("DEMAND_GEN"),
@@ -3225,6 +3304,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoAdvertisingChannelSubType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3236,6 +3316,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoAdvertisingChannelSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3245,6 +3326,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CampaignDtoAdvertisingChannelSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3310,6 +3392,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Search => f.write_str("SEARCH"),
@@ -3326,6 +3409,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoAdvertisingChannelType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3344,6 +3428,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoAdvertisingChannelType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3353,6 +3438,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CampaignDtoAdvertisingChannelType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3400,6 +3486,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoGoalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::WebsiteTraffic => f.write_str("WEBSITE_TRAFFIC"),
@@ -3410,6 +3497,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoGoalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3422,6 +3510,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoGoalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3430,6 +3519,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CampaignDtoGoalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3501,6 +3591,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -3519,6 +3610,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3539,6 +3631,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3547,6 +3640,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3571,6 +3665,7 @@ pub mod types {
             struct ConsentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConsentDtoVisitor {
                 type Value = ConsentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3631,6 +3726,7 @@ pub mod types {
         }
     }
     impl ConsentDto {
+        #[inline]
         pub fn builder() -> builder::ConsentDto {
             Default::default()
         }
@@ -3657,6 +3753,7 @@ pub mod types {
             struct ConversionValueSettingsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversionValueSettingsVisitor {
                 type Value = ConversionValueSettings;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3729,6 +3826,7 @@ pub mod types {
         }
     }
     impl ConversionValueSettings {
+        #[inline]
         pub fn builder() -> builder::ConversionValueSettings {
             Default::default()
         }
@@ -3753,6 +3851,7 @@ pub mod types {
             struct CreateConversationFormDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateConversationFormDtoVisitor {
                 type Value = CreateConversationFormDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3825,6 +3924,7 @@ pub mod types {
         }
     }
     impl CreateConversationFormDto {
+        #[inline]
         pub fn builder() -> builder::CreateConversationFormDto {
             Default::default()
         }
@@ -3847,6 +3947,7 @@ pub mod types {
             struct CreateGoogleIntegrationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateGoogleIntegrationDtoVisitor {
                 type Value = CreateGoogleIntegrationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3913,6 +4014,7 @@ pub mod types {
         }
     }
     impl CreateGoogleIntegrationDto {
+        #[inline]
         pub fn builder() -> builder::CreateGoogleIntegrationDto {
             Default::default()
         }
@@ -3935,6 +4037,7 @@ pub mod types {
             struct CreateIntegrationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateIntegrationDtoVisitor {
                 type Value = CreateIntegrationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4003,6 +4106,7 @@ pub mod types {
         }
     }
     impl CreateIntegrationDto {
+        #[inline]
         pub fn builder() -> builder::CreateIntegrationDto {
             Default::default()
         }
@@ -4050,6 +4154,7 @@ pub mod types {
             struct CreateLeadFormDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateLeadFormDtoVisitor {
                 type Value = CreateLeadFormDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4193,6 +4298,7 @@ pub mod types {
         }
     }
     impl CreateLeadFormDto {
+        #[inline]
         pub fn builder() -> builder::CreateLeadFormDto {
             Default::default()
         }
@@ -4238,6 +4344,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateLeadFormDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::MoreVolume => f.write_str("MORE_VOLUME"),
@@ -4248,6 +4355,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateLeadFormDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4260,6 +4368,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateLeadFormDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4268,6 +4377,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateLeadFormDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4302,6 +4412,7 @@ pub mod types {
             struct CreateLinkedinIntegrationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateLinkedinIntegrationDtoVisitor {
                 type Value = CreateLinkedinIntegrationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4389,6 +4500,7 @@ pub mod types {
         }
     }
     impl CreateLinkedinIntegrationDto {
+        #[inline]
         pub fn builder() -> builder::CreateLinkedinIntegrationDto {
             Default::default()
         }
@@ -4421,6 +4533,7 @@ pub mod types {
             struct CreateOfflineUserListJobDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateOfflineUserListJobDtoVisitor {
                 type Value = CreateOfflineUserListJobDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4517,6 +4630,7 @@ pub mod types {
         }
     }
     impl CreateOfflineUserListJobDto {
+        #[inline]
         pub fn builder() -> builder::CreateOfflineUserListJobDto {
             Default::default()
         }
@@ -4537,6 +4651,7 @@ pub mod types {
             struct CreationLocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreationLocaleDtoVisitor {
                 type Value = CreationLocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4596,6 +4711,7 @@ pub mod types {
         }
     }
     impl CreationLocaleDto {
+        #[inline]
         pub fn builder() -> builder::CreationLocaleDto {
             Default::default()
         }
@@ -4618,6 +4734,7 @@ pub mod types {
             struct CustomDisclaimerVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomDisclaimerVisitor {
                 type Value = CustomDisclaimer;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4675,6 +4792,7 @@ pub mod types {
         }
     }
     impl CustomDisclaimer {
+        #[inline]
         pub fn builder() -> builder::CustomDisclaimer {
             Default::default()
         }
@@ -4697,6 +4815,7 @@ pub mod types {
             struct CustomDisclaimerCheckboxVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomDisclaimerCheckboxVisitor {
                 type Value = CustomDisclaimerCheckbox;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4760,6 +4879,7 @@ pub mod types {
         }
     }
     impl CustomDisclaimerCheckbox {
+        #[inline]
         pub fn builder() -> builder::CustomDisclaimerCheckbox {
             Default::default()
         }
@@ -4780,6 +4900,7 @@ pub mod types {
             struct CustomQuestionFieldDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomQuestionFieldDtoVisitor {
                 type Value = CustomQuestionFieldDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4839,6 +4960,7 @@ pub mod types {
         }
     }
     impl CustomQuestionFieldDto {
+        #[inline]
         pub fn builder() -> builder::CustomQuestionFieldDto {
             Default::default()
         }
@@ -4886,6 +5008,7 @@ pub mod types {
             struct FacebookAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FacebookAudienceDtoVisitor {
                 type Value = FacebookAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5029,6 +5152,7 @@ pub mod types {
         }
     }
     impl FacebookAudienceDto {
+        #[inline]
         pub fn builder() -> builder::FacebookAudienceDto {
             Default::default()
         }
@@ -5074,6 +5198,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FacebookAudienceDtoPlacementType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Auto => f.write_str("auto"),
@@ -5084,6 +5209,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FacebookAudienceDtoPlacementType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5096,6 +5222,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FacebookAudienceDtoPlacementType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5105,6 +5232,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for FacebookAudienceDtoPlacementType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5152,6 +5280,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("ad_manager"),
@@ -5162,6 +5291,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetCustomAudiencesSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5174,6 +5304,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetCustomAudiencesSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5182,6 +5313,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetCustomAudiencesSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5232,6 +5364,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Lookalike => f.write_str("lookalike"),
@@ -5243,6 +5376,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetCustomAudiencesType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5256,6 +5390,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetCustomAudiencesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5264,6 +5399,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetCustomAudiencesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5314,6 +5450,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetEntityEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Campaign => f.write_str("CAMPAIGN"),
@@ -5325,6 +5462,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetEntityEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5338,6 +5476,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5346,6 +5485,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5393,6 +5533,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -5403,6 +5544,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5415,6 +5557,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5423,6 +5566,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5470,6 +5614,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetInstagramAccountsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Integration => f.write_str("INTEGRATION"),
@@ -5480,6 +5625,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetInstagramAccountsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5492,6 +5638,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetInstagramAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5500,6 +5647,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetInstagramAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5568,6 +5716,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingFieldsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Impressions => f.write_str("impressions"),
@@ -5585,6 +5734,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingFieldsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5604,6 +5754,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5612,6 +5763,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5662,6 +5814,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingGroupBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -5673,6 +5826,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingGroupBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5686,6 +5840,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5694,6 +5849,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5741,6 +5897,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingListType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -5751,6 +5908,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingListType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5763,6 +5921,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5771,6 +5930,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5818,6 +5978,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -5828,6 +5989,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5840,6 +6002,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5848,6 +6011,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5868,6 +6032,7 @@ pub mod types {
             struct FbSetDefaultPageBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FbSetDefaultPageBodyDtoVisitor {
                 type Value = FbSetDefaultPageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5915,6 +6080,7 @@ pub mod types {
         }
     }
     impl FbSetDefaultPageBodyDto {
+        #[inline]
         pub fn builder() -> builder::FbSetDefaultPageBodyDto {
             Default::default()
         }
@@ -5937,6 +6103,7 @@ pub mod types {
             struct FbUpdateAudienceBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FbUpdateAudienceBodyDtoVisitor {
                 type Value = FbUpdateAudienceBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6002,6 +6169,7 @@ pub mod types {
         }
     }
     impl FbUpdateAudienceBodyDto {
+        #[inline]
         pub fn builder() -> builder::FbUpdateAudienceBodyDto {
             Default::default()
         }
@@ -6028,6 +6196,7 @@ pub mod types {
             struct FlexibleRuleUserListDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FlexibleRuleUserListDtoVisitor {
                 type Value = FlexibleRuleUserListDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6105,6 +6274,7 @@ pub mod types {
         }
     }
     impl FlexibleRuleUserListDto {
+        #[inline]
         pub fn builder() -> builder::FlexibleRuleUserListDto {
             Default::default()
         }
@@ -6129,6 +6299,7 @@ pub mod types {
             struct FormQuestionVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormQuestionVisitor {
                 type Value = FormQuestion;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6197,6 +6368,7 @@ pub mod types {
         }
     }
     impl FormQuestion {
+        #[inline]
         pub fn builder() -> builder::FormQuestion {
             Default::default()
         }
@@ -6217,6 +6389,7 @@ pub mod types {
             struct FormQuestionOptionVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormQuestionOptionVisitor {
                 type Value = FormQuestionOption;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6270,6 +6443,7 @@ pub mod types {
         }
     }
     impl FormQuestionOption {
+        #[inline]
         pub fn builder() -> builder::FormQuestionOption {
             Default::default()
         }
@@ -6375,6 +6549,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FormQuestionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("CUSTOM"),
@@ -6405,6 +6580,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FormQuestionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6437,6 +6613,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FormQuestionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6445,6 +6622,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FormQuestionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6469,6 +6647,7 @@ pub mod types {
             struct GeoAddressComponentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoAddressComponentDtoVisitor {
                 type Value = GeoAddressComponentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6543,6 +6722,7 @@ pub mod types {
         }
     }
     impl GeoAddressComponentDto {
+        #[inline]
         pub fn builder() -> builder::GeoAddressComponentDto {
             Default::default()
         }
@@ -6565,6 +6745,7 @@ pub mod types {
             struct GeoGeometryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoGeometryDtoVisitor {
                 type Value = GeoGeometryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6638,6 +6819,7 @@ pub mod types {
         }
     }
     impl GeoGeometryDto {
+        #[inline]
         pub fn builder() -> builder::GeoGeometryDto {
             Default::default()
         }
@@ -6658,6 +6840,7 @@ pub mod types {
             struct GeoLatLngDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoLatLngDtoVisitor {
                 type Value = GeoLatLngDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6717,6 +6900,7 @@ pub mod types {
         }
     }
     impl GeoLatLngDto {
+        #[inline]
         pub fn builder() -> builder::GeoLatLngDto {
             Default::default()
         }
@@ -6741,6 +6925,7 @@ pub mod types {
             struct GeoLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoLocationDtoVisitor {
                 type Value = GeoLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6808,6 +6993,7 @@ pub mod types {
         }
     }
     impl GeoLocationDto {
+        #[inline]
         pub fn builder() -> builder::GeoLocationDto {
             Default::default()
         }
@@ -6853,6 +7039,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GeoLocationDtoSelectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Include => f.write_str("include"),
@@ -6863,6 +7050,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GeoLocationDtoSelectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6875,6 +7063,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6883,6 +7072,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6905,6 +7095,7 @@ pub mod types {
             struct GeoViewportDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoViewportDtoVisitor {
                 type Value = GeoViewportDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6966,6 +7157,7 @@ pub mod types {
         }
     }
     impl GeoViewportDto {
+        #[inline]
         pub fn builder() -> builder::GeoViewportDto {
             Default::default()
         }
@@ -7054,6 +7246,7 @@ pub mod types {
             struct GoogleAdContentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdContentDtoVisitor {
                 type Value = GoogleAdContentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7351,6 +7544,7 @@ pub mod types {
         }
     }
     impl GoogleAdContentDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdContentDto {
             Default::default()
         }
@@ -7435,6 +7629,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoCallToActionLabel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Automated => f.write_str("AUTOMATED"),
@@ -7458,6 +7653,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoCallToActionLabel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7483,6 +7679,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7492,6 +7689,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdContentDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7542,6 +7740,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoMediaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("IMAGE"),
@@ -7553,6 +7752,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoMediaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7566,6 +7766,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7574,6 +7775,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleAdContentDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7633,6 +7835,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPlacementsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Gmail => f.write_str("GMAIL"),
@@ -7647,6 +7850,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoPlacementsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7663,6 +7867,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoPlacementsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7672,6 +7877,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdContentDtoPlacementsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7743,6 +7949,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -7761,6 +7968,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7781,6 +7989,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7790,6 +7999,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdContentDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7812,6 +8022,7 @@ pub mod types {
             struct GoogleAdGroupAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdGroupAudienceDtoVisitor {
                 type Value = GoogleAdGroupAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7872,6 +8083,7 @@ pub mod types {
         }
     }
     impl GoogleAdGroupAudienceDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdGroupAudienceDto {
             Default::default()
         }
@@ -7928,6 +8140,7 @@ pub mod types {
             struct GoogleAdGroupDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdGroupDtoVisitor {
                 type Value = GoogleAdGroupDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8115,6 +8328,7 @@ pub mod types {
         }
     }
     impl GoogleAdGroupDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdGroupDto {
             Default::default()
         }
@@ -8184,6 +8398,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -8202,6 +8417,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdGroupDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8222,6 +8438,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdGroupDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8231,6 +8448,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdGroupDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8290,6 +8508,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoSelectedChannelsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Gmail => f.write_str("GMAIL"),
@@ -8304,6 +8523,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdGroupDtoSelectedChannelsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8320,6 +8540,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdGroupDtoSelectedChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8329,6 +8550,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdGroupDtoSelectedChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8353,6 +8575,7 @@ pub mod types {
             struct GoogleAdScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdScheduleDtoVisitor {
                 type Value = GoogleAdScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8415,6 +8638,7 @@ pub mod types {
         }
     }
     impl GoogleAdScheduleDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdScheduleDto {
             Default::default()
         }
@@ -8490,6 +8714,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdScheduleDtoDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Friday => f.write_str("FRIDAY"),
@@ -8510,6 +8735,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdScheduleDtoDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8532,6 +8758,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdScheduleDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8541,6 +8768,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdScheduleDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8567,6 +8795,7 @@ pub mod types {
             struct GoogleAssetImageDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAssetImageDtoVisitor {
                 type Value = GoogleAssetImageDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8649,6 +8878,7 @@ pub mod types {
         }
     }
     impl GoogleAssetImageDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAssetImageDto {
             Default::default()
         }
@@ -8681,6 +8911,7 @@ pub mod types {
             struct GoogleAssetsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAssetsDtoVisitor {
                 type Value = GoogleAssetsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8769,6 +9000,7 @@ pub mod types {
         }
     }
     impl GoogleAssetsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAssetsDto {
             Default::default()
         }
@@ -8789,6 +9021,7 @@ pub mod types {
             struct GoogleBiddingStrategyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleBiddingStrategyDtoVisitor {
                 type Value = GoogleBiddingStrategyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8854,6 +9087,7 @@ pub mod types {
         }
     }
     impl GoogleBiddingStrategyDto {
+        #[inline]
         pub fn builder() -> builder::GoogleBiddingStrategyDto {
             Default::default()
         }
@@ -8883,6 +9117,7 @@ pub mod types {
             struct GoogleBudgetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleBudgetDtoVisitor {
                 type Value = GoogleBudgetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8969,6 +9204,7 @@ pub mod types {
         }
     }
     impl GoogleBudgetDto {
+        #[inline]
         pub fn builder() -> builder::GoogleBudgetDto {
             Default::default()
         }
@@ -9014,6 +9250,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleBudgetDtoBudgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -9024,6 +9261,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleBudgetDtoBudgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9036,6 +9274,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9044,6 +9283,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9081,6 +9321,7 @@ pub mod types {
             struct GoogleCampaignAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleCampaignAudienceDtoVisitor {
                 type Value = GoogleCampaignAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9179,6 +9420,7 @@ pub mod types {
         }
     }
     impl GoogleCampaignAudienceDto {
+        #[inline]
         pub fn builder() -> builder::GoogleCampaignAudienceDto {
             Default::default()
         }
@@ -9201,6 +9443,7 @@ pub mod types {
             struct GoogleCampaignGoalDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleCampaignGoalDtoVisitor {
                 type Value = GoogleCampaignGoalDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9277,6 +9520,7 @@ pub mod types {
         }
     }
     impl GoogleCampaignGoalDto {
+        #[inline]
         pub fn builder() -> builder::GoogleCampaignGoalDto {
             Default::default()
         }
@@ -9325,6 +9569,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleCampaignGoalDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Conversions => f.write_str("CONVERSIONS"),
@@ -9336,6 +9581,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleCampaignGoalDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9349,6 +9595,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleCampaignGoalDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9357,6 +9604,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleCampaignGoalDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9388,6 +9636,7 @@ pub mod types {
             struct GoogleCarouselCardDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleCarouselCardDtoVisitor {
                 type Value = GoogleCarouselCardDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9475,6 +9724,7 @@ pub mod types {
         }
     }
     impl GoogleCarouselCardDto {
+        #[inline]
         pub fn builder() -> builder::GoogleCarouselCardDto {
             Default::default()
         }
@@ -9520,6 +9770,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleDeleteSegmentType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CustomSegments => f.write_str("CUSTOM_SEGMENTS"),
@@ -9530,6 +9781,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleDeleteSegmentType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9542,6 +9794,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleDeleteSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9550,6 +9803,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleDeleteSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9572,6 +9826,7 @@ pub mod types {
             struct GoogleDemographicTargetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleDemographicTargetDtoVisitor {
                 type Value = GoogleDemographicTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9629,6 +9884,7 @@ pub mod types {
         }
     }
     impl GoogleDemographicTargetDto {
+        #[inline]
         pub fn builder() -> builder::GoogleDemographicTargetDto {
             Default::default()
         }
@@ -9685,6 +9941,7 @@ pub mod types {
             struct GoogleGeoLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleGeoLocationDtoVisitor {
                 type Value = GoogleGeoLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9879,6 +10136,7 @@ pub mod types {
         }
     }
     impl GoogleGeoLocationDto {
+        #[inline]
         pub fn builder() -> builder::GoogleGeoLocationDto {
             Default::default()
         }
@@ -9924,6 +10182,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoRadiusUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Km => f.write_str("km"),
@@ -9934,6 +10193,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGeoLocationDtoRadiusUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9946,6 +10206,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGeoLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9955,6 +10216,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGeoLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10002,6 +10264,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoSelectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Include => f.write_str("include"),
@@ -10012,6 +10275,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGeoLocationDtoSelectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10024,6 +10288,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10033,6 +10298,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10080,6 +10346,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetAdAccountsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Integration => f.write_str("INTEGRATION"),
@@ -10090,6 +10357,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetAdAccountsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10102,6 +10370,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetAdAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10110,6 +10379,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetAdAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10166,6 +10436,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetAssetsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("CALL"),
@@ -10179,6 +10450,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetAssetsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10194,6 +10466,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetAssetsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10202,6 +10475,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetAssetsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10249,6 +10523,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetConversionsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10259,6 +10534,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetConversionsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10271,6 +10547,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetConversionsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10279,6 +10556,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetConversionsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10329,6 +10607,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetEntityEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Campaign => f.write_str("CAMPAIGN"),
@@ -10340,6 +10619,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetEntityEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10353,6 +10633,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10361,6 +10642,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10408,6 +10690,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10418,6 +10701,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10430,6 +10714,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10438,6 +10723,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10503,6 +10789,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingFieldsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Impressions => f.write_str("impressions"),
@@ -10519,6 +10806,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingFieldsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10537,6 +10825,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10546,6 +10835,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10596,6 +10886,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingGroupBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Date => f.write_str("date"),
@@ -10607,6 +10898,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingGroupBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10620,6 +10912,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10628,6 +10921,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10675,6 +10969,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingListType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10685,6 +10980,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingListType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10697,6 +10993,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10705,6 +11002,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10752,6 +11050,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10762,6 +11061,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10774,6 +11074,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10782,6 +11083,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10829,6 +11131,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetSegmentByIdType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CustomSegments => f.write_str("CUSTOM_SEGMENTS"),
@@ -10839,6 +11142,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetSegmentByIdType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10851,6 +11155,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetSegmentByIdType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10859,6 +11164,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetSegmentByIdType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10906,6 +11212,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetTargetInterestsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Affinity => f.write_str("AFFINITY"),
@@ -10916,6 +11223,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetTargetInterestsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10928,6 +11236,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetTargetInterestsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10937,6 +11246,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGetTargetInterestsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10959,6 +11269,7 @@ pub mod types {
             struct GoogleKeywordItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleKeywordItemDtoVisitor {
                 type Value = GoogleKeywordItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11018,6 +11329,7 @@ pub mod types {
         }
     }
     impl GoogleKeywordItemDto {
+        #[inline]
         pub fn builder() -> builder::GoogleKeywordItemDto {
             Default::default()
         }
@@ -11038,6 +11350,7 @@ pub mod types {
             struct GoogleKeywordsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleKeywordsDtoVisitor {
                 type Value = GoogleKeywordsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11096,6 +11409,7 @@ pub mod types {
         }
     }
     impl GoogleKeywordsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleKeywordsDto {
             Default::default()
         }
@@ -11120,6 +11434,7 @@ pub mod types {
             struct GoogleLocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleLocaleDtoVisitor {
                 type Value = GoogleLocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11204,6 +11519,7 @@ pub mod types {
         }
     }
     impl GoogleLocaleDto {
+        #[inline]
         pub fn builder() -> builder::GoogleLocaleDto {
             Default::default()
         }
@@ -11239,6 +11555,7 @@ pub mod types {
             struct GoogleMediaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleMediaDtoVisitor {
                 type Value = GoogleMediaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11347,6 +11664,7 @@ pub mod types {
         }
     }
     impl GoogleMediaDto {
+        #[inline]
         pub fn builder() -> builder::GoogleMediaDto {
             Default::default()
         }
@@ -11389,6 +11707,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleMediaDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("IMAGE"),
@@ -11398,6 +11717,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleMediaDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11409,6 +11729,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11417,6 +11738,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11439,6 +11761,7 @@ pub mod types {
             struct GoogleNetworkSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleNetworkSettingsDtoVisitor {
                 type Value = GoogleNetworkSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11499,6 +11822,7 @@ pub mod types {
         }
     }
     impl GoogleNetworkSettingsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleNetworkSettingsDto {
             Default::default()
         }
@@ -11519,6 +11843,7 @@ pub mod types {
             struct GoogleSegmentTargetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleSegmentTargetDtoVisitor {
                 type Value = GoogleSegmentTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11572,6 +11897,7 @@ pub mod types {
         }
     }
     impl GoogleSegmentTargetDto {
+        #[inline]
         pub fn builder() -> builder::GoogleSegmentTargetDto {
             Default::default()
         }
@@ -11592,6 +11918,7 @@ pub mod types {
             struct GoogleTargetInterestsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleTargetInterestsDtoVisitor {
                 type Value = GoogleTargetInterestsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11651,6 +11978,7 @@ pub mod types {
         }
     }
     impl GoogleTargetInterestsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleTargetInterestsDto {
             Default::default()
         }
@@ -11702,6 +12030,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleUpsertSegmentType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CustomSegments => f.write_str("CUSTOM_SEGMENTS"),
@@ -11714,6 +12043,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleUpsertSegmentType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11728,6 +12058,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleUpsertSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11736,6 +12067,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleUpsertSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11756,6 +12088,7 @@ pub mod types {
             struct GoogleYouTubeVideoLinkDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleYouTubeVideoLinkDtoVisitor {
                 type Value = GoogleYouTubeVideoLinkDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11807,6 +12140,7 @@ pub mod types {
         }
     }
     impl GoogleYouTubeVideoLinkDto {
+        #[inline]
         pub fn builder() -> builder::GoogleYouTubeVideoLinkDto {
             Default::default()
         }
@@ -11829,6 +12163,7 @@ pub mod types {
             struct GreetingCardVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GreetingCardVisitor {
                 type Value = GreetingCard;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11886,6 +12221,7 @@ pub mod types {
         }
     }
     impl GreetingCard {
+        #[inline]
         pub fn builder() -> builder::GreetingCard {
             Default::default()
         }
@@ -11906,6 +12242,7 @@ pub mod types {
             struct HiddenFieldDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HiddenFieldDtoVisitor {
                 type Value = HiddenFieldDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11955,6 +12292,7 @@ pub mod types {
         }
     }
     impl HiddenFieldDto {
+        #[inline]
         pub fn builder() -> builder::HiddenFieldDto {
             Default::default()
         }
@@ -11979,6 +12317,7 @@ pub mod types {
             struct KeywordSuggestionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for KeywordSuggestionDtoVisitor {
                 type Value = KeywordSuggestionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12055,6 +12394,7 @@ pub mod types {
         }
     }
     impl KeywordSuggestionDto {
+        #[inline]
         pub fn builder() -> builder::KeywordSuggestionDto {
             Default::default()
         }
@@ -12119,6 +12459,7 @@ pub mod types {
             struct LeadFormAssetPayloadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormAssetPayloadDtoVisitor {
                 type Value = LeadFormAssetPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12346,6 +12687,7 @@ pub mod types {
         }
     }
     impl LeadFormAssetPayloadDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormAssetPayloadDto {
             Default::default()
         }
@@ -12430,6 +12772,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoCallToActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LearnMore => f.write_str("LEARN_MORE"),
@@ -12453,6 +12796,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LeadFormAssetPayloadDtoCallToActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12478,6 +12822,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LeadFormAssetPayloadDtoCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12487,6 +12832,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LeadFormAssetPayloadDtoCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12534,6 +12880,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoDesiredIntent {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LowIntent => f.write_str("LOW_INTENT"),
@@ -12544,6 +12891,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LeadFormAssetPayloadDtoDesiredIntent {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12556,6 +12904,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LeadFormAssetPayloadDtoDesiredIntent {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12565,6 +12914,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LeadFormAssetPayloadDtoDesiredIntent {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12619,6 +12969,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::VisitSite => f.write_str("VISIT_SITE"),
@@ -12631,6 +12982,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12646,6 +12998,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12655,6 +13008,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12689,6 +13043,7 @@ pub mod types {
             struct LeadFormContentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormContentDtoVisitor {
                 type Value = LeadFormContentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12778,6 +13133,7 @@ pub mod types {
         }
     }
     impl LeadFormContentDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormContentDto {
             Default::default()
         }
@@ -12798,6 +13154,7 @@ pub mod types {
             struct LeadFormFieldDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormFieldDtoVisitor {
                 type Value = LeadFormFieldDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12857,6 +13214,7 @@ pub mod types {
         }
     }
     impl LeadFormFieldDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormFieldDto {
             Default::default()
         }
@@ -12886,6 +13244,7 @@ pub mod types {
             struct LeadFormQuestionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormQuestionDtoVisitor {
                 type Value = LeadFormQuestionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12963,6 +13322,7 @@ pub mod types {
         }
     }
     impl LeadFormQuestionDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormQuestionDto {
             Default::default()
         }
@@ -12985,6 +13345,7 @@ pub mod types {
             struct LegalInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LegalInfoDtoVisitor {
                 type Value = LegalInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13051,6 +13412,7 @@ pub mod types {
         }
     }
     impl LegalInfoDto {
+        #[inline]
         pub fn builder() -> builder::LegalInfoDto {
             Default::default()
         }
@@ -13099,6 +13461,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsGroupBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -13110,6 +13473,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LiGetAdAnalyticsGroupBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13123,6 +13487,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LiGetAdAnalyticsGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13131,6 +13496,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LiGetAdAnalyticsGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13138,6 +13504,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for LiGetAdAnalyticsGroupBy {
+        #[inline]
         fn default() -> Self {
             LiGetAdAnalyticsGroupBy::Day
         }
@@ -13189,6 +13556,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsPivot {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Account => f.write_str("ACCOUNT"),
@@ -13201,6 +13569,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LiGetAdAnalyticsPivot {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13215,6 +13584,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LiGetAdAnalyticsPivot {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13223,6 +13593,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LiGetAdAnalyticsPivot {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13230,6 +13601,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for LiGetAdAnalyticsPivot {
+        #[inline]
         fn default() -> Self {
             LiGetAdAnalyticsPivot::Account
         }
@@ -13280,6 +13652,7 @@ pub mod types {
             struct LinkedInAdDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInAdDtoVisitor {
                 type Value = LinkedInAdDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13511,6 +13884,7 @@ pub mod types {
         }
     }
     impl LinkedInAdDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInAdDto {
             Default::default()
         }
@@ -13580,6 +13954,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInAdDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -13598,6 +13973,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInAdDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13618,6 +13994,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInAdDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13627,6 +14004,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInAdDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13656,6 +14034,7 @@ pub mod types {
             struct LinkedInBudgetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInBudgetDtoVisitor {
                 type Value = LinkedInBudgetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13746,6 +14125,7 @@ pub mod types {
         }
     }
     impl LinkedInBudgetDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInBudgetDto {
             Default::default()
         }
@@ -13791,6 +14171,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInBudgetDtoBudgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -13801,6 +14182,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInBudgetDtoBudgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13813,6 +14195,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13821,6 +14204,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LinkedInBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13859,6 +14243,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LinkedInCreateLeadFormBodyDtoVisitor {
                 type Value = LinkedInCreateLeadFormBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13946,6 +14331,7 @@ pub mod types {
         }
     }
     impl LinkedInCreateLeadFormBodyDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInCreateLeadFormBodyDto {
             Default::default()
         }
@@ -13988,6 +14374,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInCreateLeadFormBodyDtoState {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("PUBLISHED"),
@@ -13997,6 +14384,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInCreateLeadFormBodyDtoState {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14008,6 +14396,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInCreateLeadFormBodyDtoState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14017,6 +14406,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInCreateLeadFormBodyDtoState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14063,6 +14453,7 @@ pub mod types {
             struct LinkedInMediaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInMediaDtoVisitor {
                 type Value = LinkedInMediaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14205,6 +14596,7 @@ pub mod types {
         }
     }
     impl LinkedInMediaDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInMediaDto {
             Default::default()
         }
@@ -14250,6 +14642,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInMediaDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Video => f.write_str("video"),
@@ -14260,6 +14653,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInMediaDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14272,6 +14666,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14280,6 +14675,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LinkedInMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14303,6 +14699,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LinkedInUpdateAdStatusBodyDtoVisitor {
                 type Value = LinkedInUpdateAdStatusBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14360,6 +14757,7 @@ pub mod types {
         }
     }
     impl LinkedInUpdateAdStatusBodyDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInUpdateAdStatusBodyDto {
             Default::default()
         }
@@ -14408,6 +14806,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoOperationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Paused => f.write_str("PAUSED"),
@@ -14419,6 +14818,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInUpdateAdStatusBodyDtoOperationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14432,6 +14832,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInUpdateAdStatusBodyDtoOperationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14441,6 +14842,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInUpdateAdStatusBodyDtoOperationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14491,6 +14893,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdGroup => f.write_str("adGroup"),
@@ -14502,6 +14905,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInUpdateAdStatusBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14515,6 +14919,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInUpdateAdStatusBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14524,6 +14929,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInUpdateAdStatusBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14546,6 +14952,7 @@ pub mod types {
             struct LocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocaleDtoVisitor {
                 type Value = LocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14600,6 +15007,7 @@ pub mod types {
         }
     }
     impl LocaleDto {
+        #[inline]
         pub fn builder() -> builder::LocaleDto {
             Default::default()
         }
@@ -14618,6 +15026,7 @@ pub mod types {
             struct LocalizedStringDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocalizedStringDtoVisitor {
                 type Value = LocalizedStringDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14668,6 +15077,7 @@ pub mod types {
         }
     }
     impl LocalizedStringDto {
+        #[inline]
         pub fn builder() -> builder::LocalizedStringDto {
             Default::default()
         }
@@ -14686,6 +15096,7 @@ pub mod types {
             struct LocationIdBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocationIdBodyDtoVisitor {
                 type Value = LocationIdBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14736,6 +15147,7 @@ pub mod types {
         }
     }
     impl LocationIdBodyDto {
+        #[inline]
         pub fn builder() -> builder::LocationIdBodyDto {
             Default::default()
         }
@@ -14777,6 +15189,7 @@ pub mod types {
             struct MediaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MediaDtoVisitor {
                 type Value = MediaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14897,6 +15310,7 @@ pub mod types {
         }
     }
     impl MediaDto {
+        #[inline]
         pub fn builder() -> builder::MediaDto {
             Default::default()
         }
@@ -14942,6 +15356,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MediaDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("image"),
@@ -14952,6 +15367,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MediaDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14964,6 +15380,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14972,6 +15389,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14998,6 +15416,7 @@ pub mod types {
             struct MemberDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MemberDtoVisitor {
                 type Value = MemberDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15078,6 +15497,7 @@ pub mod types {
         }
     }
     impl MemberDto {
+        #[inline]
         pub fn builder() -> builder::MemberDto {
             Default::default()
         }
@@ -15126,6 +15546,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MemberDtoMemberType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Keyword => f.write_str("KEYWORD"),
@@ -15137,6 +15558,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MemberDtoMemberType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15150,6 +15572,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MemberDtoMemberType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15158,6 +15581,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MemberDtoMemberType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15180,6 +15604,7 @@ pub mod types {
             struct MultipleChoiceOptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MultipleChoiceOptionDtoVisitor {
                 type Value = MultipleChoiceOptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15233,6 +15658,7 @@ pub mod types {
         }
     }
     impl MultipleChoiceOptionDto {
+        #[inline]
         pub fn builder() -> builder::MultipleChoiceOptionDto {
             Default::default()
         }
@@ -15252,6 +15678,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for MultipleChoiceQuestionDetailsDtoVisitor {
                 type Value = MultipleChoiceQuestionDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15303,6 +15730,7 @@ pub mod types {
         }
     }
     impl MultipleChoiceQuestionDetailsDto {
+        #[inline]
         pub fn builder() -> builder::MultipleChoiceQuestionDetailsDto {
             Default::default()
         }
@@ -15324,6 +15752,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostSubmissionCallToActionDtoVisitor {
                 type Value = PostSubmissionCallToActionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15384,6 +15813,7 @@ pub mod types {
         }
     }
     impl PostSubmissionCallToActionDto {
+        #[inline]
         pub fn builder() -> builder::PostSubmissionCallToActionDto {
             Default::default()
         }
@@ -15439,6 +15869,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PostSubmissionCallToActionDtoCallToActionLabel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::VisitCompanyWebsite => f.write_str("VISIT_COMPANY_WEBSITE"),
@@ -15452,6 +15883,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PostSubmissionCallToActionDtoCallToActionLabel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15468,6 +15900,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for PostSubmissionCallToActionDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15477,6 +15910,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PostSubmissionCallToActionDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15498,6 +15932,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostSubmissionCallToActionTargetDtoVisitor {
                 type Value = PostSubmissionCallToActionTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15553,6 +15988,7 @@ pub mod types {
         }
     }
     impl PostSubmissionCallToActionTargetDto {
+        #[inline]
         pub fn builder() -> builder::PostSubmissionCallToActionTargetDto {
             Default::default()
         }
@@ -15573,6 +16009,7 @@ pub mod types {
             struct PostSubmissionInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostSubmissionInfoDtoVisitor {
                 type Value = PostSubmissionInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15632,6 +16069,7 @@ pub mod types {
         }
     }
     impl PostSubmissionInfoDto {
+        #[inline]
         pub fn builder() -> builder::PostSubmissionInfoDto {
             Default::default()
         }
@@ -15650,6 +16088,7 @@ pub mod types {
             struct PublishAdDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PublishAdDtoVisitor {
                 type Value = PublishAdDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15695,6 +16134,7 @@ pub mod types {
         }
     }
     impl PublishAdDto {
+        #[inline]
         pub fn builder() -> builder::PublishAdDto {
             Default::default()
         }
@@ -15723,6 +16163,7 @@ pub mod types {
             struct QuestionDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for QuestionDetailsDtoVisitor {
                 type Value = QuestionDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15797,6 +16238,7 @@ pub mod types {
         }
     }
     impl QuestionDetailsDto {
+        #[inline]
         pub fn builder() -> builder::QuestionDetailsDto {
             Default::default()
         }
@@ -15819,6 +16261,7 @@ pub mod types {
             struct RuleBasedUserListDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleBasedUserListDtoVisitor {
                 type Value = RuleBasedUserListDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15885,6 +16328,7 @@ pub mod types {
         }
     }
     impl RuleBasedUserListDto {
+        #[inline]
         pub fn builder() -> builder::RuleBasedUserListDto {
             Default::default()
         }
@@ -15927,6 +16371,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RuleBasedUserListDtoPrepopulationStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Requested => f.write_str("REQUESTED"),
@@ -15936,6 +16381,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RuleBasedUserListDtoPrepopulationStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15947,6 +16393,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RuleBasedUserListDtoPrepopulationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15956,6 +16403,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for RuleBasedUserListDtoPrepopulationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15976,6 +16424,7 @@ pub mod types {
             struct RuleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleDtoVisitor {
                 type Value = RuleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16021,6 +16470,7 @@ pub mod types {
         }
     }
     impl RuleDto {
+        #[inline]
         pub fn builder() -> builder::RuleDto {
             Default::default()
         }
@@ -16041,6 +16491,7 @@ pub mod types {
             struct RuleItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleItemDtoVisitor {
                 type Value = RuleItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16092,6 +16543,7 @@ pub mod types {
         }
     }
     impl RuleItemDto {
+        #[inline]
         pub fn builder() -> builder::RuleItemDto {
             Default::default()
         }
@@ -16137,6 +16589,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RuleItemDtoName {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Url => f.write_str("url__"),
@@ -16147,6 +16600,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RuleItemDtoName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16159,6 +16613,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RuleItemDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16167,6 +16622,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RuleItemDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16187,6 +16643,7 @@ pub mod types {
             struct RuleItemGroupDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleItemGroupDtoVisitor {
                 type Value = RuleItemGroupDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16233,6 +16690,7 @@ pub mod types {
         }
     }
     impl RuleItemGroupDto {
+        #[inline]
         pub fn builder() -> builder::RuleItemGroupDto {
             Default::default()
         }
@@ -16253,6 +16711,7 @@ pub mod types {
             struct RuleOperandDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleOperandDtoVisitor {
                 type Value = RuleOperandDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16305,6 +16764,7 @@ pub mod types {
         }
     }
     impl RuleOperandDto {
+        #[inline]
         pub fn builder() -> builder::RuleOperandDto {
             Default::default()
         }
@@ -16329,6 +16789,7 @@ pub mod types {
             struct SelectedAttributeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SelectedAttributeDtoVisitor {
                 type Value = SelectedAttributeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16397,6 +16858,7 @@ pub mod types {
         }
     }
     impl SelectedAttributeDto {
+        #[inline]
         pub fn builder() -> builder::SelectedAttributeDto {
             Default::default()
         }
@@ -16438,6 +16900,7 @@ pub mod types {
             struct SitelinkAssetPayloadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SitelinkAssetPayloadDtoVisitor {
                 type Value = SitelinkAssetPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16566,6 +17029,7 @@ pub mod types {
         }
     }
     impl SitelinkAssetPayloadDto {
+        #[inline]
         pub fn builder() -> builder::SitelinkAssetPayloadDto {
             Default::default()
         }
@@ -16584,6 +17048,7 @@ pub mod types {
             struct SponsoredAccountOwnerDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SponsoredAccountOwnerDtoVisitor {
                 type Value = SponsoredAccountOwnerDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16635,6 +17100,7 @@ pub mod types {
         }
     }
     impl SponsoredAccountOwnerDto {
+        #[inline]
         pub fn builder() -> builder::SponsoredAccountOwnerDto {
             Default::default()
         }
@@ -16655,6 +17121,7 @@ pub mod types {
             struct StringRuleItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StringRuleItemDtoVisitor {
                 type Value = StringRuleItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16711,6 +17178,7 @@ pub mod types {
         }
     }
     impl StringRuleItemDto {
+        #[inline]
         pub fn builder() -> builder::StringRuleItemDto {
             Default::default()
         }
@@ -16731,6 +17199,7 @@ pub mod types {
             struct TargetAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TargetAudienceDtoVisitor {
                 type Value = TargetAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16789,6 +17258,7 @@ pub mod types {
         }
     }
     impl TargetAudienceDto {
+        #[inline]
         pub fn builder() -> builder::TargetAudienceDto {
             Default::default()
         }
@@ -16827,6 +17297,7 @@ pub mod types {
             struct ThankYouPageVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ThankYouPageVisitor {
                 type Value = ThankYouPage;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16929,6 +17400,7 @@ pub mod types {
         }
     }
     impl ThankYouPage {
+        #[inline]
         pub fn builder() -> builder::ThankYouPage {
             Default::default()
         }
@@ -16947,6 +17419,7 @@ pub mod types {
             struct UnitCostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UnitCostDtoVisitor {
                 type Value = UnitCostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16989,6 +17462,7 @@ pub mod types {
         }
     }
     impl UnitCostDto {
+        #[inline]
         pub fn builder() -> builder::UnitCostDto {
             Default::default()
         }
@@ -17021,6 +17495,7 @@ pub mod types {
             struct UpdateCustomAudienceBatchDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomAudienceBatchDtoVisitor {
                 type Value = UpdateCustomAudienceBatchDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17114,6 +17589,7 @@ pub mod types {
         }
     }
     impl UpdateCustomAudienceBatchDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomAudienceBatchDto {
             Default::default()
         }
@@ -17136,6 +17612,7 @@ pub mod types {
             struct UpdateCustomAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomAudienceDtoVisitor {
                 type Value = UpdateCustomAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17207,6 +17684,7 @@ pub mod types {
         }
     }
     impl UpdateCustomAudienceDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomAudienceDto {
             Default::default()
         }
@@ -17272,6 +17750,7 @@ pub mod types {
             struct UpsertAdDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAdDtoVisitor {
                 type Value = UpsertAdDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17490,6 +17969,7 @@ pub mod types {
         }
     }
     impl UpsertAdDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAdDto {
             Default::default()
         }
@@ -17535,6 +18015,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertAdDtoMediaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Single => f.write_str("SINGLE"),
@@ -17545,6 +18026,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertAdDtoMediaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17557,6 +18039,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertAdDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17565,6 +18048,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertAdDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17623,6 +18107,7 @@ pub mod types {
             struct UpsertAdsetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAdsetDtoVisitor {
                 type Value = UpsertAdsetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17810,6 +18295,7 @@ pub mod types {
         }
     }
     impl UpsertAdsetDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAdsetDto {
             Default::default()
         }
@@ -17858,6 +18344,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertAdsetDtoMessagingPlatforms {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Whatsapp => f.write_str("WHATSAPP"),
@@ -17869,6 +18356,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertAdsetDtoMessagingPlatforms {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17882,6 +18370,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertAdsetDtoMessagingPlatforms {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17891,6 +18380,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertAdsetDtoMessagingPlatforms {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17915,6 +18405,7 @@ pub mod types {
             struct UpsertAssetsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAssetsDtoVisitor {
                 type Value = UpsertAssetsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17976,6 +18467,7 @@ pub mod types {
         }
     }
     impl UpsertAssetsDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAssetsDto {
             Default::default()
         }
@@ -17989,16 +18481,19 @@ pub mod types {
         LeadFormAssetPayloadDto(LeadFormAssetPayloadDto),
     }
     impl ::std::convert::From<CallAssetPayloadDto> for UpsertAssetsDtoPayload {
+        #[inline]
         fn from(value: CallAssetPayloadDto) -> Self {
             Self::CallAssetPayloadDto(value)
         }
     }
     impl ::std::convert::From<SitelinkAssetPayloadDto> for UpsertAssetsDtoPayload {
+        #[inline]
         fn from(value: SitelinkAssetPayloadDto) -> Self {
             Self::SitelinkAssetPayloadDto(value)
         }
     }
     impl ::std::convert::From<LeadFormAssetPayloadDto> for UpsertAssetsDtoPayload {
+        #[inline]
         fn from(value: LeadFormAssetPayloadDto) -> Self {
             Self::LeadFormAssetPayloadDto(value)
         }
@@ -18047,6 +18542,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertAssetsDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("CALL"),
@@ -18058,6 +18554,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertAssetsDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18071,6 +18568,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertAssetsDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18079,6 +18577,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertAssetsDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18113,6 +18612,7 @@ pub mod types {
             struct UpsertAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAudienceDtoVisitor {
                 type Value = UpsertAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18205,6 +18705,7 @@ pub mod types {
         }
     }
     impl UpsertAudienceDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAudienceDto {
             Default::default()
         }
@@ -18242,6 +18743,7 @@ pub mod types {
             struct UpsertCampaignDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertCampaignDtoVisitor {
                 type Value = UpsertCampaignDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18357,6 +18859,7 @@ pub mod types {
         }
     }
     impl UpsertCampaignDto {
+        #[inline]
         pub fn builder() -> builder::UpsertCampaignDto {
             Default::default()
         }
@@ -18408,6 +18911,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoObjective {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OutcomeLeads => f.write_str("OUTCOME_LEADS"),
@@ -18420,6 +18924,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertCampaignDtoObjective {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18434,6 +18939,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertCampaignDtoObjective {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18442,6 +18948,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertCampaignDtoObjective {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18504,6 +19011,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoSpecialAdCategories {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Employment => f.write_str("EMPLOYMENT"),
@@ -18523,6 +19031,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertCampaignDtoSpecialAdCategories {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18540,6 +19049,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertCampaignDtoSpecialAdCategories {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18549,6 +19059,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertCampaignDtoSpecialAdCategories {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18595,6 +19106,7 @@ pub mod types {
             struct UpsertConversionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertConversionDtoVisitor {
                 type Value = UpsertConversionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18714,6 +19226,7 @@ pub mod types {
         }
     }
     impl UpsertConversionDto {
+        #[inline]
         pub fn builder() -> builder::UpsertConversionDto {
             Default::default()
         }
@@ -18763,6 +19276,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoAttributionModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::GoogleSearchAttributionDataDriven => {
@@ -18775,6 +19289,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertConversionDtoAttributionModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18789,6 +19304,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertConversionDtoAttributionModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18798,6 +19314,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertConversionDtoAttributionModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18845,6 +19362,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoCountingType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OnePerClick => f.write_str("ONE_PER_CLICK"),
@@ -18855,6 +19373,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertConversionDtoCountingType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18867,6 +19386,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertConversionDtoCountingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18876,6 +19396,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertConversionDtoCountingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18929,6 +19450,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::UploadClicks => f.write_str("UPLOAD_CLICKS"),
@@ -18941,6 +19463,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertConversionDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18955,6 +19478,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertConversionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18963,6 +19487,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertConversionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18997,6 +19522,7 @@ pub mod types {
             struct UpsertConversionPixelDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertConversionPixelDtoVisitor {
                 type Value = UpsertConversionPixelDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19090,6 +19616,7 @@ pub mod types {
         }
     }
     impl UpsertConversionPixelDto {
+        #[inline]
         pub fn builder() -> builder::UpsertConversionPixelDto {
             Default::default()
         }
@@ -19143,6 +19670,7 @@ pub mod types {
             struct UpsertSegmentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertSegmentDtoVisitor {
                 type Value = UpsertSegmentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19311,6 +19839,7 @@ pub mod types {
         }
     }
     impl UpsertSegmentDto {
+        #[inline]
         pub fn builder() -> builder::UpsertSegmentDto {
             Default::default()
         }
@@ -19359,6 +19888,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertSegmentDtoExpansionLevel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Balanced => f.write_str("BALANCED"),
@@ -19370,6 +19900,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertSegmentDtoExpansionLevel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19383,6 +19914,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertSegmentDtoExpansionLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19392,6 +19924,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertSegmentDtoExpansionLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19414,6 +19947,7 @@ pub mod types {
             struct WelcomeMessageQuestionVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WelcomeMessageQuestionVisitor {
                 type Value = WelcomeMessageQuestion;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19476,6 +20010,7 @@ pub mod types {
         }
     }
     impl WelcomeMessageQuestion {
+        #[inline]
         pub fn builder() -> builder::WelcomeMessageQuestion {
             Default::default()
         }
@@ -19538,6 +20073,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdCampaignDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_group_id: Ok(Default::default()),
@@ -19685,6 +20221,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AdCampaignDto> for super::AdCampaignDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdCampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19785,6 +20322,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdCampaignDto> for AdCampaignDto {
+            #[inline]
             fn from(value: super::AdCampaignDto) -> Self {
                 Self {
                     ad_campaign_group_id: Ok(value.ad_campaign_group_id),
@@ -19859,6 +20397,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdCampaignGroupDataDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_budget_optimization: Ok(Default::default()),
@@ -20025,6 +20564,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdCampaignGroupDataDto>
         for super::AdCampaignGroupDataDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdCampaignGroupDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20126,6 +20666,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AdCampaignGroupDataDto>
         for AdCampaignGroupDataDto {
+            #[inline]
             fn from(value: super::AdCampaignGroupDataDto) -> Self {
                 Self {
                     ad_budget_optimization: Ok(value.ad_budget_optimization),
@@ -20162,6 +20703,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdScheduleTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day_of_week: Err("no value supplied for day_of_week".to_string()),
@@ -20223,6 +20765,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdScheduleTargetDto>
         for super::AdScheduleTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdScheduleTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20275,6 +20818,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdScheduleTargetDto> for AdScheduleTargetDto {
+            #[inline]
             fn from(value: super::AdScheduleTargetDto) -> Self {
                 Self {
                     day_of_week: Ok(value.day_of_week),
@@ -20291,6 +20835,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AudienceCustomAudienceItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -20319,6 +20864,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceCustomAudienceItemDto>
         for super::AudienceCustomAudienceItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceCustomAudienceItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20348,6 +20894,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AudienceCustomAudienceItemDto>
         for AudienceCustomAudienceItemDto {
+            #[inline]
             fn from(value: super::AudienceCustomAudienceItemDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -20379,6 +20926,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceDimensionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     age_ranges: Ok(Default::default()),
@@ -20445,6 +20993,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceDimensionDto>
         for super::AudienceDimensionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceDimensionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20497,6 +21046,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceDimensionDto> for AudienceDimensionDto {
+            #[inline]
             fn from(value: super::AudienceDimensionDto) -> Self {
                 Self {
                     age_ranges: Ok(value.age_ranges),
@@ -20519,6 +21069,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     geo_locations: Ok(Default::default()),
@@ -20554,6 +21105,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AudienceDto> for super::AudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20588,6 +21140,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceDto> for AudienceDto {
+            #[inline]
             fn from(value: super::AudienceDto) -> Self {
                 Self {
                     geo_locations: Ok(value.geo_locations),
@@ -20605,6 +21158,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceInterestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -20642,6 +21196,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceInterestDto>
         for super::AudienceInterestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceInterestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20676,6 +21231,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceInterestDto> for AudienceInterestDto {
+            #[inline]
             fn from(value: super::AudienceInterestDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -20690,6 +21246,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AudienceLocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -20717,6 +21274,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AudienceLocaleDto> for super::AudienceLocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20745,6 +21303,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceLocaleDto> for AudienceLocaleDto {
+            #[inline]
             fn from(value: super::AudienceLocaleDto) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -20778,6 +21337,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     geometry: Ok(Default::default()),
@@ -20863,6 +21423,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceLocationDto>
         for super::AudienceLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20927,6 +21488,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceLocationDto> for AudienceLocationDto {
+            #[inline]
             fn from(value: super::AudienceLocationDto) -> Self {
                 Self {
                     geometry: Ok(value.geometry),
@@ -20951,6 +21513,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceLocationGeometry {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location: Err("no value supplied for location".to_string()),
@@ -20984,6 +21547,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceLocationGeometry>
         for super::AudienceLocationGeometry {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceLocationGeometry,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21014,6 +21578,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AudienceLocationGeometry>
         for AudienceLocationGeometry {
+            #[inline]
             fn from(value: super::AudienceLocationGeometry) -> Self {
                 Self {
                     location: Ok(value.location),
@@ -21037,6 +21602,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudiencePlacementsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     facebook: Ok(Default::default()),
@@ -21074,6 +21640,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudiencePlacementsDto>
         for super::AudiencePlacementsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudiencePlacementsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21115,6 +21682,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AudiencePlacementsDto>
         for AudiencePlacementsDto {
+            #[inline]
             fn from(value: super::AudiencePlacementsDto) -> Self {
                 Self {
                     facebook: Ok(value.facebook),
@@ -21139,6 +21707,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceSegmentsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     custom_audiences: Ok(Default::default()),
@@ -21182,6 +21751,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceSegmentsDto>
         for super::AudienceSegmentsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceSegmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21222,6 +21792,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceSegmentsDto> for AudienceSegmentsDto {
+            #[inline]
             fn from(value: super::AudienceSegmentsDto) -> Self {
                 Self {
                     custom_audiences: Ok(value.custom_audiences),
@@ -21247,6 +21818,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for Budget {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Err("no value supplied for amount".to_string()),
@@ -21301,6 +21873,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Budget> for super::Budget {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Budget,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21347,6 +21920,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Budget> for Budget {
+            #[inline]
             fn from(value: super::Budget) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -21380,6 +21954,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CallAssetPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_schedule_targets: Ok(Default::default()),
@@ -21450,6 +22025,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CallAssetPayloadDto>
         for super::CallAssetPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CallAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21502,6 +22078,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CallAssetPayloadDto> for CallAssetPayloadDto {
+            #[inline]
             fn from(value: super::CallAssetPayloadDto) -> Self {
                 Self {
                     ad_schedule_targets: Ok(value.ad_schedule_targets),
@@ -21601,6 +22178,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CampaignDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_groups: Ok(Default::default()),
@@ -21872,6 +22450,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CampaignDto> for super::CampaignDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22026,6 +22605,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CampaignDto> for CampaignDto {
+            #[inline]
             fn from(value: super::CampaignDto) -> Self {
                 Self {
                     ad_groups: Ok(value.ad_groups),
@@ -22063,6 +22643,7 @@ pub mod types {
             id: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for ConsentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     check_required: Err(
@@ -22104,6 +22685,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ConsentDto> for super::ConsentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ConsentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22144,6 +22726,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ConsentDto> for ConsentDto {
+            #[inline]
             fn from(value: super::ConsentDto) -> Self {
                 Self {
                     check_required: Ok(value.check_required),
@@ -22162,6 +22745,7 @@ pub mod types {
             default_value: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for ConversionValueSettings {
+            #[inline]
             fn default() -> Self {
                 Self {
                     always_use_default_value: Err(
@@ -22212,6 +22796,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ConversionValueSettings>
         for super::ConversionValueSettings {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ConversionValueSettings,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22253,6 +22838,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ConversionValueSettings>
         for ConversionValueSettings {
+            #[inline]
             fn from(value: super::ConversionValueSettings) -> Self {
                 Self {
                     always_use_default_value: Ok(value.always_use_default_value),
@@ -22275,6 +22861,7 @@ pub mod types {
             text: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateConversationFormDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -22326,6 +22913,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateConversationFormDto>
         for super::CreateConversationFormDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateConversationFormDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22373,6 +22961,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateConversationFormDto>
         for CreateConversationFormDto {
+            #[inline]
             fn from(value: super::CreateConversationFormDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -22395,6 +22984,7 @@ pub mod types {
             mcc_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateGoogleIntegrationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_account_id: Err(
@@ -22440,6 +23030,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateGoogleIntegrationDto>
         for super::CreateGoogleIntegrationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateGoogleIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22481,6 +23072,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateGoogleIntegrationDto>
         for CreateGoogleIntegrationDto {
+            #[inline]
             fn from(value: super::CreateGoogleIntegrationDto) -> Self {
                 Self {
                     ad_account_id: Ok(value.ad_account_id),
@@ -22502,6 +23094,7 @@ pub mod types {
             page_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateIntegrationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_account_id: Ok(Default::default()),
@@ -22545,6 +23138,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateIntegrationDto>
         for super::CreateIntegrationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22585,6 +23179,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateIntegrationDto> for CreateIntegrationDto {
+            #[inline]
             fn from(value: super::CreateIntegrationDto) -> Self {
                 Self {
                     ad_account_id: Ok(value.ad_account_id),
@@ -22634,6 +23229,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateLeadFormDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     custom_disclaimer: Ok(Default::default()),
@@ -22760,6 +23356,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateLeadFormDto> for super::CreateLeadFormDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateLeadFormDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22842,6 +23439,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateLeadFormDto> for CreateLeadFormDto {
+            #[inline]
             fn from(value: super::CreateLeadFormDto) -> Self {
                 Self {
                     custom_disclaimer: Ok(value.custom_disclaimer),
@@ -22881,6 +23479,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateLinkedinIntegrationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_account_id: Err(
@@ -22959,6 +23558,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateLinkedinIntegrationDto>
         for super::CreateLinkedinIntegrationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateLinkedinIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23012,6 +23612,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateLinkedinIntegrationDto>
         for CreateLinkedinIntegrationDto {
+            #[inline]
             fn from(value: super::CreateLinkedinIntegrationDto) -> Self {
                 Self {
                     ad_account_id: Ok(value.ad_account_id),
@@ -23046,6 +23647,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateOfflineUserListJobDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     csv_path: Ok(Default::default()),
@@ -23110,6 +23712,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateOfflineUserListJobDto>
         for super::CreateOfflineUserListJobDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateOfflineUserListJobDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23163,6 +23766,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateOfflineUserListJobDto>
         for CreateOfflineUserListJobDto {
+            #[inline]
             fn from(value: super::CreateOfflineUserListJobDto) -> Self {
                 Self {
                     csv_path: Ok(value.csv_path),
@@ -23182,6 +23786,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreationLocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     country: Err("no value supplied for country".to_string()),
@@ -23209,6 +23814,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreationLocaleDto> for super::CreationLocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreationLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23238,6 +23844,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreationLocaleDto> for CreationLocaleDto {
+            #[inline]
             fn from(value: super::CreationLocaleDto) -> Self {
                 Self {
                     country: Ok(value.country),
@@ -23255,6 +23862,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomDisclaimer {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -23293,6 +23901,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CustomDisclaimer> for super::CustomDisclaimer {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomDisclaimer,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23327,6 +23936,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomDisclaimer> for CustomDisclaimer {
+            #[inline]
             fn from(value: super::CustomDisclaimer) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -23342,6 +23952,7 @@ pub mod types {
             text: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomDisclaimerCheckbox {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_required: Err("no value supplied for is_required".to_string()),
@@ -23382,6 +23993,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomDisclaimerCheckbox>
         for super::CustomDisclaimerCheckbox {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomDisclaimerCheckbox,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23417,6 +24029,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomDisclaimerCheckbox>
         for CustomDisclaimerCheckbox {
+            #[inline]
             fn from(value: super::CustomDisclaimerCheckbox) -> Self {
                 Self {
                     is_required: Ok(value.is_required),
@@ -23437,6 +24050,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomQuestionFieldDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     custom_question_text: Err(
@@ -23475,6 +24089,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomQuestionFieldDto>
         for super::CustomQuestionFieldDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomQuestionFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23510,6 +24125,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomQuestionFieldDto>
         for CustomQuestionFieldDto {
+            #[inline]
             fn from(value: super::CustomQuestionFieldDto) -> Self {
                 Self {
                     custom_question_text: Ok(value.custom_question_text),
@@ -23558,6 +24174,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FacebookAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     age_max: Ok(Default::default()),
@@ -23677,6 +24294,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FacebookAudienceDto>
         for super::FacebookAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FacebookAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23759,6 +24377,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FacebookAudienceDto> for FacebookAudienceDto {
+            #[inline]
             fn from(value: super::FacebookAudienceDto) -> Self {
                 Self {
                     age_max: Ok(value.age_max),
@@ -23779,6 +24398,7 @@ pub mod types {
             page_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FbSetDefaultPageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     page_id: Err("no value supplied for page_id".to_string()),
@@ -23798,6 +24418,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FbSetDefaultPageBodyDto>
         for super::FbSetDefaultPageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FbSetDefaultPageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23823,6 +24444,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::FbSetDefaultPageBodyDto>
         for FbSetDefaultPageBodyDto {
+            #[inline]
             fn from(value: super::FbSetDefaultPageBodyDto) -> Self {
                 Self { page_id: Ok(value.page_id) }
             }
@@ -23840,6 +24462,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FbUpdateAudienceBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -23883,6 +24506,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FbUpdateAudienceBodyDto>
         for super::FbUpdateAudienceBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FbUpdateAudienceBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23924,6 +24548,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::FbUpdateAudienceBodyDto>
         for FbUpdateAudienceBodyDto {
+            #[inline]
             fn from(value: super::FbUpdateAudienceBodyDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -23948,6 +24573,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FlexibleRuleUserListDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     exclusive_operands: Err(
@@ -23998,6 +24624,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FlexibleRuleUserListDto>
         for super::FlexibleRuleUserListDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FlexibleRuleUserListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24039,6 +24666,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::FlexibleRuleUserListDto>
         for FlexibleRuleUserListDto {
+            #[inline]
             fn from(value: super::FlexibleRuleUserListDto) -> Self {
                 Self {
                     exclusive_operands: Ok(value.exclusive_operands),
@@ -24061,6 +24689,7 @@ pub mod types {
             type_: ::std::result::Result<super::FormQuestionType, ::std::string::String>,
         }
         impl ::std::default::Default for FormQuestion {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -24106,6 +24735,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FormQuestion> for super::FormQuestion {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FormQuestion,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24145,6 +24775,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FormQuestion> for FormQuestion {
+            #[inline]
             fn from(value: super::FormQuestion) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -24160,6 +24791,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FormQuestionOption {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -24187,6 +24819,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FormQuestionOption> for super::FormQuestionOption {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FormQuestionOption,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24215,6 +24848,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FormQuestionOption> for FormQuestionOption {
+            #[inline]
             fn from(value: super::FormQuestionOption) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -24238,6 +24872,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoAddressComponentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     long_name: Ok(Default::default()),
@@ -24275,6 +24910,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GeoAddressComponentDto>
         for super::GeoAddressComponentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoAddressComponentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24316,6 +24952,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GeoAddressComponentDto>
         for GeoAddressComponentDto {
+            #[inline]
             fn from(value: super::GeoAddressComponentDto) -> Self {
                 Self {
                     long_name: Ok(value.long_name),
@@ -24340,6 +24977,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoGeometryDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location: Ok(Default::default()),
@@ -24379,6 +25017,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoGeometryDto> for super::GeoGeometryDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoGeometryDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24419,6 +25058,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoGeometryDto> for GeoGeometryDto {
+            #[inline]
             fn from(value: super::GeoGeometryDto) -> Self {
                 Self {
                     location: Ok(value.location),
@@ -24439,6 +25079,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoLatLngDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     lat: Ok(Default::default()),
@@ -24466,6 +25107,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoLatLngDto> for super::GeoLatLngDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoLatLngDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24492,6 +25134,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoLatLngDto> for GeoLatLngDto {
+            #[inline]
             fn from(value: super::GeoLatLngDto) -> Self {
                 Self {
                     lat: Ok(value.lat),
@@ -24513,6 +25156,7 @@ pub mod types {
             urn: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GeoLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     facet_urn: Err("no value supplied for facet_urn".to_string()),
@@ -24563,6 +25207,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoLocationDto> for super::GeoLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24609,6 +25254,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoLocationDto> for GeoLocationDto {
+            #[inline]
             fn from(value: super::GeoLocationDto) -> Self {
                 Self {
                     facet_urn: Ok(value.facet_urn),
@@ -24630,6 +25276,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoViewportDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     northeast: Ok(Default::default()),
@@ -24657,6 +25304,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoViewportDto> for super::GeoViewportDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoViewportDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24686,6 +25334,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoViewportDto> for GeoViewportDto {
+            #[inline]
             fn from(value: super::GeoViewportDto) -> Self {
                 Self {
                     northeast: Ok(value.northeast),
@@ -24789,6 +25438,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAdContentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_id: Ok(Default::default()),
@@ -25050,6 +25700,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleAdContentDto> for super::GoogleAdContentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdContentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25210,6 +25861,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAdContentDto> for GoogleAdContentDto {
+            #[inline]
             fn from(value: super::GoogleAdContentDto) -> Self {
                 Self {
                     ad_campaign_id: Ok(value.ad_campaign_id),
@@ -25250,6 +25902,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAdGroupAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     geo_locations: Ok(Default::default()),
@@ -25281,6 +25934,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleAdGroupAudienceDto>
         for super::GoogleAdGroupAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdGroupAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25311,6 +25965,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleAdGroupAudienceDto>
         for GoogleAdGroupAudienceDto {
+            #[inline]
             fn from(value: super::GoogleAdGroupAudienceDto) -> Self {
                 Self {
                     geo_locations: Ok(value.geo_locations),
@@ -25374,6 +26029,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAdGroupDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_id: Ok(Default::default()),
@@ -25532,6 +26188,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleAdGroupDto> for super::GoogleAdGroupDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdGroupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25632,6 +26289,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAdGroupDto> for GoogleAdGroupDto {
+            #[inline]
             fn from(value: super::GoogleAdGroupDto) -> Self {
                 Self {
                     ad_campaign_id: Ok(value.ad_campaign_id),
@@ -25660,6 +26318,7 @@ pub mod types {
             to: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleAdScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day_of_week: Err("no value supplied for day_of_week".to_string()),
@@ -25700,6 +26359,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleAdScheduleDto>
         for super::GoogleAdScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25734,6 +26394,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAdScheduleDto> for GoogleAdScheduleDto {
+            #[inline]
             fn from(value: super::GoogleAdScheduleDto) -> Self {
                 Self {
                     day_of_week: Ok(value.day_of_week),
@@ -25759,6 +26420,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleAssetImageDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     error: Ok(Default::default()),
@@ -25808,6 +26470,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleAssetImageDto>
         for super::GoogleAssetImageDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAssetImageDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25854,6 +26517,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAssetImageDto> for GoogleAssetImageDto {
+            #[inline]
             fn from(value: super::GoogleAssetImageDto) -> Self {
                 Self {
                     error: Ok(value.error),
@@ -25887,6 +26551,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAssetsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     business_logo: Ok(Default::default()),
@@ -25946,6 +26611,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleAssetsDto> for super::GoogleAssetsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAssetsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25998,6 +26664,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAssetsDto> for GoogleAssetsDto {
+            #[inline]
             fn from(value: super::GoogleAssetsDto) -> Self {
                 Self {
                     business_logo: Ok(value.business_logo),
@@ -26020,6 +26687,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleBiddingStrategyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     type_: Ok(Default::default()),
@@ -26048,6 +26716,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleBiddingStrategyDto>
         for super::GoogleBiddingStrategyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleBiddingStrategyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26077,6 +26746,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleBiddingStrategyDto>
         for GoogleBiddingStrategyDto {
+            #[inline]
             fn from(value: super::GoogleBiddingStrategyDto) -> Self {
                 Self {
                     type_: Ok(value.type_),
@@ -26104,6 +26774,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleBudgetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Ok(Default::default()),
@@ -26160,6 +26831,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleBudgetDto> for super::GoogleBudgetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleBudgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26206,6 +26878,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleBudgetDto> for GoogleBudgetDto {
+            #[inline]
             fn from(value: super::GoogleBudgetDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -26243,6 +26916,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleCampaignAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     age_range: Ok(Default::default()),
@@ -26321,6 +26995,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleCampaignAudienceDto>
         for super::GoogleCampaignAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleCampaignAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26380,6 +27055,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleCampaignAudienceDto>
         for GoogleCampaignAudienceDto {
+            #[inline]
             fn from(value: super::GoogleCampaignAudienceDto) -> Self {
                 Self {
                     age_range: Ok(value.age_range),
@@ -26407,6 +27083,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleCampaignGoalDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_custom_conversion_goal: Ok(Default::default()),
@@ -26447,6 +27124,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleCampaignGoalDto>
         for super::GoogleCampaignGoalDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleCampaignGoalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26488,6 +27166,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleCampaignGoalDto>
         for GoogleCampaignGoalDto {
+            #[inline]
             fn from(value: super::GoogleCampaignGoalDto) -> Self {
                 Self {
                     is_custom_conversion_goal: Ok(value.is_custom_conversion_goal),
@@ -26516,6 +27195,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleCarouselCardDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call_to_action_label: Ok(Default::default()),
@@ -26565,6 +27245,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleCarouselCardDto>
         for super::GoogleCarouselCardDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleCarouselCardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26612,6 +27293,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleCarouselCardDto>
         for GoogleCarouselCardDto {
+            #[inline]
             fn from(value: super::GoogleCarouselCardDto) -> Self {
                 Self {
                     call_to_action_label: Ok(value.call_to_action_label),
@@ -26627,6 +27309,7 @@ pub mod types {
             negative: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleDemographicTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enum_: Err("no value supplied for enum_".to_string()),
@@ -26655,6 +27338,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleDemographicTargetDto>
         for super::GoogleDemographicTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleDemographicTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26685,6 +27369,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleDemographicTargetDto>
         for GoogleDemographicTargetDto {
+            #[inline]
             fn from(value: super::GoogleDemographicTargetDto) -> Self {
                 Self {
                     enum_: Ok(value.enum_),
@@ -26748,6 +27433,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleGeoLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_components: Ok(Default::default()),
@@ -26899,6 +27585,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleGeoLocationDto>
         for super::GoogleGeoLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleGeoLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26999,6 +27686,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleGeoLocationDto> for GoogleGeoLocationDto {
+            #[inline]
             fn from(value: super::GoogleGeoLocationDto) -> Self {
                 Self {
                     address_components: Ok(value.address_components),
@@ -27026,6 +27714,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleKeywordItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     keyword: Err("no value supplied for keyword".to_string()),
@@ -27054,6 +27743,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleKeywordItemDto>
         for super::GoogleKeywordItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleKeywordItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27083,6 +27773,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleKeywordItemDto> for GoogleKeywordItemDto {
+            #[inline]
             fn from(value: super::GoogleKeywordItemDto) -> Self {
                 Self {
                     keyword: Ok(value.keyword),
@@ -27102,6 +27793,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleKeywordsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     negatives: Ok(Default::default()),
@@ -27129,6 +27821,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleKeywordsDto> for super::GoogleKeywordsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleKeywordsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27158,6 +27851,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleKeywordsDto> for GoogleKeywordsDto {
+            #[inline]
             fn from(value: super::GoogleKeywordsDto) -> Self {
                 Self {
                     negatives: Ok(value.negatives),
@@ -27185,6 +27879,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleLocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Ok(Default::default()),
@@ -27233,6 +27928,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleLocaleDto> for super::GoogleLocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27279,6 +27975,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleLocaleDto> for GoogleLocaleDto {
+            #[inline]
             fn from(value: super::GoogleLocaleDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -27316,6 +28013,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleMediaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     error: Ok(Default::default()),
@@ -27381,6 +28079,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleMediaDto> for super::GoogleMediaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27439,6 +28138,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleMediaDto> for GoogleMediaDto {
+            #[inline]
             fn from(value: super::GoogleMediaDto) -> Self {
                 Self {
                     error: Ok(value.error),
@@ -27456,6 +28156,7 @@ pub mod types {
             target_search_network: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleNetworkSettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     target_content_network: Err(
@@ -27494,6 +28195,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleNetworkSettingsDto>
         for super::GoogleNetworkSettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleNetworkSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27529,6 +28231,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleNetworkSettingsDto>
         for GoogleNetworkSettingsDto {
+            #[inline]
             fn from(value: super::GoogleNetworkSettingsDto) -> Self {
                 Self {
                     target_content_network: Ok(value.target_content_network),
@@ -27542,6 +28245,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleSegmentTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -27570,6 +28274,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleSegmentTargetDto>
         for super::GoogleSegmentTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleSegmentTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27599,6 +28304,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleSegmentTargetDto>
         for GoogleSegmentTargetDto {
+            #[inline]
             fn from(value: super::GoogleSegmentTargetDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -27618,6 +28324,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleTargetInterestsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     affinity: Ok(Default::default()),
@@ -27646,6 +28353,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleTargetInterestsDto>
         for super::GoogleTargetInterestsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleTargetInterestsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27676,6 +28384,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleTargetInterestsDto>
         for GoogleTargetInterestsDto {
+            #[inline]
             fn from(value: super::GoogleTargetInterestsDto) -> Self {
                 Self {
                     affinity: Ok(value.affinity),
@@ -27691,6 +28400,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleYouTubeVideoLinkDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     youtube_video_id: Err(
@@ -27715,6 +28425,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleYouTubeVideoLinkDto>
         for super::GoogleYouTubeVideoLinkDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleYouTubeVideoLinkDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27740,6 +28451,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleYouTubeVideoLinkDto>
         for GoogleYouTubeVideoLinkDto {
+            #[inline]
             fn from(value: super::GoogleYouTubeVideoLinkDto) -> Self {
                 Self {
                     youtube_video_id: Ok(value.youtube_video_id),
@@ -27756,6 +28468,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GreetingCard {
+            #[inline]
             fn default() -> Self {
                 Self {
                     content: Err("no value supplied for content".to_string()),
@@ -27792,6 +28505,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GreetingCard> for super::GreetingCard {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GreetingCard,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27826,6 +28540,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GreetingCard> for GreetingCard {
+            #[inline]
             fn from(value: super::GreetingCard) -> Self {
                 Self {
                     content: Ok(value.content),
@@ -27840,6 +28555,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for HiddenFieldDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -27867,6 +28583,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<HiddenFieldDto> for super::HiddenFieldDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: HiddenFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27895,6 +28612,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::HiddenFieldDto> for HiddenFieldDto {
+            #[inline]
             fn from(value: super::HiddenFieldDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -27919,6 +28637,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for KeywordSuggestionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     keywords: Ok(Default::default()),
@@ -27968,6 +28687,7 @@ pub mod types {
         impl ::std::convert::TryFrom<KeywordSuggestionDto>
         for super::KeywordSuggestionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: KeywordSuggestionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28014,6 +28734,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::KeywordSuggestionDto> for KeywordSuggestionDto {
+            #[inline]
             fn from(value: super::KeywordSuggestionDto) -> Self {
                 Self {
                     keywords: Ok(value.keywords),
@@ -28089,6 +28810,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormAssetPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     background_image_asset: Ok(Default::default()),
@@ -28286,6 +29008,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LeadFormAssetPayloadDto>
         for super::LeadFormAssetPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28401,6 +29124,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::LeadFormAssetPayloadDto>
         for LeadFormAssetPayloadDto {
+            #[inline]
             fn from(value: super::LeadFormAssetPayloadDto) -> Self {
                 Self {
                     background_image_asset: Ok(value.background_image_asset),
@@ -28447,6 +29171,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormContentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -28511,6 +29236,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LeadFormContentDto> for super::LeadFormContentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormContentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28563,6 +29289,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LeadFormContentDto> for LeadFormContentDto {
+            #[inline]
             fn from(value: super::LeadFormContentDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -28585,6 +29312,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormFieldDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     input_type: Err("no value supplied for input_type".to_string()),
@@ -28615,6 +29343,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LeadFormFieldDto> for super::LeadFormFieldDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28649,6 +29378,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LeadFormFieldDto> for LeadFormFieldDto {
+            #[inline]
             fn from(value: super::LeadFormFieldDto) -> Self {
                 Self {
                     input_type: Ok(value.input_type),
@@ -28673,6 +29403,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormQuestionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -28727,6 +29458,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LeadFormQuestionDto>
         for super::LeadFormQuestionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormQuestionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28773,6 +29505,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LeadFormQuestionDto> for LeadFormQuestionDto {
+            #[inline]
             fn from(value: super::LeadFormQuestionDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -28798,6 +29531,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LegalInfoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     consents: Err("no value supplied for consents".to_string()),
@@ -28844,6 +29578,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LegalInfoDto> for super::LegalInfoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LegalInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28884,6 +29619,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LegalInfoDto> for LegalInfoDto {
+            #[inline]
             fn from(value: super::LegalInfoDto) -> Self {
                 Self {
                     consents: Ok(value.consents),
@@ -28960,6 +29696,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInAdDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_group_id: Ok(Default::default()),
@@ -29147,6 +29884,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinkedInAdDto> for super::LinkedInAdDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29265,6 +30003,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinkedInAdDto> for LinkedInAdDto {
+            #[inline]
             fn from(value: super::LinkedInAdDto) -> Self {
                 Self {
                     ad_campaign_group_id: Ok(value.ad_campaign_group_id),
@@ -29306,6 +30045,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInBudgetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Ok(Default::default()),
@@ -29362,6 +30102,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinkedInBudgetDto> for super::LinkedInBudgetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInBudgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29408,6 +30149,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinkedInBudgetDto> for LinkedInBudgetDto {
+            #[inline]
             fn from(value: super::LinkedInBudgetDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -29442,6 +30184,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInCreateLeadFormBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     content: Err("no value supplied for content".to_string()),
@@ -29514,6 +30257,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LinkedInCreateLeadFormBodyDto>
         for super::LinkedInCreateLeadFormBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInCreateLeadFormBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29573,6 +30317,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::LinkedInCreateLeadFormBodyDto>
         for LinkedInCreateLeadFormBodyDto {
+            #[inline]
             fn from(value: super::LinkedInCreateLeadFormBodyDto) -> Self {
                 Self {
                     content: Ok(value.content),
@@ -29624,6 +30369,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInMediaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     destination_url: Ok(Default::default()),
@@ -29728,6 +30474,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinkedInMediaDto> for super::LinkedInMediaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29804,6 +30551,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinkedInMediaDto> for LinkedInMediaDto {
+            #[inline]
             fn from(value: super::LinkedInMediaDto) -> Self {
                 Self {
                     destination_url: Ok(value.destination_url),
@@ -29830,6 +30578,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInUpdateAdStatusBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     operation_type: Err(
@@ -29865,6 +30614,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LinkedInUpdateAdStatusBodyDto>
         for super::LinkedInUpdateAdStatusBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInUpdateAdStatusBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29895,6 +30645,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::LinkedInUpdateAdStatusBodyDto>
         for LinkedInUpdateAdStatusBodyDto {
+            #[inline]
             fn from(value: super::LinkedInUpdateAdStatusBodyDto) -> Self {
                 Self {
                     operation_type: Ok(value.operation_type),
@@ -29911,6 +30662,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     country: Err("no value supplied for country".to_string()),
@@ -29938,6 +30690,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LocaleDto> for super::LocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29966,6 +30719,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LocaleDto> for LocaleDto {
+            #[inline]
             fn from(value: super::LocaleDto) -> Self {
                 Self {
                     country: Ok(value.country),
@@ -29981,6 +30735,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LocalizedStringDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     localized: Err("no value supplied for localized".to_string()),
@@ -30001,6 +30756,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LocalizedStringDto> for super::LocalizedStringDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocalizedStringDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30025,6 +30781,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LocalizedStringDto> for LocalizedStringDto {
+            #[inline]
             fn from(value: super::LocalizedStringDto) -> Self {
                 Self {
                     localized: Ok(value.localized),
@@ -30039,6 +30796,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LocationIdBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -30060,6 +30818,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LocationIdBodyDto> for super::LocationIdBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocationIdBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30084,6 +30843,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LocationIdBodyDto> for LocationIdBodyDto {
+            #[inline]
             fn from(value: super::LocationIdBodyDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -30120,6 +30880,7 @@ pub mod types {
             type_: ::std::result::Result<super::MediaDtoType, ::std::string::String>,
         }
         impl ::std::default::Default for MediaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -30210,6 +30971,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MediaDto> for super::MediaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30280,6 +31042,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MediaDto> for MediaDto {
+            #[inline]
             fn from(value: super::MediaDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -30313,6 +31076,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MemberDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     app: Ok(Default::default()),
@@ -30361,6 +31125,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MemberDto> for super::MemberDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MemberDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30407,6 +31172,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MemberDto> for MemberDto {
+            #[inline]
             fn from(value: super::MemberDto) -> Self {
                 Self {
                     app: Ok(value.app),
@@ -30425,6 +31191,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MultipleChoiceOptionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -30453,6 +31220,7 @@ pub mod types {
         impl ::std::convert::TryFrom<MultipleChoiceOptionDto>
         for super::MultipleChoiceOptionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MultipleChoiceOptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30482,6 +31250,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::MultipleChoiceOptionDto>
         for MultipleChoiceOptionDto {
+            #[inline]
             fn from(value: super::MultipleChoiceOptionDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -30497,6 +31266,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MultipleChoiceQuestionDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     options: Err("no value supplied for options".to_string()),
@@ -30518,6 +31288,7 @@ pub mod types {
         impl ::std::convert::TryFrom<MultipleChoiceQuestionDetailsDto>
         for super::MultipleChoiceQuestionDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MultipleChoiceQuestionDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30543,6 +31314,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::MultipleChoiceQuestionDetailsDto>
         for MultipleChoiceQuestionDetailsDto {
+            #[inline]
             fn from(value: super::MultipleChoiceQuestionDetailsDto) -> Self {
                 Self { options: Ok(value.options) }
             }
@@ -30559,6 +31331,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostSubmissionCallToActionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call_to_action_label: Err(
@@ -30599,6 +31372,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostSubmissionCallToActionDto>
         for super::PostSubmissionCallToActionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostSubmissionCallToActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30634,6 +31408,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostSubmissionCallToActionDto>
         for PostSubmissionCallToActionDto {
+            #[inline]
             fn from(value: super::PostSubmissionCallToActionDto) -> Self {
                 Self {
                     call_to_action_label: Ok(value.call_to_action_label),
@@ -30649,6 +31424,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostSubmissionCallToActionTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     landing_page_url: Err(
@@ -30673,6 +31449,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostSubmissionCallToActionTargetDto>
         for super::PostSubmissionCallToActionTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostSubmissionCallToActionTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30698,6 +31475,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostSubmissionCallToActionTargetDto>
         for PostSubmissionCallToActionTargetDto {
+            #[inline]
             fn from(value: super::PostSubmissionCallToActionTargetDto) -> Self {
                 Self {
                     landing_page_url: Ok(value.landing_page_url),
@@ -30716,6 +31494,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostSubmissionInfoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call_to_action: Err(
@@ -30749,6 +31528,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostSubmissionInfoDto>
         for super::PostSubmissionInfoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostSubmissionInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30779,6 +31559,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostSubmissionInfoDto>
         for PostSubmissionInfoDto {
+            #[inline]
             fn from(value: super::PostSubmissionInfoDto) -> Self {
                 Self {
                     call_to_action: Ok(value.call_to_action),
@@ -30794,6 +31575,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PublishAdDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -30815,6 +31597,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PublishAdDto> for super::PublishAdDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PublishAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30839,6 +31622,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PublishAdDto> for PublishAdDto {
+            #[inline]
             fn from(value: super::PublishAdDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -30857,6 +31641,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for QuestionDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     multiple_choice_question_details: Ok(Default::default()),
@@ -30894,6 +31679,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<QuestionDetailsDto> for super::QuestionDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: QuestionDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30930,6 +31716,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::QuestionDetailsDto> for QuestionDetailsDto {
+            #[inline]
             fn from(value: super::QuestionDetailsDto) -> Self {
                 Self {
                     multiple_choice_question_details: Ok(
@@ -30951,6 +31738,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleBasedUserListDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     flexible_rule_user_list: Err(
@@ -30989,6 +31777,7 @@ pub mod types {
         impl ::std::convert::TryFrom<RuleBasedUserListDto>
         for super::RuleBasedUserListDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleBasedUserListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31023,6 +31812,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleBasedUserListDto> for RuleBasedUserListDto {
+            #[inline]
             fn from(value: super::RuleBasedUserListDto) -> Self {
                 Self {
                     flexible_rule_user_list: Ok(value.flexible_rule_user_list),
@@ -31038,6 +31828,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     rule_item_groups: Err(
@@ -31061,6 +31852,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleDto> for super::RuleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31085,6 +31877,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleDto> for RuleDto {
+            #[inline]
             fn from(value: super::RuleDto) -> Self {
                 Self {
                     rule_item_groups: Ok(value.rule_item_groups),
@@ -31100,6 +31893,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -31132,6 +31926,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleItemDto> for super::RuleItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31161,6 +31956,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleItemDto> for RuleItemDto {
+            #[inline]
             fn from(value: super::RuleItemDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -31176,6 +31972,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleItemGroupDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     rule_items: Err("no value supplied for rule_items".to_string()),
@@ -31194,6 +31991,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleItemGroupDto> for super::RuleItemGroupDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleItemGroupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31218,6 +32016,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleItemGroupDto> for RuleItemGroupDto {
+            #[inline]
             fn from(value: super::RuleItemGroupDto) -> Self {
                 Self {
                     rule_items: Ok(value.rule_items),
@@ -31230,6 +32029,7 @@ pub mod types {
             rule: ::std::result::Result<super::RuleDto, ::std::string::String>,
         }
         impl ::std::default::Default for RuleOperandDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     lookback_window_days: Err(
@@ -31262,6 +32062,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleOperandDto> for super::RuleOperandDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleOperandDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31291,6 +32092,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleOperandDto> for RuleOperandDto {
+            #[inline]
             fn from(value: super::RuleOperandDto) -> Self {
                 Self {
                     lookback_window_days: Ok(value.lookback_window_days),
@@ -31309,6 +32111,7 @@ pub mod types {
             urn: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SelectedAttributeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     category_name: Err(
@@ -31360,6 +32163,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SelectedAttributeDto>
         for super::SelectedAttributeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SelectedAttributeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31406,6 +32210,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SelectedAttributeDto> for SelectedAttributeDto {
+            #[inline]
             fn from(value: super::SelectedAttributeDto) -> Self {
                 Self {
                     category_name: Ok(value.category_name),
@@ -31451,6 +32256,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SitelinkAssetPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_schedule_targets: Ok(Default::default()),
@@ -31545,6 +32351,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SitelinkAssetPayloadDto>
         for super::SitelinkAssetPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SitelinkAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31616,6 +32423,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::SitelinkAssetPayloadDto>
         for SitelinkAssetPayloadDto {
+            #[inline]
             fn from(value: super::SitelinkAssetPayloadDto) -> Self {
                 Self {
                     ad_schedule_targets: Ok(value.ad_schedule_targets),
@@ -31637,6 +32445,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SponsoredAccountOwnerDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     sponsored_account: Err(
@@ -31661,6 +32470,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SponsoredAccountOwnerDto>
         for super::SponsoredAccountOwnerDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SponsoredAccountOwnerDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31686,6 +32496,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::SponsoredAccountOwnerDto>
         for SponsoredAccountOwnerDto {
+            #[inline]
             fn from(value: super::SponsoredAccountOwnerDto) -> Self {
                 Self {
                     sponsored_account: Ok(value.sponsored_account),
@@ -31701,6 +32512,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for StringRuleItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     operator: Err("no value supplied for operator".to_string()),
@@ -31728,6 +32540,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<StringRuleItemDto> for super::StringRuleItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StringRuleItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31756,6 +32569,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::StringRuleItemDto> for StringRuleItemDto {
+            #[inline]
             fn from(value: super::StringRuleItemDto) -> Self {
                 Self {
                     operator: Ok(value.operator),
@@ -31775,6 +32589,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TargetAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     exclude: Ok(Default::default()),
@@ -31806,6 +32621,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TargetAudienceDto> for super::TargetAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TargetAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31834,6 +32650,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TargetAudienceDto> for TargetAudienceDto {
+            #[inline]
             fn from(value: super::TargetAudienceDto) -> Self {
                 Self {
                     exclude: Ok(value.exclude),
@@ -31867,6 +32684,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ThankYouPage {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -31954,6 +32772,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ThankYouPage> for super::ThankYouPage {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ThankYouPage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32018,6 +32837,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ThankYouPage> for ThankYouPage {
+            #[inline]
             fn from(value: super::ThankYouPage) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -32035,6 +32855,7 @@ pub mod types {
             amount: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for UnitCostDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Err("no value supplied for amount".to_string()),
@@ -32053,6 +32874,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UnitCostDto> for super::UnitCostDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UnitCostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32075,6 +32897,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UnitCostDto> for UnitCostDto {
+            #[inline]
             fn from(value: super::UnitCostDto) -> Self {
                 Self { amount: Ok(value.amount) }
             }
@@ -32103,6 +32926,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomAudienceBatchDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     csv_path: Ok(Default::default()),
@@ -32172,6 +32996,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomAudienceBatchDto>
         for super::UpdateCustomAudienceBatchDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomAudienceBatchDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32225,6 +33050,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomAudienceBatchDto>
         for UpdateCustomAudienceBatchDto {
+            #[inline]
             fn from(value: super::UpdateCustomAudienceBatchDto) -> Self {
                 Self {
                     csv_path: Ok(value.csv_path),
@@ -32251,6 +33077,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_id: Err("no value supplied for contact_id".to_string()),
@@ -32294,6 +33121,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomAudienceDto>
         for super::UpdateCustomAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32335,6 +33163,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomAudienceDto>
         for UpdateCustomAudienceDto {
+            #[inline]
             fn from(value: super::UpdateCustomAudienceDto) -> Self {
                 Self {
                     contact_id: Ok(value.contact_id),
@@ -32411,6 +33240,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAdDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     adset_id: Err("no value supplied for adset_id".to_string()),
@@ -32590,6 +33420,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAdDto> for super::UpsertAdDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32708,6 +33539,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAdDto> for UpsertAdDto {
+            #[inline]
             fn from(value: super::UpsertAdDto) -> Self {
                 Self {
                     adset_id: Ok(value.adset_id),
@@ -32785,6 +33617,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAdsetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     audience: Ok(Default::default()),
@@ -32936,6 +33769,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAdsetDto> for super::UpsertAdsetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAdsetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33036,6 +33870,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAdsetDto> for UpsertAdsetDto {
+            #[inline]
             fn from(value: super::UpsertAdsetDto) -> Self {
                 Self {
                     audience: Ok(value.audience),
@@ -33070,6 +33905,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAssetsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -33109,6 +33945,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAssetsDto> for super::UpsertAssetsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAssetsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33149,6 +33986,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAssetsDto> for UpsertAssetsDto {
+            #[inline]
             fn from(value: super::UpsertAssetsDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -33178,6 +34016,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     dimensions: Ok(Default::default()),
@@ -33245,6 +34084,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAudienceDto> for super::UpsertAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33297,6 +34137,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAudienceDto> for UpsertAudienceDto {
+            #[inline]
             fn from(value: super::UpsertAudienceDto) -> Self {
                 Self {
                     dimensions: Ok(value.dimensions),
@@ -33335,6 +34176,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertCampaignDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Ok(Default::default()),
@@ -33408,6 +34250,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertCampaignDto> for super::UpsertCampaignDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertCampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33466,6 +34309,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertCampaignDto> for UpsertCampaignDto {
+            #[inline]
             fn from(value: super::UpsertCampaignDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -33511,6 +34355,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertConversionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attribution_model: Err(
@@ -33628,6 +34473,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertConversionDto>
         for super::UpsertConversionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertConversionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33704,6 +34550,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertConversionDto> for UpsertConversionDto {
+            #[inline]
             fn from(value: super::UpsertConversionDto) -> Self {
                 Self {
                     attribution_model: Ok(value.attribution_model),
@@ -33739,6 +34586,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpsertConversionPixelDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversion_pixel_id: Ok(Default::default()),
@@ -33800,6 +34648,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertConversionPixelDto>
         for super::UpsertConversionPixelDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertConversionPixelDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33853,6 +34702,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpsertConversionPixelDto>
         for UpsertConversionPixelDto {
+            #[inline]
             fn from(value: super::UpsertConversionPixelDto) -> Self {
                 Self {
                     conversion_pixel_id: Ok(value.conversion_pixel_id),
@@ -33912,6 +34762,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertSegmentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     country_codes: Ok(Default::default()),
@@ -34054,6 +34905,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertSegmentDto> for super::UpsertSegmentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertSegmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34148,6 +35000,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertSegmentDto> for UpsertSegmentDto {
+            #[inline]
             fn from(value: super::UpsertSegmentDto) -> Self {
                 Self {
                     country_codes: Ok(value.country_codes),
@@ -34177,6 +35030,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WelcomeMessageQuestion {
+            #[inline]
             fn default() -> Self {
                 Self {
                     question: Err("no value supplied for question".to_string()),
@@ -34205,6 +35059,7 @@ pub mod types {
         impl ::std::convert::TryFrom<WelcomeMessageQuestion>
         for super::WelcomeMessageQuestion {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WelcomeMessageQuestion,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34235,6 +35090,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::WelcomeMessageQuestion>
         for WelcomeMessageQuestion {
+            #[inline]
             fn from(value: super::WelcomeMessageQuestion) -> Self {
                 Self {
                     question: Ok(value.question),
@@ -34249,6 +35105,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -34257,6 +35114,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -34265,11 +35123,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -34293,6 +35153,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -34309,6 +35170,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -34322,21 +35184,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -34367,6 +35234,7 @@ let response = client.fb_get_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_reporting(&self) -> builder::FbGetReporting<'_> {
         builder::FbGetReporting::new(self)
     }
@@ -34390,6 +35258,7 @@ let response = client.fb_get_campaign_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_campaign_reporting(&self) -> builder::FbGetCampaignReporting<'_> {
         builder::FbGetCampaignReporting::new(self)
     }
@@ -34417,6 +35286,7 @@ let response = client.fb_get_reporting_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_reporting_list(&self) -> builder::FbGetReportingList<'_> {
         builder::FbGetReportingList::new(self)
     }
@@ -34434,6 +35304,7 @@ let response = client.fb_get_current_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_current_user(&self) -> builder::FbGetCurrentUser<'_> {
         builder::FbGetCurrentUser::new(self)
     }
@@ -34453,6 +35324,7 @@ let response = client.fb_get_pages()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_pages(&self) -> builder::FbGetPages<'_> {
         builder::FbGetPages::new(self)
     }
@@ -34474,6 +35346,7 @@ let response = client.fb_get_instagram_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_instagram_accounts(&self) -> builder::FbGetInstagramAccounts<'_> {
         builder::FbGetInstagramAccounts::new(self)
     }
@@ -34493,6 +35366,7 @@ let response = client.fb_get_page_lead_forms()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_page_lead_forms(&self) -> builder::FbGetPageLeadForms<'_> {
         builder::FbGetPageLeadForms::new(self)
     }
@@ -34512,6 +35386,7 @@ let response = client.fb_create_page_lead_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_create_page_lead_form(&self) -> builder::FbCreatePageLeadForm<'_> {
         builder::FbCreatePageLeadForm::new(self)
     }
@@ -34537,6 +35412,7 @@ let response = client.fb_get_ad_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_ad_accounts(&self) -> builder::FbGetAdAccounts<'_> {
         builder::FbGetAdAccounts::new(self)
     }
@@ -34556,6 +35432,7 @@ let response = client.fb_get_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_ad_account(&self) -> builder::FbGetAdAccount<'_> {
         builder::FbGetAdAccount::new(self)
     }
@@ -34575,6 +35452,7 @@ let response = client.fb_delete_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_ad_account(&self) -> builder::FbDeleteAdAccount<'_> {
         builder::FbDeleteAdAccount::new(self)
     }
@@ -34592,6 +35470,7 @@ let response = client.fb_get_conversation_forms()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_conversation_forms(&self) -> builder::FbGetConversationForms<'_> {
         builder::FbGetConversationForms::new(self)
     }
@@ -34607,6 +35486,7 @@ let response = client.fb_create_conversation_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_create_conversation_form(&self) -> builder::FbCreateConversationForm<'_> {
         builder::FbCreateConversationForm::new(self)
     }
@@ -34624,6 +35504,7 @@ let response = client.fb_get_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_integration(&self) -> builder::FbGetIntegration<'_> {
         builder::FbGetIntegration::new(self)
     }
@@ -34639,6 +35520,7 @@ let response = client.fb_create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_create_integration(&self) -> builder::FbCreateIntegration<'_> {
         builder::FbCreateIntegration::new(self)
     }
@@ -34654,6 +35536,7 @@ let response = client.fb_delete_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_integration(&self) -> builder::FbDeleteIntegration<'_> {
         builder::FbDeleteIntegration::new(self)
     }
@@ -34675,6 +35558,7 @@ let response = client.fb_search_targeting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_search_targeting(&self) -> builder::FbSearchTargeting<'_> {
         builder::FbSearchTargeting::new(self)
     }
@@ -34694,6 +35578,7 @@ let response = client.fb_publish_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_publish_campaign(&self) -> builder::FbPublishCampaign<'_> {
         builder::FbPublishCampaign::new(self)
     }
@@ -34713,6 +35598,7 @@ let response = client.fb_delete_page()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_page(&self) -> builder::FbDeletePage<'_> {
         builder::FbDeletePage::new(self)
     }
@@ -34736,6 +35622,7 @@ let response = client.fb_get_pixels()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_pixels(&self) -> builder::FbGetPixels<'_> {
         builder::FbGetPixels::new(self)
     }
@@ -34751,6 +35638,7 @@ let response = client.fb_upsert_pixel()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_pixel(&self) -> builder::FbUpsertPixel<'_> {
         builder::FbUpsertPixel::new(self)
     }
@@ -34774,6 +35662,7 @@ let response = client.fb_get_custom_audiences()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_custom_audiences(&self) -> builder::FbGetCustomAudiences<'_> {
         builder::FbGetCustomAudiences::new(self)
     }
@@ -34793,6 +35682,7 @@ let response = client.fb_get_custom_audience_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_custom_audience_by_id(&self) -> builder::FbGetCustomAudienceById<'_> {
         builder::FbGetCustomAudienceById::new(self)
     }
@@ -34812,6 +35702,7 @@ let response = client.fb_update_custom_audience()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_update_custom_audience(&self) -> builder::FbUpdateCustomAudience<'_> {
         builder::FbUpdateCustomAudience::new(self)
     }
@@ -34831,6 +35722,7 @@ let response = client.fb_delete_custom_audience()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_custom_audience(&self) -> builder::FbDeleteCustomAudience<'_> {
         builder::FbDeleteCustomAudience::new(self)
     }
@@ -34850,6 +35742,7 @@ let response = client.fb_add_custom_audience_member()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_add_custom_audience_member(
         &self,
     ) -> builder::FbAddCustomAudienceMember<'_> {
@@ -34871,6 +35764,7 @@ let response = client.fb_remove_custom_audience_member()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_remove_custom_audience_member(
         &self,
     ) -> builder::FbRemoveCustomAudienceMember<'_> {
@@ -34892,6 +35786,7 @@ let response = client.fb_batch_update_audience_members()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_batch_update_audience_members(
         &self,
     ) -> builder::FbBatchUpdateAudienceMembers<'_> {
@@ -34913,6 +35808,7 @@ let response = client.fb_set_default_page()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_set_default_page(&self) -> builder::FbSetDefaultPage<'_> {
         builder::FbSetDefaultPage::new(self)
     }
@@ -34932,6 +35828,7 @@ let response = client.fb_get_lead_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_lead_form(&self) -> builder::FbGetLeadForm<'_> {
         builder::FbGetLeadForm::new(self)
     }
@@ -34955,6 +35852,7 @@ let response = client.fb_get_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_campaign(&self) -> builder::FbGetCampaign<'_> {
         builder::FbGetCampaign::new(self)
     }
@@ -34988,6 +35886,7 @@ let response = client.fb_get_entity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_entity(&self) -> builder::FbGetEntity<'_> {
         builder::FbGetEntity::new(self)
     }
@@ -35003,6 +35902,7 @@ let response = client.fb_upsert_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_campaign(&self) -> builder::FbUpsertCampaign<'_> {
         builder::FbUpsertCampaign::new(self)
     }
@@ -35018,6 +35918,7 @@ let response = client.fb_upsert_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_adset(&self) -> builder::FbUpsertAdset<'_> {
         builder::FbUpsertAdset::new(self)
     }
@@ -35033,6 +35934,7 @@ let response = client.fb_upsert_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_ad(&self) -> builder::FbUpsertAd<'_> {
         builder::FbUpsertAd::new(self)
     }
@@ -35049,6 +35951,7 @@ let response = client.fb_pause_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_pause_campaign(&self) -> builder::FbPauseCampaign<'_> {
         builder::FbPauseCampaign::new(self)
     }
@@ -35065,6 +35968,7 @@ let response = client.fb_resume_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_resume_campaign(&self) -> builder::FbResumeCampaign<'_> {
         builder::FbResumeCampaign::new(self)
     }
@@ -35081,6 +35985,7 @@ let response = client.fb_duplicate_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_duplicate_campaign(&self) -> builder::FbDuplicateCampaign<'_> {
         builder::FbDuplicateCampaign::new(self)
     }
@@ -35097,6 +36002,7 @@ let response = client.fb_delete_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_campaign(&self) -> builder::FbDeleteCampaign<'_> {
         builder::FbDeleteCampaign::new(self)
     }
@@ -35113,6 +36019,7 @@ let response = client.fb_pause_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_pause_adset(&self) -> builder::FbPauseAdset<'_> {
         builder::FbPauseAdset::new(self)
     }
@@ -35129,6 +36036,7 @@ let response = client.fb_resume_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_resume_adset(&self) -> builder::FbResumeAdset<'_> {
         builder::FbResumeAdset::new(self)
     }
@@ -35144,6 +36052,7 @@ let response = client.fb_duplicate_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_duplicate_adset(&self) -> builder::FbDuplicateAdset<'_> {
         builder::FbDuplicateAdset::new(self)
     }
@@ -35160,6 +36069,7 @@ let response = client.fb_delete_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_adset(&self) -> builder::FbDeleteAdset<'_> {
         builder::FbDeleteAdset::new(self)
     }
@@ -35176,6 +36086,7 @@ let response = client.fb_pause_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_pause_ad(&self) -> builder::FbPauseAd<'_> {
         builder::FbPauseAd::new(self)
     }
@@ -35192,6 +36103,7 @@ let response = client.fb_resume_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_resume_ad(&self) -> builder::FbResumeAd<'_> {
         builder::FbResumeAd::new(self)
     }
@@ -35207,6 +36119,7 @@ let response = client.fb_duplicate_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_duplicate_ad(&self) -> builder::FbDuplicateAd<'_> {
         builder::FbDuplicateAd::new(self)
     }
@@ -35223,6 +36136,7 @@ let response = client.fb_delete_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_ad(&self) -> builder::FbDeleteAd<'_> {
         builder::FbDeleteAd::new(self)
     }
@@ -35250,6 +36164,7 @@ let response = client.google_get_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_reporting(&self) -> builder::GoogleGetReporting<'_> {
         builder::GoogleGetReporting::new(self)
     }
@@ -35277,6 +36192,7 @@ let response = client.google_get_reporting_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_reporting_list(&self) -> builder::GoogleGetReportingList<'_> {
         builder::GoogleGetReportingList::new(self)
     }
@@ -35300,6 +36216,7 @@ let response = client.google_get_campaign_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_campaign_reporting(
         &self,
     ) -> builder::GoogleGetCampaignReporting<'_> {
@@ -35329,6 +36246,7 @@ let response = client.google_get_conversions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_conversions(&self) -> builder::GoogleGetConversions<'_> {
         builder::GoogleGetConversions::new(self)
     }
@@ -35344,6 +36262,7 @@ let response = client.google_upsert_conversion()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_conversion(&self) -> builder::GoogleUpsertConversion<'_> {
         builder::GoogleUpsertConversion::new(self)
     }
@@ -35363,6 +36282,7 @@ let response = client.google_get_conversion_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_conversion_by_id(&self) -> builder::GoogleGetConversionById<'_> {
         builder::GoogleGetConversionById::new(self)
     }
@@ -35382,6 +36302,7 @@ let response = client.google_delete_conversion()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_delete_conversion(&self) -> builder::GoogleDeleteConversion<'_> {
         builder::GoogleDeleteConversion::new(self)
     }
@@ -35399,6 +36320,7 @@ let response = client.google_get_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_integration(&self) -> builder::GoogleGetIntegration<'_> {
         builder::GoogleGetIntegration::new(self)
     }
@@ -35414,6 +36336,7 @@ let response = client.google_create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_create_integration(&self) -> builder::GoogleCreateIntegration<'_> {
         builder::GoogleCreateIntegration::new(self)
     }
@@ -35431,6 +36354,7 @@ let response = client.google_get_current_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_current_user(&self) -> builder::GoogleGetCurrentUser<'_> {
         builder::GoogleGetCurrentUser::new(self)
     }
@@ -35450,6 +36374,7 @@ let response = client.google_get_ad_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_ad_accounts(&self) -> builder::GoogleGetAdAccounts<'_> {
         builder::GoogleGetAdAccounts::new(self)
     }
@@ -35469,6 +36394,7 @@ let response = client.google_get_ad_account_details()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_ad_account_details(
         &self,
     ) -> builder::GoogleGetAdAccountDetails<'_> {
@@ -35490,6 +36416,7 @@ let response = client.google_delete_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_delete_ad_account(&self) -> builder::GoogleDeleteAdAccount<'_> {
         builder::GoogleDeleteAdAccount::new(self)
     }
@@ -35507,6 +36434,7 @@ let response = client.google_publish_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_publish_ad(&self) -> builder::GooglePublishAd<'_> {
         builder::GooglePublishAd::new(self)
     }
@@ -35528,6 +36456,7 @@ let response = client.google_search_targeting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_search_targeting(&self) -> builder::GoogleSearchTargeting<'_> {
         builder::GoogleSearchTargeting::new(self)
     }
@@ -35547,6 +36476,7 @@ let response = client.google_get_keyword_ideas()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_keyword_ideas(&self) -> builder::GoogleGetKeywordIdeas<'_> {
         builder::GoogleGetKeywordIdeas::new(self)
     }
@@ -35570,6 +36500,7 @@ let response = client.google_get_assets()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_assets(&self) -> builder::GoogleGetAssets<'_> {
         builder::GoogleGetAssets::new(self)
     }
@@ -35585,6 +36516,7 @@ let response = client.google_upsert_assets()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_assets(&self) -> builder::GoogleUpsertAssets<'_> {
         builder::GoogleUpsertAssets::new(self)
     }
@@ -35618,6 +36550,7 @@ let response = client.google_get_entity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_entity(&self) -> builder::GoogleGetEntity<'_> {
         builder::GoogleGetEntity::new(self)
     }
@@ -35639,6 +36572,7 @@ let response = client.google_get_target_interests()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_target_interests(&self) -> builder::GoogleGetTargetInterests<'_> {
         builder::GoogleGetTargetInterests::new(self)
     }
@@ -35658,6 +36592,7 @@ let response = client.google_get_segments()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_segments(&self) -> builder::GoogleGetSegments<'_> {
         builder::GoogleGetSegments::new(self)
     }
@@ -35679,6 +36614,7 @@ let response = client.google_upsert_segment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_segment(&self) -> builder::GoogleUpsertSegment<'_> {
         builder::GoogleUpsertSegment::new(self)
     }
@@ -35700,6 +36636,7 @@ let response = client.google_get_segment_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_segment_by_id(&self) -> builder::GoogleGetSegmentById<'_> {
         builder::GoogleGetSegmentById::new(self)
     }
@@ -35721,6 +36658,7 @@ let response = client.google_delete_segment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_delete_segment(&self) -> builder::GoogleDeleteSegment<'_> {
         builder::GoogleDeleteSegment::new(self)
     }
@@ -35736,6 +36674,7 @@ let response = client.google_create_offline_user_list_job()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_create_offline_user_list_job(
         &self,
     ) -> builder::GoogleCreateOfflineUserListJob<'_> {
@@ -35755,6 +36694,7 @@ let response = client.google_get_audiences()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_audiences(&self) -> builder::GoogleGetAudiences<'_> {
         builder::GoogleGetAudiences::new(self)
     }
@@ -35770,6 +36710,7 @@ let response = client.google_upsert_audience()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_audience(&self) -> builder::GoogleUpsertAudience<'_> {
         builder::GoogleUpsertAudience::new(self)
     }
@@ -35789,6 +36730,7 @@ let response = client.google_get_audience_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_audience_by_id(&self) -> builder::GoogleGetAudienceById<'_> {
         builder::GoogleGetAudienceById::new(self)
     }
@@ -35804,6 +36746,7 @@ let response = client.google_upsert_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_campaign(&self) -> builder::GoogleUpsertCampaign<'_> {
         builder::GoogleUpsertCampaign::new(self)
     }
@@ -35823,6 +36766,7 @@ let response = client.google_get_campaign_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_campaign_by_id(&self) -> builder::GoogleGetCampaignById<'_> {
         builder::GoogleGetCampaignById::new(self)
     }
@@ -35840,6 +36784,7 @@ let response = client.google_get_conversion_goals()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_conversion_goals(&self) -> builder::GoogleGetConversionGoals<'_> {
         builder::GoogleGetConversionGoals::new(self)
     }
@@ -35857,6 +36802,7 @@ let response = client.li_get_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_integration(&self) -> builder::LiGetIntegration<'_> {
         builder::LiGetIntegration::new(self)
     }
@@ -35872,6 +36818,7 @@ let response = client.li_create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_create_integration(&self) -> builder::LiCreateIntegration<'_> {
         builder::LiCreateIntegration::new(self)
     }
@@ -35889,6 +36836,7 @@ let response = client.li_get_ad_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_ad_accounts(&self) -> builder::LiGetAdAccounts<'_> {
         builder::LiGetAdAccounts::new(self)
     }
@@ -35908,6 +36856,7 @@ let response = client.li_get_ad_account_details()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_ad_account_details(&self) -> builder::LiGetAdAccountDetails<'_> {
         builder::LiGetAdAccountDetails::new(self)
     }
@@ -35927,6 +36876,7 @@ let response = client.li_delete_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_delete_ad_account(&self) -> builder::LiDeleteAdAccount<'_> {
         builder::LiDeleteAdAccount::new(self)
     }
@@ -35944,6 +36894,7 @@ let response = client.li_get_current_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_current_user(&self) -> builder::LiGetCurrentUser<'_> {
         builder::LiGetCurrentUser::new(self)
     }
@@ -35963,6 +36914,7 @@ let response = client.li_get_campaign_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_campaign_group(&self) -> builder::LiGetCampaignGroup<'_> {
         builder::LiGetCampaignGroup::new(self)
     }
@@ -35982,6 +36934,7 @@ let response = client.li_publish_campaign_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_publish_campaign_group(&self) -> builder::LiPublishCampaignGroup<'_> {
         builder::LiPublishCampaignGroup::new(self)
     }
@@ -35997,6 +36950,7 @@ let response = client.li_upsert_campaign_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_upsert_campaign_group(&self) -> builder::LiUpsertCampaignGroup<'_> {
         builder::LiUpsertCampaignGroup::new(self)
     }
@@ -36020,6 +36974,7 @@ let response = client.li_search_targeting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_search_targeting(&self) -> builder::LiSearchTargeting<'_> {
         builder::LiSearchTargeting::new(self)
     }
@@ -36039,6 +36994,7 @@ let response = client.li_get_lead_forms()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_lead_forms(&self) -> builder::LiGetLeadForms<'_> {
         builder::LiGetLeadForms::new(self)
     }
@@ -36060,6 +37016,7 @@ let response = client.li_create_lead_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_create_lead_form(&self) -> builder::LiCreateLeadForm<'_> {
         builder::LiCreateLeadForm::new(self)
     }
@@ -36081,6 +37038,7 @@ let response = client.li_update_ad_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_update_ad_status(&self) -> builder::LiUpdateAdStatus<'_> {
         builder::LiUpdateAdStatus::new(self)
     }
@@ -36110,6 +37068,7 @@ let response = client.li_get_ad_analytics()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_ad_analytics(&self) -> builder::LiGetAdAnalytics<'_> {
         builder::LiGetAdAnalytics::new(self)
     }
@@ -36139,6 +37098,7 @@ let response = client.li_get_reporting_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_reporting_list(&self) -> builder::LiGetReportingList<'_> {
         builder::LiGetReportingList::new(self)
     }
@@ -36164,6 +37124,7 @@ let response = client.li_get_campaign_group_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_campaign_group_reporting(
         &self,
     ) -> builder::LiGetCampaignGroupReporting<'_> {
@@ -36193,6 +37154,7 @@ pub mod builder {
         type_: Result<types::FbGetReportingType, String>,
     }
     impl<'a> FbGetReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36276,13 +37238,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/reporting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36348,6 +37310,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> FbGetCampaignReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36406,13 +37369,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/reporting/campaign/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36467,6 +37430,7 @@ pub mod builder {
         type_: Result<types::FbGetReportingListType, String>,
     }
     impl<'a> FbGetReportingList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36550,13 +37514,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/reporting/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36621,6 +37585,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetCurrentUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36640,13 +37605,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/me`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36692,6 +37657,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetPages<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36725,13 +37691,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/pages`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36785,6 +37751,7 @@ pub mod builder {
         type_: Result<Option<types::FbGetInstagramAccountsType>, String>,
     }
     impl<'a> FbGetInstagramAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36831,13 +37798,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/page/{pageId}/instagram`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36886,6 +37853,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetPageLeadForms<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36918,13 +37886,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/page/{pageId}/forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36971,6 +37939,7 @@ pub mod builder {
         body: Result<types::builder::CreateLeadFormDto, String>,
     }
     impl<'a> FbCreatePageLeadForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37015,13 +37984,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/page/{pageId}/forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37073,6 +38042,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FbGetAdAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37148,13 +38118,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/ad-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37208,6 +38178,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37240,13 +38211,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37293,6 +38264,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37337,13 +38309,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37391,6 +38363,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetConversationForms<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37410,13 +38383,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/conversation-forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37461,6 +38434,7 @@ pub mod builder {
         body: Result<types::builder::CreateConversationFormDto, String>,
     }
     impl<'a> FbCreateConversationForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37495,13 +38469,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/conversation-forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37549,6 +38523,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37568,13 +38543,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37619,6 +38594,7 @@ pub mod builder {
         body: Result<types::builder::CreateIntegrationDto, String>,
     }
     impl<'a> FbCreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37652,13 +38628,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37706,6 +38682,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37737,13 +38714,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37792,6 +38769,7 @@ pub mod builder {
         type_: Result<::std::string::String, String>,
     }
     impl<'a> FbSearchTargeting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37838,13 +38816,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/targeting/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37894,6 +38872,7 @@ pub mod builder {
         body: Result<types::builder::PublishAdDto, String>,
     }
     impl<'a> FbPublishCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37936,13 +38915,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/publish`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37991,6 +38970,7 @@ pub mod builder {
         page_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDeletePage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38023,13 +39003,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/page`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38079,6 +39059,7 @@ pub mod builder {
         page_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FbGetPixels<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38140,13 +39121,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/pixels`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38197,6 +39178,7 @@ pub mod builder {
         body: Result<types::builder::UpsertConversionPixelDto, String>,
     }
     impl<'a> FbUpsertPixel<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38230,13 +39212,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/pixels`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38287,6 +39269,7 @@ pub mod builder {
         type_: Result<types::FbGetCustomAudiencesType, String>,
     }
     impl<'a> FbGetCustomAudiences<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38346,13 +39329,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/custom-audience`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38409,6 +39392,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetCustomAudienceById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38441,13 +39425,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/custom-audience/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38494,6 +39478,7 @@ pub mod builder {
         body: Result<types::builder::FbUpdateAudienceBodyDto, String>,
     }
     impl<'a> FbUpdateCustomAudience<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38540,13 +39525,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/custom-audience/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38596,6 +39581,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDeleteCustomAudience<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38628,13 +39614,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/custom-audience/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38681,6 +39667,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomAudienceDto, String>,
     }
     impl<'a> FbAddCustomAudienceMember<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38727,13 +39714,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/custom-audience/{audienceId}/member`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38783,6 +39770,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomAudienceDto, String>,
     }
     impl<'a> FbRemoveCustomAudienceMember<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38829,13 +39817,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/custom-audience/{audienceId}/member`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38885,6 +39873,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomAudienceBatchDto, String>,
     }
     impl<'a> FbBatchUpdateAudienceMembers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38932,13 +39921,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/custom-audience/{audienceId}/member/batch`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38988,6 +39977,7 @@ pub mod builder {
         body: Result<types::builder::FbSetDefaultPageBodyDto, String>,
     }
     impl<'a> FbSetDefaultPage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39034,13 +40024,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/page/default`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39093,6 +40083,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetLeadForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39125,13 +40116,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/lead-form/{leadFormId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39180,6 +40171,7 @@ pub mod builder {
         source: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FbGetCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39240,13 +40232,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/campaign/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39304,6 +40296,7 @@ pub mod builder {
         type_: Result<types::FbGetEntityType, String>,
     }
     impl<'a> FbGetEntity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39432,13 +40425,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/entity`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39520,6 +40513,7 @@ pub mod builder {
         body: Result<types::builder::UpsertCampaignDto, String>,
     }
     impl<'a> FbUpsertCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39551,13 +40545,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/campaigns`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39604,6 +40598,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAdsetDto, String>,
     }
     impl<'a> FbUpsertAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39635,13 +40630,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/adsets`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39688,6 +40683,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAdDto, String>,
     }
     impl<'a> FbUpsertAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39717,13 +40713,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/ads-v2`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39771,6 +40767,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbPauseCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39815,13 +40812,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/pause`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39870,6 +40867,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbResumeCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39914,13 +40912,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/resume`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39969,6 +40967,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDuplicateCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40013,13 +41012,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40068,6 +41067,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40112,13 +41112,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/campaigns/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40167,6 +41167,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbPauseAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40211,13 +41212,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/adsets/{adsetId}/pause`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40266,6 +41267,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbResumeAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40310,13 +41312,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/adsets/{adsetId}/resume`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40364,6 +41366,7 @@ pub mod builder {
         adset_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDuplicateAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40383,13 +41386,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/adsets/{adsetId}/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40432,6 +41435,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40476,13 +41480,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/adsets/{adsetId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40531,6 +41535,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbPauseAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40575,13 +41580,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/ads/{adId}/pause`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40630,6 +41635,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbResumeAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40674,13 +41680,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/ads/{adId}/resume`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40728,6 +41734,7 @@ pub mod builder {
         ad_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDuplicateAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40747,13 +41754,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/ads/{adId}/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40796,6 +41803,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40840,13 +41848,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/ads/{adId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40899,6 +41907,7 @@ pub mod builder {
         type_: Result<types::GoogleGetReportingType, String>,
     }
     impl<'a> GoogleGetReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40985,13 +41994,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/reporting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41059,6 +42068,7 @@ pub mod builder {
         type_: Result<types::GoogleGetReportingListType, String>,
     }
     impl<'a> GoogleGetReportingList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41144,13 +42154,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/reporting/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41218,6 +42228,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetCampaignReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41276,13 +42287,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/reporting/campaign/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41337,6 +42348,7 @@ pub mod builder {
         type_: Result<Option<types::GoogleGetConversionsType>, String>,
     }
     impl<'a> GoogleGetConversions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41426,13 +42438,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/conversions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41500,6 +42512,7 @@ pub mod builder {
         body: Result<types::builder::UpsertConversionDto, String>,
     }
     impl<'a> GoogleUpsertConversion<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41531,13 +42544,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/conversions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41586,6 +42599,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetConversionById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41618,13 +42632,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/conversions/{conversionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41671,6 +42685,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleDeleteConversion<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41703,13 +42718,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/google/conversions/{conversionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41755,6 +42770,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41774,13 +42790,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41825,6 +42841,7 @@ pub mod builder {
         body: Result<types::builder::CreateGoogleIntegrationDto, String>,
     }
     impl<'a> GoogleCreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41859,13 +42876,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41913,6 +42930,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetCurrentUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41932,13 +42950,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/me`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41984,6 +43002,7 @@ pub mod builder {
         type_: Result<Option<types::GoogleGetAdAccountsType>, String>,
     }
     impl<'a> GoogleGetAdAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42017,13 +43036,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/ad-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42071,6 +43090,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetAdAccountDetails<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42103,13 +43123,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42156,6 +43176,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> GoogleDeleteAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42200,13 +43221,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/google/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42254,6 +43275,7 @@ pub mod builder {
         ad_id: Result<::std::string::String, String>,
     }
     impl<'a> GooglePublishAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42273,13 +43295,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/ads/{adId}/publish`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42323,6 +43345,7 @@ pub mod builder {
         type_: Result<::std::string::String, String>,
     }
     impl<'a> GoogleSearchTargeting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42369,13 +43392,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/targeting/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42425,6 +43448,7 @@ pub mod builder {
         body: Result<types::builder::KeywordSuggestionDto, String>,
     }
     impl<'a> GoogleGetKeywordIdeas<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42471,13 +43495,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/keyword-ideas`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42532,6 +43556,7 @@ pub mod builder {
         type_: Result<types::GoogleGetAssetsType, String>,
     }
     impl<'a> GoogleGetAssets<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42591,13 +43616,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/assets`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42653,6 +43678,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAssetsDto, String>,
     }
     impl<'a> GoogleUpsertAssets<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42684,13 +43710,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/assets`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42745,6 +43771,7 @@ pub mod builder {
         type_: Result<types::GoogleGetEntityType, String>,
     }
     impl<'a> GoogleGetEntity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42873,13 +43900,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/entity`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42965,6 +43992,7 @@ pub mod builder {
         type_: Result<types::GoogleGetTargetInterestsType, String>,
     }
     impl<'a> GoogleGetTargetInterests<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43012,13 +44040,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/target-interests`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43074,6 +44102,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GoogleGetSegments<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43107,13 +44136,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/segments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43162,6 +44191,7 @@ pub mod builder {
         body: Result<types::builder::UpsertSegmentDto, String>,
     }
     impl<'a> GoogleUpsertSegment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43219,13 +44249,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/segments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43280,6 +44310,7 @@ pub mod builder {
         type_: Result<types::GoogleGetSegmentByIdType, String>,
     }
     impl<'a> GoogleGetSegmentById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43325,13 +44356,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/segments/{segmentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43381,6 +44412,7 @@ pub mod builder {
         type_: Result<types::GoogleDeleteSegmentType, String>,
     }
     impl<'a> GoogleDeleteSegment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43426,13 +44458,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/google/segments/{segmentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43480,6 +44512,7 @@ pub mod builder {
         body: Result<types::builder::CreateOfflineUserListJobDto, String>,
     }
     impl<'a> GoogleCreateOfflineUserListJob<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43514,13 +44547,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/segments/offline-user-list-job`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43568,6 +44601,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetAudiences<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43587,13 +44621,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/audiences`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43638,6 +44672,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAudienceDto, String>,
     }
     impl<'a> GoogleUpsertAudience<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43669,13 +44704,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/audiences`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43723,6 +44758,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetAudienceById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43755,13 +44791,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/audiences/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43807,6 +44843,7 @@ pub mod builder {
         body: Result<types::builder::CampaignDto, String>,
     }
     impl<'a> GoogleUpsertCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43836,13 +44873,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/ads`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43890,6 +44927,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetCampaignById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43922,13 +44960,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/ads/{adId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43974,6 +45012,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetConversionGoals<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43993,13 +45032,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/conversion-goals`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44044,6 +45083,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44063,13 +45103,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44114,6 +45154,7 @@ pub mod builder {
         body: Result<types::builder::CreateLinkedinIntegrationDto, String>,
     }
     impl<'a> LiCreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44148,13 +45189,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/linkedin/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44202,6 +45243,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetAdAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44221,13 +45263,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/ad-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44273,6 +45315,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetAdAccountDetails<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44305,13 +45348,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/ad-account`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44364,6 +45407,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiDeleteAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44396,13 +45440,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/linkedin/ad-account`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44454,6 +45498,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetCurrentUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44473,13 +45518,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/me`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44525,6 +45570,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetCampaignGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44557,13 +45603,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/ads/{adId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44610,6 +45656,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> LiPublishCampaignGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44654,13 +45701,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/linkedin/ads/{adId}/publish`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44708,6 +45755,7 @@ pub mod builder {
         body: Result<types::builder::AdCampaignGroupDataDto, String>,
     }
     impl<'a> LiUpsertCampaignGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44741,13 +45789,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/linkedin/ads`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44798,6 +45846,7 @@ pub mod builder {
         query: Result<Option<::std::string::String>, String>,
     }
     impl<'a> LiSearchTargeting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44857,13 +45906,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/targeting/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44915,6 +45964,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetLeadForms<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44947,13 +45997,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/{accountId}/forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45001,6 +46051,7 @@ pub mod builder {
         body: Result<types::builder::LinkedInCreateLeadFormBodyDto, String>,
     }
     impl<'a> LiCreateLeadForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45061,13 +46112,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/linkedin/{accountId}/form`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45122,6 +46173,7 @@ pub mod builder {
         body: Result<types::builder::LinkedInUpdateAdStatusBodyDto, String>,
     }
     impl<'a> LiUpdateAdStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45182,13 +46234,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/ad-publishing/linkedin/{adId}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45247,6 +46299,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> LiGetAdAnalytics<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45347,13 +46400,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/reporting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45427,6 +46480,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> LiGetReportingList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45527,13 +46581,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/reporting/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45611,6 +46665,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> LiGetCampaignGroupReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45685,13 +46740,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/reporting/campaign-group/{campaignGroupId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

@@ -26,6 +26,7 @@ pub mod types {
             struct AffiliateListMetaResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AffiliateListMetaResponseDtoVisitor {
                 type Value = AffiliateListMetaResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -97,6 +98,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CommissionAffiliateResponseDtoVisitor {
                 type Value = CommissionAffiliateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -192,6 +194,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CommissionCampaignResponseDtoVisitor {
                 type Value = CommissionCampaignResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -291,6 +294,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CommissionCustomerResponseDtoVisitor {
                 type Value = CommissionCustomerResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -483,6 +487,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CommissionListItemResponseDtoVisitor {
                 type Value = CommissionListItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -851,6 +856,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CommissionListMetaResponseDtoVisitor {
                 type Value = CommissionListMetaResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1018,6 +1024,7 @@ pub mod types {
             struct GetAffiliateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAffiliateResponseDtoVisitor {
                 type Value = GetAffiliateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1465,6 +1472,7 @@ pub mod types {
             struct GetCommissionListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCommissionListResponseDtoVisitor {
                 type Value = GetCommissionListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1546,6 +1554,7 @@ pub mod types {
             struct GetPayoutListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPayoutListResponseDtoVisitor {
                 type Value = GetPayoutListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1628,6 +1637,7 @@ pub mod types {
             struct ListAffiliatesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListAffiliatesResponseDtoVisitor {
                 type Value = ListAffiliatesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1809,6 +1819,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for OAuthAffiliateListItemResponseDtoVisitor {
                 type Value = OAuthAffiliateListItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2318,6 +2329,7 @@ pub mod types {
             struct PayoutListItemResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PayoutListItemResponseDtoVisitor {
                 type Value = PayoutListItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2634,6 +2646,7 @@ pub mod types {
             struct PayoutListMetaResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PayoutListMetaResponseDtoVisitor {
                 type Value = PayoutListMetaResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2692,6 +2705,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2700,6 +2714,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2708,11 +2723,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2736,6 +2753,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2752,6 +2770,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2765,21 +2784,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2814,6 +2838,7 @@ let response = client.list_affiliates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_affiliates(&self) -> builder::ListAffiliates<'_> {
         builder::ListAffiliates::new(self)
     }
@@ -2833,6 +2858,7 @@ let response = client.get_affiliate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_affiliate(&self) -> builder::GetAffiliate<'_> {
         builder::GetAffiliate::new(self)
     }
@@ -2866,6 +2892,7 @@ let response = client.list_payouts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_payouts(&self) -> builder::ListPayouts<'_> {
         builder::ListPayouts::new(self)
     }
@@ -2899,6 +2926,7 @@ let response = client.list_commissions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_commissions(&self) -> builder::ListCommissions<'_> {
         builder::ListCommissions::new(self)
     }
@@ -2928,6 +2956,7 @@ pub mod builder {
         to_date: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListAffiliates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3039,13 +3068,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/affiliates`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3117,6 +3146,7 @@ pub mod builder {
         affiliate_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAffiliate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3149,13 +3179,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/affiliates/{affiliateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3212,6 +3242,7 @@ pub mod builder {
         status: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListPayouts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3337,13 +3368,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/payouts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3427,6 +3458,7 @@ pub mod builder {
         to_date: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListCommissions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3552,13 +3584,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/affiliate-manager/{locationId}/commissions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3628,9 +3660,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListAffiliates<'a> {
         type Page = types::ListAffiliatesResponseDto;
         type Item = types::OAuthAffiliateListItemResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_AFFILIATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3640,6 +3674,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3676,19 +3711,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.affiliates.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.affiliates.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3696,10 +3735,12 @@ pub mod builder {
     }
     impl<'a> ListAffiliates<'a> {
         /// Every page of `GET /affiliate-manager/{locationId}/affiliates`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /affiliate-manager/{locationId}/affiliates`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -3707,9 +3748,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListPayouts<'a> {
         type Page = types::GetPayoutListResponseDto;
         type Item = types::PayoutListItemResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_PAYOUTS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3719,6 +3762,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3754,19 +3798,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.payouts.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.payouts.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3774,10 +3822,12 @@ pub mod builder {
     }
     impl<'a> ListPayouts<'a> {
         /// Every page of `GET /affiliate-manager/{locationId}/payouts`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /affiliate-manager/{locationId}/payouts`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -3785,9 +3835,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListCommissions<'a> {
         type Page = types::GetCommissionListResponseDto;
         type Item = types::CommissionListItemResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_COMMISSIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3797,6 +3849,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3833,19 +3886,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.commissions.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.commissions.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3853,10 +3910,12 @@ pub mod builder {
     }
     impl<'a> ListCommissions<'a> {
         /// Every page of `GET /affiliate-manager/{locationId}/commissions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /affiliate-manager/{locationId}/commissions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -35,6 +35,7 @@ pub mod types {
             struct AuthorResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AuthorResponseDtoVisitor {
                 type Value = AuthorResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -149,6 +150,7 @@ pub mod types {
             struct AuthorsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AuthorsResponseDtoVisitor {
                 type Value = AuthorsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -215,6 +217,7 @@ pub mod types {
             struct BlogGetResponseWrapperDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlogGetResponseWrapperDtoVisitor {
                 type Value = BlogGetResponseWrapperDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -281,6 +284,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BlogPostCreateResponseWrapperDtoVisitor {
                 type Value = BlogPostCreateResponseWrapperDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -348,6 +352,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BlogPostGetResponseWrapperDtoVisitor {
                 type Value = BlogPostGetResponseWrapperDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -455,6 +460,7 @@ pub mod types {
             struct BlogPostResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlogPostResponseDtoVisitor {
                 type Value = BlogPostResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -677,6 +683,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BlogPostUpdateResponseWrapperDtoVisitor {
                 type Value = BlogPostUpdateResponseWrapperDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -746,6 +753,7 @@ pub mod types {
             struct BlogResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlogResponseDtoVisitor {
                 type Value = BlogResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -819,6 +827,7 @@ pub mod types {
             struct CategoriesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategoriesResponseDtoVisitor {
                 type Value = CategoriesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -896,6 +905,7 @@ pub mod types {
             struct CategoryResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategoryResponseDtoVisitor {
                 type Value = CategoryResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1053,6 +1063,7 @@ pub mod types {
             struct CreateBlogPostParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateBlogPostParamsVisitor {
                 type Value = CreateBlogPostParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1217,6 +1228,7 @@ pub mod types {
         }
     }
     impl CreateBlogPostParams {
+        #[inline]
         pub fn builder() -> builder::CreateBlogPostParams {
             Default::default()
         }
@@ -1268,6 +1280,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBlogPostParamsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -1280,6 +1293,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBlogPostParamsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1294,6 +1308,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBlogPostParamsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1302,6 +1317,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateBlogPostParamsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1355,6 +1371,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetBlogPostStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("PUBLISHED"),
@@ -1367,6 +1384,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetBlogPostStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1381,6 +1399,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetBlogPostStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1389,6 +1408,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetBlogPostStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1440,6 +1460,7 @@ pub mod types {
             struct UpdateBlogPostParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateBlogPostParamsVisitor {
                 type Value = UpdateBlogPostParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1604,6 +1625,7 @@ pub mod types {
         }
     }
     impl UpdateBlogPostParams {
+        #[inline]
         pub fn builder() -> builder::UpdateBlogPostParams {
             Default::default()
         }
@@ -1655,6 +1677,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateBlogPostParamsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -1667,6 +1690,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateBlogPostParamsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1681,6 +1705,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateBlogPostParamsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1689,6 +1714,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateBlogPostParamsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1709,6 +1735,7 @@ pub mod types {
             struct UrlSlugCheckResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UrlSlugCheckResponseDtoVisitor {
                 type Value = UrlSlugCheckResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1814,6 +1841,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateBlogPostParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     author: Err("no value supplied for author".to_string()),
@@ -1967,6 +1995,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateBlogPostParams>
         for super::CreateBlogPostParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateBlogPostParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2073,6 +2102,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateBlogPostParams> for CreateBlogPostParams {
+            #[inline]
             fn from(value: super::CreateBlogPostParams) -> Self {
                 Self {
                     author: Ok(value.author),
@@ -2143,6 +2173,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateBlogPostParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     author: Err("no value supplied for author".to_string()),
@@ -2296,6 +2327,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateBlogPostParams>
         for super::UpdateBlogPostParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateBlogPostParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2402,6 +2434,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateBlogPostParams> for UpdateBlogPostParams {
+            #[inline]
             fn from(value: super::UpdateBlogPostParams) -> Self {
                 Self {
                     author: Ok(value.author),
@@ -2428,6 +2461,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2436,6 +2470,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2444,11 +2479,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2472,6 +2509,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2488,6 +2526,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2501,21 +2540,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2536,6 +2580,7 @@ let response = client.check_url_slug_exists()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn check_url_slug_exists(&self) -> builder::CheckUrlSlugExists<'_> {
         builder::CheckUrlSlugExists::new(self)
     }
@@ -2552,6 +2597,7 @@ let response = client.update_blog_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_blog_post(&self) -> builder::UpdateBlogPost<'_> {
         builder::UpdateBlogPost::new(self)
     }
@@ -2567,6 +2613,7 @@ let response = client.create_blog_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_blog_post(&self) -> builder::CreateBlogPost<'_> {
         builder::CreateBlogPost::new(self)
     }
@@ -2588,6 +2635,7 @@ let response = client.get_all_blog_authors_by_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_blog_authors_by_location(
         &self,
     ) -> builder::GetAllBlogAuthorsByLocation<'_> {
@@ -2611,6 +2659,7 @@ let response = client.get_all_categories_by_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_categories_by_location(
         &self,
     ) -> builder::GetAllCategoriesByLocation<'_> {
@@ -2640,6 +2689,7 @@ let response = client.get_blog_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_blog_post(&self) -> builder::GetBlogPost<'_> {
         builder::GetBlogPost::new(self)
     }
@@ -2663,6 +2713,7 @@ let response = client.get_blogs()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_blogs(&self) -> builder::GetBlogs<'_> {
         builder::GetBlogs::new(self)
     }
@@ -2687,6 +2738,7 @@ pub mod builder {
         url_slug: Result<::std::string::String, String>,
     }
     impl<'a> CheckUrlSlugExists<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2733,13 +2785,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/blogs/posts/url-slug-exists`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2792,6 +2844,7 @@ pub mod builder {
         body: Result<types::builder::UpdateBlogPostParams, String>,
     }
     impl<'a> UpdateBlogPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2838,13 +2891,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/blogs/posts/{postId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2896,6 +2949,7 @@ pub mod builder {
         body: Result<types::builder::CreateBlogPostParams, String>,
     }
     impl<'a> CreateBlogPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2929,13 +2983,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/blogs/posts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2988,6 +3042,7 @@ pub mod builder {
         offset: Result<i64, String>,
     }
     impl<'a> GetAllBlogAuthorsByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3027,13 +3082,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/blogs/authors`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3087,6 +3142,7 @@ pub mod builder {
         offset: Result<i64, String>,
     }
     impl<'a> GetAllCategoriesByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3126,13 +3182,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/blogs/categories`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3189,6 +3245,7 @@ pub mod builder {
         status: Result<Option<types::GetBlogPostStatus>, String>,
     }
     impl<'a> GetBlogPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3268,13 +3325,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/blogs/posts/all`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3345,6 +3402,7 @@ pub mod builder {
         skip: Result<i64, String>,
     }
     impl<'a> GetBlogs<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3398,13 +3456,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/blogs/site/all`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3455,9 +3513,11 @@ pub mod builder {
     for GetAllBlogAuthorsByLocation<'a> {
         type Page = types::AuthorsResponseDto;
         type Item = types::AuthorResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_ALL_BLOG_AUTHORS_BY_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3467,6 +3527,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3503,19 +3564,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.authors.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.authors.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3523,10 +3588,12 @@ pub mod builder {
     }
     impl<'a> GetAllBlogAuthorsByLocation<'a> {
         /// Every page of `GET /blogs/authors`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /blogs/authors`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -3535,9 +3602,11 @@ pub mod builder {
     for GetAllCategoriesByLocation<'a> {
         type Page = types::CategoriesResponseDto;
         type Item = types::CategoryResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_ALL_CATEGORIES_BY_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3547,6 +3616,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3583,19 +3653,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.categories.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.categories.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3603,10 +3677,12 @@ pub mod builder {
     }
     impl<'a> GetAllCategoriesByLocation<'a> {
         /// Every page of `GET /blogs/categories`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /blogs/categories`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -3614,9 +3690,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetBlogPost<'a> {
         type Page = types::BlogPostGetResponseWrapperDto;
         type Item = types::BlogPostResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_BLOG_POST
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3626,6 +3704,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3661,19 +3740,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.blogs.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.blogs.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3681,10 +3764,12 @@ pub mod builder {
     }
     impl<'a> GetBlogPost<'a> {
         /// Every page of `GET /blogs/posts/all`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /blogs/posts/all`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -3692,9 +3777,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetBlogs<'a> {
         type Page = types::BlogGetResponseWrapperDto;
         type Item = types::BlogResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_BLOGS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3704,6 +3791,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3739,19 +3827,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3759,10 +3851,12 @@ pub mod builder {
     }
     impl<'a> GetBlogs<'a> {
         /// Every page of `GET /blogs/site/all`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /blogs/site/all`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

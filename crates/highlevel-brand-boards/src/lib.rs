@@ -32,6 +32,7 @@ pub mod types {
             struct BrandBoardListItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BrandBoardListItemDtoVisitor {
                 type Value = BrandBoardListItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -143,6 +144,7 @@ pub mod types {
             struct ColorVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ColorVisitor {
                 type Value = Color;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -215,6 +217,7 @@ pub mod types {
         }
     }
     impl Color {
+        #[inline]
         pub fn builder() -> builder::Color {
             Default::default()
         }
@@ -243,6 +246,7 @@ pub mod types {
             struct ColorResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ColorResponseVisitor {
                 type Value = ColorResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -387,6 +391,7 @@ pub mod types {
             struct CreateBrandBoardParamVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateBrandBoardParamVisitor {
                 type Value = CreateBrandBoardParam;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -506,6 +511,7 @@ pub mod types {
         }
     }
     impl CreateBrandBoardParam {
+        #[inline]
         pub fn builder() -> builder::CreateBrandBoardParam {
             Default::default()
         }
@@ -554,6 +560,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBrandBoardParamType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Template => f.write_str("template"),
@@ -565,6 +572,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBrandBoardParamType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -578,6 +586,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBrandBoardParamType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -586,6 +595,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateBrandBoardParamType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -612,6 +622,7 @@ pub mod types {
             struct FontVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FontVisitor {
                 type Value = Font;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -675,6 +686,7 @@ pub mod types {
         }
     }
     impl Font {
+        #[inline]
         pub fn builder() -> builder::Font {
             Default::default()
         }
@@ -699,6 +711,7 @@ pub mod types {
             struct FontResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FontResponseVisitor {
                 type Value = FontResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -834,6 +847,7 @@ pub mod types {
             struct GetBrandBoardSuccessDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetBrandBoardSuccessDtoVisitor {
                 type Value = GetBrandBoardSuccessDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1046,6 +1060,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetBrandBoardsByLocationSuccessDtoVisitor {
                 type Value = GetBrandBoardsByLocationSuccessDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1128,6 +1143,7 @@ pub mod types {
             struct InvalidLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InvalidLocationDtoVisitor {
                 type Value = InvalidLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1212,6 +1228,7 @@ pub mod types {
             struct LogoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LogoVisitor {
                 type Value = Logo;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1272,6 +1289,7 @@ pub mod types {
         }
     }
     impl Logo {
+        #[inline]
         pub fn builder() -> builder::Logo {
             Default::default()
         }
@@ -1296,6 +1314,7 @@ pub mod types {
             struct LogoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LogoResponseVisitor {
                 type Value = LogoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1403,6 +1422,7 @@ pub mod types {
             struct MetaDataVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MetaDataVisitor {
                 type Value = MetaData;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1530,6 +1550,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MetaDataSourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Template => f.write_str("template"),
@@ -1541,6 +1562,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MetaDataSourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1554,6 +1576,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MetaDataSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1562,6 +1585,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MetaDataSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1583,6 +1607,7 @@ pub mod types {
             struct NotFoundDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotFoundDtoVisitor {
                 type Value = NotFoundDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1675,6 +1700,7 @@ pub mod types {
             struct UpdateBrandBoardBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateBrandBoardBodyVisitor {
                 type Value = UpdateBrandBoardBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1766,6 +1792,7 @@ pub mod types {
         }
     }
     impl UpdateBrandBoardBody {
+        #[inline]
         pub fn builder() -> builder::UpdateBrandBoardBody {
             Default::default()
         }
@@ -1782,6 +1809,7 @@ pub mod types {
             rgba: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Color {
+            #[inline]
             fn default() -> Self {
                 Self {
                     hex: Err("no value supplied for hex".to_string()),
@@ -1845,6 +1873,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Color> for super::Color {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Color,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1903,6 +1932,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Color> for Color {
+            #[inline]
             fn from(value: super::Color) -> Self {
                 Self {
                     hex: Ok(value.hex),
@@ -1947,6 +1977,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateBrandBoardParam {
+            #[inline]
             fn default() -> Self {
                 Self {
                     brand_board_id: Ok(Default::default()),
@@ -2037,6 +2068,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateBrandBoardParam>
         for super::CreateBrandBoardParam {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateBrandBoardParam,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2108,6 +2140,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateBrandBoardParam>
         for CreateBrandBoardParam {
+            #[inline]
             fn from(value: super::CreateBrandBoardParam) -> Self {
                 Self {
                     brand_board_id: Ok(value.brand_board_id),
@@ -2132,6 +2165,7 @@ pub mod types {
             label: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Font {
+            #[inline]
             fn default() -> Self {
                 Self {
                     fallback: Err("no value supplied for fallback".to_string()),
@@ -2177,6 +2211,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Font> for super::Font {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Font,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2216,6 +2251,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Font> for Font {
+            #[inline]
             fn from(value: super::Font) -> Self {
                 Self {
                     fallback: Ok(value.fallback),
@@ -2233,6 +2269,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Logo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -2278,6 +2315,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Logo> for super::Logo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Logo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2317,6 +2355,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Logo> for Logo {
+            #[inline]
             fn from(value: super::Logo) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -2350,6 +2389,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateBrandBoardBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     colors: Ok(Default::default()),
@@ -2405,6 +2445,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateBrandBoardBody>
         for super::UpdateBrandBoardBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateBrandBoardBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2457,6 +2498,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateBrandBoardBody> for UpdateBrandBoardBody {
+            #[inline]
             fn from(value: super::UpdateBrandBoardBody) -> Self {
                 Self {
                     colors: Ok(value.colors),
@@ -2474,6 +2516,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2482,6 +2525,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2490,11 +2534,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2518,6 +2564,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2534,6 +2581,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2547,21 +2595,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2590,6 +2643,7 @@ let response = client.get_brand_boards_by_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_brand_boards_by_location(&self) -> builder::GetBrandBoardsByLocation<'_> {
         builder::GetBrandBoardsByLocation::new(self)
     }
@@ -2609,6 +2663,7 @@ let response = client.get_brand_board_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_brand_board_by_id(&self) -> builder::GetBrandBoardById<'_> {
         builder::GetBrandBoardById::new(self)
     }
@@ -2628,6 +2683,7 @@ let response = client.delete_brand_board()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_brand_board(&self) -> builder::DeleteBrandBoard<'_> {
         builder::DeleteBrandBoard::new(self)
     }
@@ -2649,6 +2705,7 @@ let response = client.update_brand_board()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_brand_board(&self) -> builder::UpdateBrandBoard<'_> {
         builder::UpdateBrandBoard::new(self)
     }
@@ -2664,6 +2721,7 @@ let response = client.create_brand_board()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_brand_board(&self) -> builder::CreateBrandBoard<'_> {
         builder::CreateBrandBoard::new(self)
     }
@@ -2690,6 +2748,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetBrandBoardsByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2756,13 +2815,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/brand-boards/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2816,6 +2875,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetBrandBoardById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2848,13 +2908,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/brand-boards/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2904,6 +2964,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteBrandBoard<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2936,13 +2997,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/brand-boards/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2993,6 +3054,7 @@ pub mod builder {
         body: Result<types::builder::UpdateBrandBoardBody, String>,
     }
     impl<'a> UpdateBrandBoard<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3052,13 +3114,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/brand-boards/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3114,6 +3176,7 @@ pub mod builder {
         body: Result<types::builder::CreateBrandBoardParam, String>,
     }
     impl<'a> CreateBrandBoard<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3147,13 +3210,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/brand-boards/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3198,9 +3261,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetBrandBoardsByLocation<'a> {
         type Page = types::GetBrandBoardsByLocationSuccessDto;
         type Item = types::BrandBoardListItemDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_BRAND_BOARDS_BY_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3210,6 +3275,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3246,19 +3312,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.brand_boards.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.brand_boards.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -3271,10 +3341,12 @@ pub mod builder {
     }
     impl<'a> GetBrandBoardsByLocation<'a> {
         /// Every page of `GET /brand-boards/{locationId}`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /brand-boards/{locationId}`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

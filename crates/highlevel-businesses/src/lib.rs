@@ -20,6 +20,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for BusinessCreatedByOrUpdatedBy {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -28,6 +29,7 @@ pub mod types {
     }
     impl ::std::convert::From<BusinessCreatedByOrUpdatedBy>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: BusinessCreatedByOrUpdatedBy) -> Self {
             value.0
         }
@@ -35,6 +37,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for BusinessCreatedByOrUpdatedBy {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -102,6 +105,7 @@ pub mod types {
             struct BusinessDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BusinessDtoVisitor {
                 type Value = BusinessDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -364,6 +368,7 @@ pub mod types {
             struct CreateBusinessDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateBusinessDtoVisitor {
                 type Value = CreateBusinessDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -528,6 +533,7 @@ pub mod types {
         }
     }
     impl CreateBusinessDto {
+        #[inline]
         pub fn builder() -> builder::CreateBusinessDto {
             Default::default()
         }
@@ -546,6 +552,7 @@ pub mod types {
             struct DeleteBusinessResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteBusinessResponseDtoVisitor {
                 type Value = DeleteBusinessResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -613,6 +620,7 @@ pub mod types {
             struct GetBusinessByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetBusinessByIdResponseDtoVisitor {
                 type Value = GetBusinessByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -681,6 +689,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetBusinessByLocationResponseDtoVisitor {
                 type Value = GetBusinessByLocationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -767,6 +776,7 @@ pub mod types {
             struct UpdateBusinessDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateBusinessDtoVisitor {
                 type Value = UpdateBusinessDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -928,6 +938,7 @@ pub mod types {
         }
     }
     impl UpdateBusinessDto {
+        #[inline]
         pub fn builder() -> builder::UpdateBusinessDto {
             Default::default()
         }
@@ -948,6 +959,7 @@ pub mod types {
             struct UpdateBusinessResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateBusinessResponseDtoVisitor {
                 type Value = UpdateBusinessResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1060,6 +1072,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateBusinessDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -1177,6 +1190,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateBusinessDto> for super::CreateBusinessDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateBusinessDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1265,6 +1279,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateBusinessDto> for CreateBusinessDto {
+            #[inline]
             fn from(value: super::CreateBusinessDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -1325,6 +1340,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateBusinessDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -1430,6 +1446,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateBusinessDto> for super::UpdateBusinessDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateBusinessDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1512,6 +1529,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateBusinessDto> for UpdateBusinessDto {
+            #[inline]
             fn from(value: super::UpdateBusinessDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -1534,6 +1552,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1542,6 +1561,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1550,11 +1570,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1578,6 +1600,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1594,6 +1617,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1607,21 +1631,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1640,6 +1669,7 @@ let response = client.get_business()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_business(&self) -> builder::GetBusiness<'_> {
         builder::GetBusiness::new(self)
     }
@@ -1656,6 +1686,7 @@ let response = client.update_business()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_business(&self) -> builder::UpdateBusiness<'_> {
         builder::UpdateBusiness::new(self)
     }
@@ -1671,6 +1702,7 @@ let response = client.delete_business()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_business(&self) -> builder::DeleteBusiness<'_> {
         builder::DeleteBusiness::new(self)
     }
@@ -1688,6 +1720,7 @@ let response = client.get_businesses_by_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_businesses_by_location(&self) -> builder::GetBusinessesByLocation<'_> {
         builder::GetBusinessesByLocation::new(self)
     }
@@ -1703,6 +1736,7 @@ let response = client.create_business()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_business(&self) -> builder::CreateBusiness<'_> {
         builder::CreateBusiness::new(self)
     }
@@ -1725,6 +1759,7 @@ pub mod builder {
         business_id: Result<::std::string::String, String>,
     }
     impl<'a> GetBusiness<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1744,13 +1779,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/businesses/{businessId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1796,6 +1831,7 @@ pub mod builder {
         body: Result<types::builder::UpdateBusinessDto, String>,
     }
     impl<'a> UpdateBusiness<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1840,13 +1876,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/businesses/{businessId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1897,6 +1933,7 @@ pub mod builder {
         business_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteBusiness<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1916,13 +1953,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/businesses/{businessId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1969,6 +2006,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetBusinessesByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2016,13 +2054,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/businesses/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2074,6 +2112,7 @@ pub mod builder {
         body: Result<types::builder::CreateBusinessDto, String>,
     }
     impl<'a> CreateBusiness<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2105,13 +2144,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/businesses/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2155,9 +2194,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetBusinessesByLocation<'a> {
         type Page = types::GetBusinessByLocationResponseDto;
         type Item = types::BusinessDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_BUSINESSES_BY_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -2167,6 +2208,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -2203,19 +2245,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.businesses.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.businesses.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -2223,10 +2269,12 @@ pub mod builder {
     }
     impl<'a> GetBusinessesByLocation<'a> {
         /// Every page of `GET /businesses/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /businesses/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

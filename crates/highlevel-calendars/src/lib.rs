@@ -26,6 +26,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AddCalendarToScheduleResponseVisitor {
                 type Value = AddCalendarToScheduleResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -93,6 +94,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AllGroupsSuccessfulResponseDtoVisitor {
                 type Value = AllGroupsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -218,6 +220,7 @@ pub mod types {
             struct AppointmentCreateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AppointmentCreateSchemaVisitor {
                 type Value = AppointmentCreateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -465,6 +468,7 @@ pub mod types {
         }
     }
     impl AppointmentCreateSchema {
+        #[inline]
         pub fn builder() -> builder::AppointmentCreateSchema {
             Default::default()
         }
@@ -522,6 +526,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaAppointmentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::New => f.write_str("new"),
@@ -536,6 +541,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentCreateSchemaAppointmentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -552,6 +558,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentCreateSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -561,6 +568,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentCreateSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -624,6 +632,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -639,6 +648,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentCreateSchemaMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -656,6 +666,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentCreateSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -665,6 +676,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentCreateSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -737,6 +749,7 @@ pub mod types {
             struct AppointmentEditSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AppointmentEditSchemaVisitor {
                 type Value = AppointmentEditSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -972,6 +985,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for AppointmentEditSchema {
+        #[inline]
         fn default() -> Self {
             Self {
                 address: Default::default(),
@@ -993,6 +1007,7 @@ pub mod types {
         }
     }
     impl AppointmentEditSchema {
+        #[inline]
         pub fn builder() -> builder::AppointmentEditSchema {
             Default::default()
         }
@@ -1050,6 +1065,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaAppointmentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::New => f.write_str("new"),
@@ -1064,6 +1080,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentEditSchemaAppointmentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1080,6 +1097,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentEditSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1089,6 +1107,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentEditSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1152,6 +1171,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -1167,6 +1187,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentEditSchemaMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1184,6 +1205,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentEditSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1193,6 +1215,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentEditSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1252,6 +1275,7 @@ pub mod types {
             struct AppointmentSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AppointmentSchemaResponseVisitor {
                 type Value = AppointmentSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1447,6 +1471,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for AppointmentSchemaResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 address: Default::default(),
@@ -1524,6 +1549,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentSchemaResponseAppointmentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::New => f.write_str("new"),
@@ -1540,6 +1566,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentSchemaResponseAppointmentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1558,6 +1585,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentSchemaResponseAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1567,6 +1595,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentSchemaResponseAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1589,6 +1618,7 @@ pub mod types {
             struct AvailabilityVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailabilityVisitor {
                 type Value = Availability;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1643,6 +1673,7 @@ pub mod types {
         }
     }
     impl Availability {
+        #[inline]
         pub fn builder() -> builder::Availability {
             Default::default()
         }
@@ -1663,6 +1694,7 @@ pub mod types {
             struct AvailabilityResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailabilityResponseVisitor {
                 type Value = AvailabilityResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1763,6 +1795,7 @@ pub mod types {
             struct BlockSlotCreateRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlockSlotCreateRequestDtoVisitor {
                 type Value = BlockSlotCreateRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1871,6 +1904,7 @@ pub mod types {
         }
     }
     impl BlockSlotCreateRequestDto {
+        #[inline]
         pub fn builder() -> builder::BlockSlotCreateRequestDto {
             Default::default()
         }
@@ -1906,6 +1940,7 @@ pub mod types {
             struct BlockSlotEditRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlockSlotEditRequestDtoVisitor {
                 type Value = BlockSlotEditRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2013,6 +2048,7 @@ pub mod types {
         }
     }
     impl BlockSlotEditRequestDto {
+        #[inline]
         pub fn builder() -> builder::BlockSlotEditRequestDto {
             Default::default()
         }
@@ -2052,6 +2088,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BlockedSlotSuccessfulResponseDtoVisitor {
                 type Value = BlockedSlotSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2191,6 +2228,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarByIdSuccessfulResponseDtoVisitor {
                 type Value = CalendarByIdSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2400,6 +2438,7 @@ pub mod types {
             struct CalendarCreateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarCreateDtoVisitor {
                 type Value = CalendarCreateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3074,6 +3113,7 @@ pub mod types {
         }
     }
     impl CalendarCreateDto {
+        #[inline]
         pub fn builder() -> builder::CalendarCreateDto {
             Default::default()
         }
@@ -3125,6 +3165,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingAfterUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -3137,6 +3178,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoAllowBookingAfterUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3151,6 +3193,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3160,6 +3203,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3210,6 +3254,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingForUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -3221,6 +3266,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoAllowBookingForUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3234,6 +3280,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3243,6 +3290,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3258,17 +3306,20 @@ pub mod types {
     pub struct CalendarCreateDtoAvailabilityType(f64);
     impl ::std::ops::Deref for CalendarCreateDtoAvailabilityType {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<CalendarCreateDtoAvailabilityType> for f64 {
+        #[inline]
         fn from(value: CalendarCreateDtoAvailabilityType) -> Self {
             value.0
         }
     }
     impl ::std::convert::TryFrom<f64> for CalendarCreateDtoAvailabilityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3341,6 +3392,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoCalendarType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobin => f.write_str("round_robin"),
@@ -3355,6 +3407,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoCalendarType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3371,6 +3424,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3380,6 +3434,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3435,6 +3490,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobinOptimizeForAvailability => {
@@ -3449,6 +3505,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3465,6 +3522,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3473,6 +3531,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarCreateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3480,6 +3539,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarCreateDtoEventType {
+        #[inline]
         fn default() -> Self {
             CalendarCreateDtoEventType::RoundRobinOptimizeForAvailability
         }
@@ -3525,6 +3585,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoFormSubmitType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
@@ -3535,6 +3596,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoFormSubmitType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3547,6 +3609,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3556,6 +3619,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3563,6 +3627,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarCreateDtoFormSubmitType {
+        #[inline]
         fn default() -> Self {
             CalendarCreateDtoFormSubmitType::ThankYouMessage
         }
@@ -3608,6 +3673,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoGuestType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CountOnly => f.write_str("count_only"),
@@ -3618,6 +3684,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoGuestType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3630,6 +3697,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3638,6 +3706,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarCreateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3685,6 +3754,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3695,6 +3765,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3707,6 +3778,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3716,6 +3788,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3763,6 +3836,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3773,6 +3847,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoSlotBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3785,6 +3860,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3794,6 +3870,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3841,6 +3918,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3851,6 +3929,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoSlotDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3863,6 +3942,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3872,6 +3952,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3919,6 +4000,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotIntervalUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3929,6 +4011,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoSlotIntervalUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3941,6 +4024,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3950,6 +4034,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3997,6 +4082,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoWidgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -4007,6 +4093,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoWidgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4019,6 +4106,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4027,6 +4115,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarCreateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4034,6 +4123,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarCreateDtoWidgetType {
+        #[inline]
         fn default() -> Self {
             CalendarCreateDtoWidgetType::Classic
         }
@@ -4053,6 +4143,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarDeleteSuccessfulResponseDtoVisitor {
                 type Value = CalendarDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4272,6 +4363,7 @@ pub mod types {
             struct CalendarDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarDtoVisitor {
                 type Value = CalendarDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4974,6 +5066,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 alert_email: Default::default(),
@@ -5082,6 +5175,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingAfterUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -5094,6 +5188,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoAllowBookingAfterUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5108,6 +5203,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5117,6 +5213,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5167,6 +5264,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingForUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -5178,6 +5276,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoAllowBookingForUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5191,6 +5290,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5200,6 +5300,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5259,6 +5360,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoCalendarType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobin => f.write_str("round_robin"),
@@ -5273,6 +5375,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoCalendarType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5289,6 +5392,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5297,6 +5401,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5352,6 +5457,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobinOptimizeForAvailability => {
@@ -5366,6 +5472,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5382,6 +5489,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5390,6 +5498,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5397,6 +5506,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDtoEventType {
+        #[inline]
         fn default() -> Self {
             CalendarDtoEventType::RoundRobinOptimizeForAvailability
         }
@@ -5442,6 +5552,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoFormSubmitType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
@@ -5452,6 +5563,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoFormSubmitType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5464,6 +5576,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5472,6 +5585,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5479,6 +5593,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDtoFormSubmitType {
+        #[inline]
         fn default() -> Self {
             CalendarDtoFormSubmitType::ThankYouMessage
         }
@@ -5524,6 +5639,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoGuestType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CountOnly => f.write_str("count_only"),
@@ -5534,6 +5650,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoGuestType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5546,6 +5663,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5554,6 +5672,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5601,6 +5720,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5611,6 +5731,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5623,6 +5744,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5631,6 +5753,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5678,6 +5801,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5688,6 +5812,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoSlotBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5700,6 +5825,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5708,6 +5834,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5755,6 +5882,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5765,6 +5893,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoSlotDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5777,6 +5906,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5785,6 +5915,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5832,6 +5963,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotIntervalUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5842,6 +5974,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoSlotIntervalUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5854,6 +5987,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5862,6 +5996,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5909,6 +6044,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoWidgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -5919,6 +6055,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoWidgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5931,6 +6068,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5939,6 +6077,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5946,6 +6085,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDtoWidgetType {
+        #[inline]
         fn default() -> Self {
             CalendarDtoWidgetType::Classic
         }
@@ -6028,6 +6168,7 @@ pub mod types {
             struct CalendarEventDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarEventDtoVisitor {
                 type Value = CalendarEventDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6343,6 +6484,7 @@ pub mod types {
             struct CalendarNotificationVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationVisitor {
                 type Value = CalendarNotification;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6440,6 +6582,7 @@ pub mod types {
         }
     }
     impl CalendarNotification {
+        #[inline]
         pub fn builder() -> builder::CalendarNotification {
             Default::default()
         }
@@ -6459,6 +6602,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarNotificationDeleteResponseDtoVisitor {
                 type Value = CalendarNotificationDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6543,6 +6687,7 @@ pub mod types {
             struct CalendarNotificationResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationResponseVisitor {
                 type Value = CalendarNotificationResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6670,6 +6815,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarNotificationResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 selected_users: Default::default(),
@@ -6738,6 +6884,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarNotificationResponseDtoVisitor {
                 type Value = CalendarNotificationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7019,6 +7166,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -7031,6 +7179,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseDtoChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7045,6 +7194,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationResponseDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7054,6 +7204,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7114,6 +7265,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Booked => f.write_str("booked"),
@@ -7128,6 +7280,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseDtoNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7145,6 +7298,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CalendarNotificationResponseDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7154,6 +7308,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7213,6 +7368,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoReceiverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -7227,6 +7383,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseDtoReceiverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7243,6 +7400,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationResponseDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7252,6 +7410,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7296,6 +7455,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -7305,6 +7465,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7316,6 +7477,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7325,6 +7487,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7332,6 +7495,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarNotificationResponseType {
+        #[inline]
         fn default() -> Self {
             CalendarNotificationResponseType::Email
         }
@@ -7374,6 +7538,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -7383,6 +7548,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7394,6 +7560,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7402,6 +7569,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7409,6 +7577,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarNotificationType {
+        #[inline]
         fn default() -> Self {
             CalendarNotificationType::Email
         }
@@ -7455,6 +7624,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarResourceByIdResponseDtoVisitor {
                 type Value = CalendarResourceByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7645,6 +7815,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarResourceByIdResponseDtoResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -7655,6 +7826,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarResourceByIdResponseDtoResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7667,6 +7839,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarResourceByIdResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7676,6 +7849,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarResourceByIdResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7720,6 +7894,7 @@ pub mod types {
             struct CalendarResourceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarResourceResponseDtoVisitor {
                 type Value = CalendarResourceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7898,6 +8073,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarResourceResponseDtoResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -7908,6 +8084,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarResourceResponseDtoResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7920,6 +8097,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarResourceResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7929,6 +8107,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarResourceResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8081,6 +8260,7 @@ pub mod types {
             struct CalendarUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarUpdateDtoVisitor {
                 type Value = CalendarUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8769,6 +8949,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarUpdateDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 alert_email: Default::default(),
@@ -8827,6 +9008,7 @@ pub mod types {
         }
     }
     impl CalendarUpdateDto {
+        #[inline]
         pub fn builder() -> builder::CalendarUpdateDto {
             Default::default()
         }
@@ -8878,6 +9060,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingAfterUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -8890,6 +9073,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoAllowBookingAfterUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8904,6 +9088,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8913,6 +9098,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8963,6 +9149,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingForUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -8974,6 +9161,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoAllowBookingForUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8987,6 +9175,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8996,6 +9185,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9011,17 +9201,20 @@ pub mod types {
     pub struct CalendarUpdateDtoAvailabilityType(f64);
     impl ::std::ops::Deref for CalendarUpdateDtoAvailabilityType {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<CalendarUpdateDtoAvailabilityType> for f64 {
+        #[inline]
         fn from(value: CalendarUpdateDtoAvailabilityType) -> Self {
             value.0
         }
     }
     impl ::std::convert::TryFrom<f64> for CalendarUpdateDtoAvailabilityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9090,6 +9283,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobinOptimizeForAvailability => {
@@ -9104,6 +9298,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9120,6 +9315,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9128,6 +9324,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarUpdateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9175,6 +9372,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoFormSubmitType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
@@ -9185,6 +9383,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoFormSubmitType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9197,6 +9396,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9206,6 +9406,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9213,6 +9414,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarUpdateDtoFormSubmitType {
+        #[inline]
         fn default() -> Self {
             CalendarUpdateDtoFormSubmitType::ThankYouMessage
         }
@@ -9258,6 +9460,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoGuestType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CountOnly => f.write_str("count_only"),
@@ -9268,6 +9471,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoGuestType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9280,6 +9484,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9288,6 +9493,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarUpdateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9335,6 +9541,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -9345,6 +9552,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9357,6 +9565,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9366,6 +9575,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9413,6 +9623,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -9423,6 +9634,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoSlotDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9435,6 +9647,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9444,6 +9657,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9491,6 +9705,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotIntervalUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -9501,6 +9716,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoSlotIntervalUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9513,6 +9729,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9522,6 +9739,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9569,6 +9787,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoWidgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -9579,6 +9798,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoWidgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9591,6 +9811,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9599,6 +9820,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarUpdateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9606,6 +9828,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarUpdateDtoWidgetType {
+        #[inline]
         fn default() -> Self {
             CalendarUpdateDtoWidgetType::Classic
         }
@@ -9624,6 +9847,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarsGetSuccessfulResponseDtoVisitor {
                 type Value = CalendarsGetSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9736,6 +9960,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateCalendarNotificationDtoVisitor {
                 type Value = CreateCalendarNotificationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9933,6 +10158,7 @@ pub mod types {
         }
     }
     impl CreateCalendarNotificationDto {
+        #[inline]
         pub fn builder() -> builder::CreateCalendarNotificationDto {
             Default::default()
         }
@@ -9984,6 +10210,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -9996,6 +10223,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCalendarNotificationDtoChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10010,6 +10238,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCalendarNotificationDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10019,6 +10248,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarNotificationDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10079,6 +10309,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Booked => f.write_str("booked"),
@@ -10093,6 +10324,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCalendarNotificationDtoNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10110,6 +10342,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CreateCalendarNotificationDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10119,6 +10352,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarNotificationDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10178,6 +10412,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoReceiverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -10192,6 +10427,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCalendarNotificationDtoReceiverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10208,6 +10444,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCalendarNotificationDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10217,6 +10454,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarNotificationDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10258,6 +10496,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreateCalendarResourceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCalendarResourceDtoVisitor {
                 type Value = CreateCalendarResourceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10360,6 +10599,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateCalendarResourceDto {
+        #[inline]
         pub fn builder() -> builder::CreateCalendarResourceDto {
             Default::default()
         }
@@ -10405,6 +10645,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -10415,6 +10656,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10427,6 +10669,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10436,6 +10679,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10473,6 +10717,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreateScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateScheduleDtoVisitor {
                 type Value = CreateScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10562,6 +10807,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateScheduleDto {
+        #[inline]
         pub fn builder() -> builder::CreateScheduleDto {
             Default::default()
         }
@@ -10572,17 +10818,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct CreateScheduleDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for CreateScheduleDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<CreateScheduleDtoTimezone> for ::std::string::String {
+        #[inline]
         fn from(value: CreateScheduleDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateScheduleDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10596,6 +10845,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10604,6 +10854,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10638,6 +10889,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreatedOrUpdatedByVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatedOrUpdatedByVisitor {
                 type Value = CreatedOrUpdatedBy;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10709,6 +10961,7 @@ One room can be mapped with multiple service calendars.*/
     );
     impl ::std::ops::Deref for DeleteAppointmentSchema {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -10717,6 +10970,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::From<DeleteAppointmentSchema>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: DeleteAppointmentSchema) -> Self {
             value.0
         }
@@ -10724,6 +10978,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for DeleteAppointmentSchema {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -10771,6 +11026,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for DeleteCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -10781,6 +11037,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for DeleteCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10793,6 +11050,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for DeleteCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10802,6 +11060,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10822,6 +11081,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteEventSuccessfulResponseDtoVisitor {
                 type Value = DeleteEventSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10889,6 +11149,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteNoteSuccessfulResponseDtoVisitor {
                 type Value = DeleteNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10956,6 +11217,7 @@ One room can be mapped with multiple service calendars.*/
             struct DeleteScheduleResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteScheduleResponseVisitor {
                 type Value = DeleteScheduleResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11049,6 +11311,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for FetchCalendarResourcesResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -11059,6 +11322,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for FetchCalendarResourcesResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11071,6 +11335,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for FetchCalendarResourcesResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11080,6 +11345,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for FetchCalendarResourcesResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11100,6 +11366,7 @@ One room can be mapped with multiple service calendars.*/
             struct GetAllSchedulesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAllSchedulesResponseDtoVisitor {
                 type Value = GetAllSchedulesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11167,6 +11434,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetCalendarEventSuccessfulResponseDtoVisitor {
                 type Value = GetCalendarEventSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11237,6 +11505,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetCalendarEventsSuccessfulResponseDtoVisitor {
                 type Value = GetCalendarEventsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11335,6 +11604,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for GetCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -11345,6 +11615,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for GetCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11357,6 +11628,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for GetCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11366,6 +11638,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for GetCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11386,6 +11659,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetCreateUpdateNoteSuccessfulResponseDtoVisitor {
                 type Value = GetCreateUpdateNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11469,6 +11743,7 @@ One room can be mapped with multiple service calendars.*/
             struct GetNoteSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetNoteSchemaVisitor {
                 type Value = GetNoteSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11591,6 +11866,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetNotesListSuccessfulResponseDtoVisitor {
                 type Value = GetNotesListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11679,6 +11955,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupCreateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupCreateDtoVisitor {
                 type Value = GroupCreateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11758,6 +12035,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl GroupCreateDto {
+        #[inline]
         pub fn builder() -> builder::GroupCreateDto {
             Default::default()
         }
@@ -11776,6 +12054,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GroupCreateSuccessfulResponseDtoVisitor {
                 type Value = GroupCreateSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11853,6 +12132,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupDtoVisitor {
                 type Value = GroupDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11974,6 +12254,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupStatusUpdateParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupStatusUpdateParamsVisitor {
                 type Value = GroupStatusUpdateParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12024,6 +12305,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl GroupStatusUpdateParams {
+        #[inline]
         pub fn builder() -> builder::GroupStatusUpdateParams {
             Default::default()
         }
@@ -12042,6 +12324,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupSuccessfulResponseDtoVisitor {
                 type Value = GroupSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12110,6 +12393,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupUpdateDtoVisitor {
                 type Value = GroupUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12168,6 +12452,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl GroupUpdateDto {
+        #[inline]
         pub fn builder() -> builder::GroupUpdateDto {
             Default::default()
         }
@@ -12193,6 +12478,7 @@ One room can be mapped with multiple service calendars.*/
             struct HourVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HourVisitor {
                 type Value = Hour;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12265,6 +12551,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl Hour {
+        #[inline]
         pub fn builder() -> builder::Hour {
             Default::default()
         }
@@ -12290,6 +12577,7 @@ One room can be mapped with multiple service calendars.*/
             struct HourResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HourResponseVisitor {
                 type Value = HourResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12389,6 +12677,7 @@ One room can be mapped with multiple service calendars.*/
             struct LocationConfigurationVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocationConfigurationVisitor {
                 type Value = LocationConfiguration;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12448,6 +12737,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl LocationConfiguration {
+        #[inline]
         pub fn builder() -> builder::LocationConfiguration {
             Default::default()
         }
@@ -12511,6 +12801,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for LocationConfigurationKind {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -12527,6 +12818,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for LocationConfigurationKind {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12545,6 +12837,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for LocationConfigurationKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12553,6 +12846,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for LocationConfigurationKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12578,6 +12872,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for LocationConfigurationResponseVisitor {
                 type Value = LocationConfigurationResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12713,6 +13008,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for LocationConfigurationResponseKind {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -12729,6 +13025,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for LocationConfigurationResponseKind {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12747,6 +13044,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for LocationConfigurationResponseKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12756,6 +13054,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for LocationConfigurationResponseKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12778,6 +13077,7 @@ One room can be mapped with multiple service calendars.*/
             struct LookBusyConfigurationVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LookBusyConfigurationVisitor {
                 type Value = LookBusyConfiguration;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12837,6 +13137,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl LookBusyConfiguration {
+        #[inline]
         pub fn builder() -> builder::LookBusyConfiguration {
             Default::default()
         }
@@ -12858,6 +13159,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for LookBusyConfigurationResponseVisitor {
                 type Value = LookBusyConfigurationResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12933,6 +13235,7 @@ One room can be mapped with multiple service calendars.*/
             struct NoteCreatedBySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NoteCreatedBySchemaVisitor {
                 type Value = NoteCreatedBySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13011,6 +13314,7 @@ One room can be mapped with multiple service calendars.*/
             struct NotesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotesDtoVisitor {
                 type Value = NotesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13065,6 +13369,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl NotesDto {
+        #[inline]
         pub fn builder() -> builder::NotesDto {
             Default::default()
         }
@@ -13075,17 +13380,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct NotesDtoBody(::std::string::String);
     impl ::std::ops::Deref for NotesDtoBody {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<NotesDtoBody> for ::std::string::String {
+        #[inline]
         fn from(value: NotesDtoBody) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for NotesDtoBody {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13097,6 +13405,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for NotesDtoBody {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13105,6 +13414,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for NotesDtoBody {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13137,6 +13447,7 @@ One room can be mapped with multiple service calendars.*/
             struct OpenHourVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OpenHourVisitor {
                 type Value = OpenHour;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13188,6 +13499,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl OpenHour {
+        #[inline]
         pub fn builder() -> builder::OpenHour {
             Default::default()
         }
@@ -13206,6 +13518,7 @@ One room can be mapped with multiple service calendars.*/
             struct OpenHourResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OpenHourResponseVisitor {
                 type Value = OpenHourResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13292,6 +13605,7 @@ One room can be mapped with multiple service calendars.*/
             struct RecurringVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringVisitor {
                 type Value = Recurring;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13381,6 +13695,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl Recurring {
+        #[inline]
         pub fn builder() -> builder::Recurring {
             Default::default()
         }
@@ -13429,6 +13744,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringBookingOption {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Skip => f.write_str("skip"),
@@ -13440,6 +13756,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringBookingOption {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13453,6 +13770,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13461,6 +13779,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13508,6 +13827,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringBookingOverlapDefaultStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Confirmed => f.write_str("confirmed"),
@@ -13518,6 +13838,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringBookingOverlapDefaultStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13530,6 +13851,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13539,6 +13861,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for RecurringBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13589,6 +13912,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringFreq {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -13600,6 +13924,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringFreq {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13613,6 +13938,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13621,6 +13947,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13653,6 +13980,7 @@ One room can be mapped with multiple service calendars.*/
             struct RecurringResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringResponseVisitor {
                 type Value = RecurringResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13790,6 +14118,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOption {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Skip => f.write_str("skip"),
@@ -13801,6 +14130,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringResponseBookingOption {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13814,6 +14144,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringResponseBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13823,6 +14154,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for RecurringResponseBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13871,6 +14203,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOverlapDefaultStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Confirmed => f.write_str("confirmed"),
@@ -13881,6 +14214,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringResponseBookingOverlapDefaultStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13893,6 +14227,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringResponseBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13902,6 +14237,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for RecurringResponseBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13952,6 +14288,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringResponseFreq {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -13963,6 +14300,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringResponseFreq {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13976,6 +14314,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringResponseFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13984,6 +14323,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringResponseFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14004,6 +14344,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for RemoveCalendarFromScheduleResponseVisitor {
                 type Value = RemoveCalendarFromScheduleResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14074,6 +14415,7 @@ One room can be mapped with multiple service calendars.*/
             struct ResourceDeleteResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ResourceDeleteResponseDtoVisitor {
                 type Value = ResourceDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14143,6 +14485,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleIntervalDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoVisitor {
                 type Value = ScheduleIntervalDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14196,6 +14539,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ScheduleIntervalDto {
+        #[inline]
         pub fn builder() -> builder::ScheduleIntervalDto {
             Default::default()
         }
@@ -14206,17 +14550,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleIntervalDtoFrom(::std::string::String);
     impl ::std::ops::Deref for ScheduleIntervalDtoFrom {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ScheduleIntervalDtoFrom> for ::std::string::String {
+        #[inline]
         fn from(value: ScheduleIntervalDtoFrom) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ScheduleIntervalDtoFrom {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14232,6 +14579,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleIntervalDtoFrom {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14240,6 +14588,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleIntervalDtoFrom {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14274,6 +14623,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleIntervalDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoResponseVisitor {
                 type Value = ScheduleIntervalDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14344,17 +14694,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleIntervalDtoTo(::std::string::String);
     impl ::std::ops::Deref for ScheduleIntervalDtoTo {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ScheduleIntervalDtoTo> for ::std::string::String {
+        #[inline]
         fn from(value: ScheduleIntervalDtoTo) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ScheduleIntervalDtoTo {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14370,6 +14723,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleIntervalDtoTo {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14378,6 +14732,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleIntervalDtoTo {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14439,6 +14794,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleObjectResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleObjectResponseDtoVisitor {
                 type Value = ScheduleObjectResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14614,6 +14970,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleResponseDtoVisitor {
                 type Value = ScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14686,6 +15043,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleRuleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoVisitor {
                 type Value = ScheduleRuleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14761,6 +15119,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ScheduleRuleDto {
+        #[inline]
         pub fn builder() -> builder::ScheduleRuleDto {
             Default::default()
         }
@@ -14771,17 +15130,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleRuleDtoDate(::std::string::String);
     impl ::std::ops::Deref for ScheduleRuleDtoDate {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ScheduleRuleDtoDate> for ::std::string::String {
+        #[inline]
         fn from(value: ScheduleRuleDtoDate) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ScheduleRuleDtoDate {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14795,6 +15157,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoDate {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14803,6 +15166,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoDate {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14877,6 +15241,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoDay {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sunday => f.write_str("sunday"),
@@ -14892,6 +15257,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoDay {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14909,6 +15275,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14917,6 +15284,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14945,6 +15313,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleRuleDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoResponseVisitor {
                 type Value = ScheduleRuleDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15088,6 +15457,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseDay {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sunday => f.write_str("sunday"),
@@ -15103,6 +15473,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoResponseDay {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15120,6 +15491,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoResponseDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15128,6 +15500,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoResponseDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15175,6 +15548,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Wday => f.write_str("wday"),
@@ -15185,6 +15559,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15197,6 +15572,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15205,6 +15581,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15252,6 +15629,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Wday => f.write_str("wday"),
@@ -15262,6 +15640,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15274,6 +15653,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15282,6 +15662,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15302,6 +15683,7 @@ One room can be mapped with multiple service calendars.*/
             struct SchedulesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoVisitor {
                 type Value = SchedulesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15362,6 +15744,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl SchedulesDto {
+        #[inline]
         pub fn builder() -> builder::SchedulesDto {
             Default::default()
         }
@@ -15380,6 +15763,7 @@ One room can be mapped with multiple service calendars.*/
             struct SchedulesDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoResponseVisitor {
                 type Value = SchedulesDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15457,6 +15841,7 @@ One room can be mapped with multiple service calendars.*/
             struct SlotsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SlotsSchemaVisitor {
                 type Value = SlotsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15534,6 +15919,7 @@ One room can be mapped with multiple service calendars.*/
             struct TeamMemberVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TeamMemberVisitor {
                 type Value = TeamMember;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15626,6 +16012,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl TeamMember {
+        #[inline]
         pub fn builder() -> builder::TeamMember {
             Default::default()
         }
@@ -15686,6 +16073,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for TeamMemberMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -15701,6 +16089,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for TeamMemberMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15718,6 +16107,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for TeamMemberMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15727,6 +16117,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for TeamMemberMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15734,6 +16125,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for TeamMemberMeetingLocationType {
+        #[inline]
         fn default() -> Self {
             TeamMemberMeetingLocationType::Custom
         }
@@ -15744,22 +16136,26 @@ One room can be mapped with multiple service calendars.*/
     pub struct TeamMemberPriority(f64);
     impl ::std::ops::Deref for TeamMemberPriority {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<TeamMemberPriority> for f64 {
+        #[inline]
         fn from(value: TeamMemberPriority) -> Self {
             value.0
         }
     }
     impl ::std::default::Default for TeamMemberPriority {
+        #[inline]
         fn default() -> Self {
             TeamMemberPriority(0.5_f64)
         }
     }
     impl ::std::convert::TryFrom<f64> for TeamMemberPriority {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15810,6 +16206,7 @@ One room can be mapped with multiple service calendars.*/
             struct TeamMemberResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TeamMemberResponseVisitor {
                 type Value = TeamMemberResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15920,6 +16317,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for TeamMemberResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 is_primary: Default::default(),
@@ -15987,6 +16385,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for TeamMemberResponseMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -16002,6 +16401,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for TeamMemberResponseMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16019,6 +16419,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for TeamMemberResponseMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16028,6 +16429,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for TeamMemberResponseMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16035,6 +16437,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for TeamMemberResponseMeetingLocationType {
+        #[inline]
         fn default() -> Self {
             TeamMemberResponseMeetingLocationType::Custom
         }
@@ -16057,6 +16460,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateAvailabilityVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateAvailabilityVisitor {
                 type Value = UpdateAvailability;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16127,6 +16531,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateAvailability {
+        #[inline]
         pub fn builder() -> builder::UpdateAvailability {
             Default::default()
         }
@@ -16197,6 +16602,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCalendarNotificationsDtoVisitor {
                 type Value = UpdateCalendarNotificationsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16409,6 +16815,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for UpdateCalendarNotificationsDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 additional_email_ids: Default::default(),
@@ -16431,6 +16838,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateCalendarNotificationsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCalendarNotificationsDto {
             Default::default()
         }
@@ -16482,6 +16890,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -16494,6 +16903,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarNotificationsDtoChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16508,6 +16918,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateCalendarNotificationsDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16517,6 +16928,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarNotificationsDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16577,6 +16989,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Booked => f.write_str("booked"),
@@ -16591,6 +17004,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarNotificationsDtoNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16608,6 +17022,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<&str>
     for UpdateCalendarNotificationsDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16617,6 +17032,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarNotificationsDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16676,6 +17092,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoReceiverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -16690,6 +17107,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarNotificationsDtoReceiverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16706,6 +17124,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateCalendarNotificationsDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16715,6 +17134,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarNotificationsDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16758,6 +17178,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateCalendarResourceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCalendarResourceDtoVisitor {
                 type Value = UpdateCalendarResourceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16893,6 +17314,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateCalendarResourceDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCalendarResourceDto {
             Default::default()
         }
@@ -16938,6 +17360,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -16948,6 +17371,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16960,6 +17384,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16969,6 +17394,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16993,6 +17419,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateScheduleDtoVisitor {
                 type Value = UpdateScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17066,6 +17493,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateScheduleDto {
+        #[inline]
         pub fn builder() -> builder::UpdateScheduleDto {
             Default::default()
         }
@@ -17076,17 +17504,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct UpdateScheduleDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for UpdateScheduleDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<UpdateScheduleDtoTimezone> for ::std::string::String {
+        #[inline]
         fn from(value: UpdateScheduleDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UpdateScheduleDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17100,6 +17531,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17108,6 +17540,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17142,6 +17575,7 @@ One room can be mapped with multiple service calendars.*/
             struct ValidateGroupSlugPostBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ValidateGroupSlugPostBodyVisitor {
                 type Value = ValidateGroupSlugPostBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17199,6 +17633,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ValidateGroupSlugPostBody {
+        #[inline]
         pub fn builder() -> builder::ValidateGroupSlugPostBody {
             Default::default()
         }
@@ -17217,6 +17652,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for ValidateGroupSlugSuccessResponseDtoVisitor {
                 type Value = ValidateGroupSlugSuccessResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17348,6 +17784,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for AppointmentCreateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -17551,6 +17988,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<AppointmentCreateSchema>
         for super::AppointmentCreateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AppointmentCreateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17676,6 +18114,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::AppointmentCreateSchema>
         for AppointmentCreateSchema {
+            #[inline]
             fn from(value: super::AppointmentCreateSchema) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -17762,6 +18201,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for AppointmentEditSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -17942,6 +18382,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<AppointmentEditSchema>
         for super::AppointmentEditSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AppointmentEditSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18055,6 +18496,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::AppointmentEditSchema>
         for AppointmentEditSchema {
+            #[inline]
             fn from(value: super::AppointmentEditSchema) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -18085,6 +18527,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for Availability {
+            #[inline]
             fn default() -> Self {
                 Self {
                     date: Err("no value supplied for date".to_string()),
@@ -18121,6 +18564,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<Availability> for super::Availability {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Availability,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18155,6 +18599,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::Availability> for Availability {
+            #[inline]
             fn from(value: super::Availability) -> Self {
                 Self {
                     date: Ok(value.date),
@@ -18191,6 +18636,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for BlockSlotCreateRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_user_id: Ok(Default::default()),
@@ -18264,6 +18710,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<BlockSlotCreateRequestDto>
         for super::BlockSlotCreateRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BlockSlotCreateRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18323,6 +18770,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::BlockSlotCreateRequestDto>
         for BlockSlotCreateRequestDto {
+            #[inline]
             fn from(value: super::BlockSlotCreateRequestDto) -> Self {
                 Self {
                     assigned_user_id: Ok(value.assigned_user_id),
@@ -18362,6 +18810,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for BlockSlotEditRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_user_id: Ok(Default::default()),
@@ -18435,6 +18884,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<BlockSlotEditRequestDto>
         for super::BlockSlotEditRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BlockSlotEditRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18494,6 +18944,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::BlockSlotEditRequestDto>
         for BlockSlotEditRequestDto {
+            #[inline]
             fn from(value: super::BlockSlotEditRequestDto) -> Self {
                 Self {
                     assigned_user_id: Ok(value.assigned_user_id),
@@ -18699,6 +19150,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CalendarCreateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alert_email: Ok(Default::default()),
@@ -19368,6 +19820,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<CalendarCreateDto> for super::CalendarCreateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CalendarCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19726,6 +20179,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CalendarCreateDto> for CalendarCreateDto {
+            #[inline]
             fn from(value: super::CalendarCreateDto) -> Self {
                 Self {
                     alert_email: Ok(value.alert_email),
@@ -19811,6 +20265,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CalendarNotification {
+            #[inline]
             fn default() -> Self {
                 Self {
                     selected_users: Err(
@@ -19900,6 +20355,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CalendarNotification>
         for super::CalendarNotification {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CalendarNotification,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19958,6 +20414,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CalendarNotification> for CalendarNotification {
+            #[inline]
             fn from(value: super::CalendarNotification) -> Self {
                 Self {
                     selected_users: Ok(value.selected_users),
@@ -20174,6 +20631,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CalendarUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alert_email: Ok(Default::default()),
@@ -20803,6 +21261,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<CalendarUpdateDto> for super::CalendarUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CalendarUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21143,6 +21602,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CalendarUpdateDto> for CalendarUpdateDto {
+            #[inline]
             fn from(value: super::CalendarUpdateDto) -> Self {
                 Self {
                     alert_email: Ok(value.alert_email),
@@ -21267,6 +21727,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CreateCalendarNotificationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     additional_email_ids: Ok(Default::default()),
@@ -21447,6 +21908,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateCalendarNotificationDto>
         for super::CreateCalendarNotificationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCalendarNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21560,6 +22022,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateCalendarNotificationDto>
         for CreateCalendarNotificationDto {
+            #[inline]
             fn from(value: super::CreateCalendarNotificationDto) -> Self {
                 Self {
                     additional_email_ids: Ok(value.additional_email_ids),
@@ -21600,6 +22063,7 @@ One room can be mapped with multiple service calendars.*/
             quantity: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for CreateCalendarResourceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_ids: Err("no value supplied for calendar_ids".to_string()),
@@ -21687,6 +22151,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateCalendarResourceDto>
         for super::CreateCalendarResourceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCalendarResourceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21752,6 +22217,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateCalendarResourceDto>
         for CreateCalendarResourceDto {
+            #[inline]
             fn from(value: super::CreateCalendarResourceDto) -> Self {
                 Self {
                     calendar_ids: Ok(value.calendar_ids),
@@ -21786,6 +22252,7 @@ One room can be mapped with multiple service calendars.*/
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_ids: Ok(Default::default()),
@@ -21855,6 +22322,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<CreateScheduleDto> for super::CreateScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21913,6 +22381,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CreateScheduleDto> for CreateScheduleDto {
+            #[inline]
             fn from(value: super::CreateScheduleDto) -> Self {
                 Self {
                     calendar_ids: Ok(value.calendar_ids),
@@ -21942,6 +22411,7 @@ One room can be mapped with multiple service calendars.*/
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GroupCreateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -22002,6 +22472,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<GroupCreateDto> for super::GroupCreateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GroupCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22054,6 +22525,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::GroupCreateDto> for GroupCreateDto {
+            #[inline]
             fn from(value: super::GroupCreateDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -22069,6 +22541,7 @@ One room can be mapped with multiple service calendars.*/
             is_active: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for GroupStatusUpdateParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_active: Err("no value supplied for is_active".to_string()),
@@ -22088,6 +22561,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<GroupStatusUpdateParams>
         for super::GroupStatusUpdateParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GroupStatusUpdateParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22113,6 +22587,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::GroupStatusUpdateParams>
         for GroupStatusUpdateParams {
+            #[inline]
             fn from(value: super::GroupStatusUpdateParams) -> Self {
                 Self {
                     is_active: Ok(value.is_active),
@@ -22129,6 +22604,7 @@ One room can be mapped with multiple service calendars.*/
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GroupUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -22168,6 +22644,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<GroupUpdateDto> for super::GroupUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GroupUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22202,6 +22679,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::GroupUpdateDto> for GroupUpdateDto {
+            #[inline]
             fn from(value: super::GroupUpdateDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -22218,6 +22696,7 @@ One room can be mapped with multiple service calendars.*/
             open_minute: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for Hour {
+            #[inline]
             fn default() -> Self {
                 Self {
                     close_hour: Err("no value supplied for close_hour".to_string()),
@@ -22269,6 +22748,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<Hour> for super::Hour {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Hour,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22315,6 +22795,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::Hour> for Hour {
+            #[inline]
             fn from(value: super::Hour) -> Self {
                 Self {
                     close_hour: Ok(value.close_hour),
@@ -22336,6 +22817,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for LocationConfiguration {
+            #[inline]
             fn default() -> Self {
                 Self {
                     kind: Err("no value supplied for kind".to_string()),
@@ -22364,6 +22846,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<LocationConfiguration>
         for super::LocationConfiguration {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocationConfiguration,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22393,6 +22876,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::LocationConfiguration>
         for LocationConfiguration {
+            #[inline]
             fn from(value: super::LocationConfiguration) -> Self {
                 Self {
                     kind: Ok(value.kind),
@@ -22406,6 +22890,7 @@ One room can be mapped with multiple service calendars.*/
             look_busy_percentage: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for LookBusyConfiguration {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -22439,6 +22924,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<LookBusyConfiguration>
         for super::LookBusyConfiguration {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LookBusyConfiguration,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22474,6 +22960,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::LookBusyConfiguration>
         for LookBusyConfiguration {
+            #[inline]
             fn from(value: super::LookBusyConfiguration) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -22490,6 +22977,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for NotesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -22517,6 +23005,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<NotesDto> for super::NotesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NotesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22545,6 +23034,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::NotesDto> for NotesDto {
+            #[inline]
             fn from(value: super::NotesDto) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -22564,6 +23054,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for OpenHour {
+            #[inline]
             fn default() -> Self {
                 Self {
                     days_of_the_week: Err(
@@ -22596,6 +23087,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<OpenHour> for super::OpenHour {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenHour,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22625,6 +23117,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::OpenHour> for OpenHour {
+            #[inline]
             fn from(value: super::OpenHour) -> Self {
                 Self {
                     days_of_the_week: Ok(value.days_of_the_week),
@@ -22652,6 +23145,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for Recurring {
+            #[inline]
             fn default() -> Self {
                 Self {
                     booking_option: Ok(Default::default()),
@@ -22707,6 +23201,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<Recurring> for super::Recurring {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Recurring,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22755,6 +23250,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::Recurring> for Recurring {
+            #[inline]
             fn from(value: super::Recurring) -> Self {
                 Self {
                     booking_option: Ok(value.booking_option),
@@ -22778,6 +23274,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for ScheduleIntervalDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     from: Err("no value supplied for from".to_string()),
@@ -22806,6 +23303,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<ScheduleIntervalDto>
         for super::ScheduleIntervalDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleIntervalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22834,6 +23332,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::ScheduleIntervalDto> for ScheduleIntervalDto {
+            #[inline]
             fn from(value: super::ScheduleIntervalDto) -> Self {
                 Self {
                     from: Ok(value.from),
@@ -22861,6 +23360,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for ScheduleRuleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     date: Ok(Default::default()),
@@ -22910,6 +23410,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<ScheduleRuleDto> for super::ScheduleRuleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleRuleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22956,6 +23457,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::ScheduleRuleDto> for ScheduleRuleDto {
+            #[inline]
             fn from(value: super::ScheduleRuleDto) -> Self {
                 Self {
                     date: Ok(value.date),
@@ -22977,6 +23479,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for SchedulesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     time_offset: Ok(Default::default()),
@@ -23007,6 +23510,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<SchedulesDto> for super::SchedulesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SchedulesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23035,6 +23539,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::SchedulesDto> for SchedulesDto {
+            #[inline]
             fn from(value: super::SchedulesDto) -> Self {
                 Self {
                     time_offset: Ok(value.time_offset),
@@ -23067,6 +23572,7 @@ One room can be mapped with multiple service calendars.*/
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for TeamMember {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_primary: Ok(Default::default()),
@@ -23143,6 +23649,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<TeamMember> for super::TeamMember {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TeamMember,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23201,6 +23708,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::TeamMember> for TeamMember {
+            #[inline]
             fn from(value: super::TeamMember) -> Self {
                 Self {
                     is_primary: Ok(value.is_primary),
@@ -23226,6 +23734,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateAvailability {
+            #[inline]
             fn default() -> Self {
                 Self {
                     date: Err("no value supplied for date".to_string()),
@@ -23271,6 +23780,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<UpdateAvailability> for super::UpdateAvailability {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateAvailability,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23310,6 +23820,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::UpdateAvailability> for UpdateAvailability {
+            #[inline]
             fn from(value: super::UpdateAvailability) -> Self {
                 Self {
                     date: Ok(value.date),
@@ -23383,6 +23894,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateCalendarNotificationsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     additional_email_ids: Ok(Default::default()),
@@ -23574,6 +24086,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateCalendarNotificationsDto>
         for super::UpdateCalendarNotificationsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCalendarNotificationsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23693,6 +24206,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateCalendarNotificationsDto>
         for UpdateCalendarNotificationsDto {
+            #[inline]
             fn from(value: super::UpdateCalendarNotificationsDto) -> Self {
                 Self {
                     additional_email_ids: Ok(value.additional_email_ids),
@@ -23750,6 +24264,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateCalendarResourceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_ids: Ok(Default::default()),
@@ -23844,6 +24359,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateCalendarResourceDto>
         for super::UpdateCalendarResourceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCalendarResourceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23915,6 +24431,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateCalendarResourceDto>
         for UpdateCalendarResourceDto {
+            #[inline]
             fn from(value: super::UpdateCalendarResourceDto) -> Self {
                 Self {
                     calendar_ids: Ok(value.calendar_ids),
@@ -23944,6 +24461,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Ok(Default::default()),
@@ -23982,6 +24500,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<UpdateScheduleDto> for super::UpdateScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24016,6 +24535,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::UpdateScheduleDto> for UpdateScheduleDto {
+            #[inline]
             fn from(value: super::UpdateScheduleDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -24033,6 +24553,7 @@ One room can be mapped with multiple service calendars.*/
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ValidateGroupSlugPostBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -24064,6 +24585,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<ValidateGroupSlugPostBody>
         for super::ValidateGroupSlugPostBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ValidateGroupSlugPostBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24094,6 +24616,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::ValidateGroupSlugPostBody>
         for ValidateGroupSlugPostBody {
+            #[inline]
             fn from(value: super::ValidateGroupSlugPostBody) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -24114,93 +24637,123 @@ One room can be mapped with multiple service calendars.*/
         {
             T::try_from(V).unwrap()
         }
+        #[inline]
         pub(super) fn appointment_create_schema_meeting_location_id() -> ::std::string::String {
             "default".to_string()
         }
+        #[inline]
         pub(super) fn appointment_edit_schema_meeting_location_id() -> ::std::string::String {
             "default".to_string()
         }
+        #[inline]
         pub(super) fn appointment_schema_response_meeting_location_type() -> ::std::string::String {
             "default".to_string()
         }
+        #[inline]
         pub(super) fn calendar_create_dto_appoinment_per_slot() -> f64 {
             1_f64
         }
+        #[inline]
         pub(super) fn calendar_create_dto_event_color() -> ::std::string::String {
             "#039be5".to_string()
         }
+        #[inline]
         pub(super) fn calendar_create_dto_event_title() -> ::std::string::String {
             "{{contact.name}}".to_string()
         }
+        #[inline]
         pub(super) fn calendar_create_dto_event_type() -> super::CalendarCreateDtoEventType {
             super::CalendarCreateDtoEventType::RoundRobinOptimizeForAvailability
         }
+        #[inline]
         pub(super) fn calendar_create_dto_form_submit_type() -> super::CalendarCreateDtoFormSubmitType {
             super::CalendarCreateDtoFormSubmitType::ThankYouMessage
         }
+        #[inline]
         pub(super) fn calendar_create_dto_slot_duration() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_create_dto_slot_interval() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_create_dto_widget_type() -> super::CalendarCreateDtoWidgetType {
             super::CalendarCreateDtoWidgetType::Classic
         }
+        #[inline]
         pub(super) fn calendar_dto_appoinment_per_slot() -> f64 {
             1_f64
         }
+        #[inline]
         pub(super) fn calendar_dto_event_color() -> ::std::string::String {
             "#039be5".to_string()
         }
+        #[inline]
         pub(super) fn calendar_dto_event_title() -> ::std::string::String {
             "{{contact.name}}".to_string()
         }
+        #[inline]
         pub(super) fn calendar_dto_event_type() -> super::CalendarDtoEventType {
             super::CalendarDtoEventType::RoundRobinOptimizeForAvailability
         }
+        #[inline]
         pub(super) fn calendar_dto_form_submit_type() -> super::CalendarDtoFormSubmitType {
             super::CalendarDtoFormSubmitType::ThankYouMessage
         }
+        #[inline]
         pub(super) fn calendar_dto_slot_duration() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_dto_slot_interval() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_dto_widget_type() -> super::CalendarDtoWidgetType {
             super::CalendarDtoWidgetType::Classic
         }
+        #[inline]
         pub(super) fn calendar_notification_type() -> super::CalendarNotificationType {
             super::CalendarNotificationType::Email
         }
+        #[inline]
         pub(super) fn calendar_notification_response_type() -> super::CalendarNotificationResponseType {
             super::CalendarNotificationResponseType::Email
         }
+        #[inline]
         pub(super) fn calendar_update_dto_event_color() -> ::std::string::String {
             "#039be5".to_string()
         }
+        #[inline]
         pub(super) fn calendar_update_dto_form_submit_type() -> super::CalendarUpdateDtoFormSubmitType {
             super::CalendarUpdateDtoFormSubmitType::ThankYouMessage
         }
+        #[inline]
         pub(super) fn calendar_update_dto_slot_duration() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_update_dto_slot_interval() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_update_dto_widget_type() -> super::CalendarUpdateDtoWidgetType {
             super::CalendarUpdateDtoWidgetType::Classic
         }
+        #[inline]
         pub(super) fn team_member_meeting_location_type() -> super::TeamMemberMeetingLocationType {
             super::TeamMemberMeetingLocationType::Custom
         }
+        #[inline]
         pub(super) fn team_member_priority() -> super::TeamMemberPriority {
             super::TeamMemberPriority(0.5_f64)
         }
+        #[inline]
         pub(super) fn team_member_response_meeting_location_type() -> super::TeamMemberResponseMeetingLocationType {
             super::TeamMemberResponseMeetingLocationType::Custom
         }
+        #[inline]
         pub(super) fn team_member_response_priority() -> f64 {
             0.5_f64
         }
@@ -24211,6 +24764,7 @@ One room can be mapped with multiple service calendars.*/
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -24219,6 +24773,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -24227,11 +24782,13 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -24255,6 +24812,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -24271,6 +24829,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -24284,21 +24843,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -24319,6 +24883,7 @@ let response = client.get_groups()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_groups(&self) -> builder::GetGroups<'_> {
         builder::GetGroups::new(self)
     }
@@ -24334,6 +24899,7 @@ let response = client.create_calendar_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_calendar_group(&self) -> builder::CreateCalendarGroup<'_> {
         builder::CreateCalendarGroup::new(self)
     }
@@ -24349,6 +24915,7 @@ let response = client.validate_groups_slug()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn validate_groups_slug(&self) -> builder::ValidateGroupsSlug<'_> {
         builder::ValidateGroupsSlug::new(self)
     }
@@ -24368,6 +24935,7 @@ let response = client.edit_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_group(&self) -> builder::EditGroup<'_> {
         builder::EditGroup::new(self)
     }
@@ -24385,6 +24953,7 @@ let response = client.delete_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_group(&self) -> builder::DeleteGroup<'_> {
         builder::DeleteGroup::new(self)
     }
@@ -24404,6 +24973,7 @@ let response = client.disable_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn disable_group(&self) -> builder::DisableGroup<'_> {
         builder::DisableGroup::new(self)
     }
@@ -24419,6 +24989,7 @@ let response = client.create_appointment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_appointment(&self) -> builder::CreateAppointment<'_> {
         builder::CreateAppointment::new(self)
     }
@@ -24436,6 +25007,7 @@ let response = client.get_appointment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_appointment(&self) -> builder::GetAppointment<'_> {
         builder::GetAppointment::new(self)
     }
@@ -24455,6 +25027,7 @@ let response = client.edit_appointment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_appointment(&self) -> builder::EditAppointment<'_> {
         builder::EditAppointment::new(self)
     }
@@ -24482,6 +25055,7 @@ let response = client.get_calendar_events()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendar_events(&self) -> builder::GetCalendarEvents<'_> {
         builder::GetCalendarEvents::new(self)
     }
@@ -24509,6 +25083,7 @@ let response = client.get_blocked_slots()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_blocked_slots(&self) -> builder::GetBlockedSlots<'_> {
         builder::GetBlockedSlots::new(self)
     }
@@ -24524,6 +25099,7 @@ let response = client.create_block_slot()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_block_slot(&self) -> builder::CreateBlockSlot<'_> {
         builder::CreateBlockSlot::new(self)
     }
@@ -24543,6 +25119,7 @@ let response = client.edit_block_slot()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_block_slot(&self) -> builder::EditBlockSlot<'_> {
         builder::EditBlockSlot::new(self)
     }
@@ -24570,6 +25147,7 @@ let response = client.get_slots()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_slots(&self) -> builder::GetSlots<'_> {
         builder::GetSlots::new(self)
     }
@@ -24587,6 +25165,7 @@ let response = client.get_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendar(&self) -> builder::GetCalendar<'_> {
         builder::GetCalendar::new(self)
     }
@@ -24606,6 +25185,7 @@ let response = client.update_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_calendar(&self) -> builder::UpdateCalendar<'_> {
         builder::UpdateCalendar::new(self)
     }
@@ -24623,6 +25203,7 @@ let response = client.delete_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_calendar(&self) -> builder::DeleteCalendar<'_> {
         builder::DeleteCalendar::new(self)
     }
@@ -24642,6 +25223,7 @@ let response = client.delete_event()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_event(&self) -> builder::DeleteEvent<'_> {
         builder::DeleteEvent::new(self)
     }
@@ -24663,6 +25245,7 @@ let response = client.get_appointment_notes()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_appointment_notes(&self) -> builder::GetAppointmentNotes<'_> {
         builder::GetAppointmentNotes::new(self)
     }
@@ -24682,6 +25265,7 @@ let response = client.create_appointment_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_appointment_note(&self) -> builder::CreateAppointmentNote<'_> {
         builder::CreateAppointmentNote::new(self)
     }
@@ -24703,6 +25287,7 @@ let response = client.update_appointment_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_appointment_note(&self) -> builder::UpdateAppointmentNote<'_> {
         builder::UpdateAppointmentNote::new(self)
     }
@@ -24722,6 +25307,7 @@ let response = client.delete_appointment_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_appointment_note(&self) -> builder::DeleteAppointmentNote<'_> {
         builder::DeleteAppointmentNote::new(self)
     }
@@ -24741,6 +25327,7 @@ let response = client.get_calendar_resource()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendar_resource(&self) -> builder::GetCalendarResource<'_> {
         builder::GetCalendarResource::new(self)
     }
@@ -24762,6 +25349,7 @@ let response = client.update_calendar_resource()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_calendar_resource(&self) -> builder::UpdateCalendarResource<'_> {
         builder::UpdateCalendarResource::new(self)
     }
@@ -24781,6 +25369,7 @@ let response = client.delete_calendar_resource()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_calendar_resource(&self) -> builder::DeleteCalendarResource<'_> {
         builder::DeleteCalendarResource::new(self)
     }
@@ -24804,6 +25393,7 @@ let response = client.fetch_calendar_resources()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_calendar_resources(&self) -> builder::FetchCalendarResources<'_> {
         builder::FetchCalendarResources::new(self)
     }
@@ -24823,6 +25413,7 @@ let response = client.create_calendar_resource()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_calendar_resource(&self) -> builder::CreateCalendarResource<'_> {
         builder::CreateCalendarResource::new(self)
     }
@@ -24848,6 +25439,7 @@ let response = client.get_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_event_notification(&self) -> builder::GetEventNotification<'_> {
         builder::GetEventNotification::new(self)
     }
@@ -24864,6 +25456,7 @@ let response = client.create_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_event_notification(&self) -> builder::CreateEventNotification<'_> {
         builder::CreateEventNotification::new(self)
     }
@@ -24880,6 +25473,7 @@ let response = client.find_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn find_event_notification(&self) -> builder::FindEventNotification<'_> {
         builder::FindEventNotification::new(self)
     }
@@ -24897,6 +25491,7 @@ let response = client.update_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_event_notification(&self) -> builder::UpdateEventNotification<'_> {
         builder::UpdateEventNotification::new(self)
     }
@@ -24913,6 +25508,7 @@ let response = client.delete_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_event_notification(&self) -> builder::DeleteEventNotification<'_> {
         builder::DeleteEventNotification::new(self)
     }
@@ -24938,6 +25534,7 @@ let response = client.get_all_schedules()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_schedules(&self) -> builder::GetAllSchedules<'_> {
         builder::GetAllSchedules::new(self)
     }
@@ -24955,6 +25552,7 @@ let response = client.get_schedule_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_schedule_by_id(&self) -> builder::GetScheduleById<'_> {
         builder::GetScheduleById::new(self)
     }
@@ -24974,6 +25572,7 @@ let response = client.update_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_schedule(&self) -> builder::UpdateSchedule<'_> {
         builder::UpdateSchedule::new(self)
     }
@@ -24991,6 +25590,7 @@ let response = client.delete_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_schedule(&self) -> builder::DeleteSchedule<'_> {
         builder::DeleteSchedule::new(self)
     }
@@ -25006,6 +25606,7 @@ let response = client.create_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_schedule(&self) -> builder::CreateSchedule<'_> {
         builder::CreateSchedule::new(self)
     }
@@ -25025,6 +25626,7 @@ let response = client.add_calendar_to_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_calendar_to_schedule(&self) -> builder::AddCalendarToSchedule<'_> {
         builder::AddCalendarToSchedule::new(self)
     }
@@ -25044,6 +25646,7 @@ let response = client.remove_calendar_from_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_calendar_from_schedule(
         &self,
     ) -> builder::RemoveCalendarFromSchedule<'_> {
@@ -25067,6 +25670,7 @@ let response = client.get_calendars()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendars(&self) -> builder::GetCalendars<'_> {
         builder::GetCalendars::new(self)
     }
@@ -25082,6 +25686,7 @@ let response = client.create_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_calendar(&self) -> builder::CreateCalendar<'_> {
         builder::CreateCalendar::new(self)
     }
@@ -25104,6 +25709,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetGroups<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25123,13 +25729,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/groups`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25177,6 +25783,7 @@ pub mod builder {
         body: Result<types::builder::GroupCreateDto, String>,
     }
     impl<'a> CreateCalendarGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25208,13 +25815,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25264,6 +25871,7 @@ pub mod builder {
         body: Result<types::builder::ValidateGroupSlugPostBody, String>,
     }
     impl<'a> ValidateGroupsSlug<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25298,13 +25906,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups/validate-slug`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25356,6 +25964,7 @@ pub mod builder {
         body: Result<types::builder::GroupUpdateDto, String>,
     }
     impl<'a> EditGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25400,13 +26009,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25457,6 +26066,7 @@ pub mod builder {
         group_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25476,13 +26086,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/groups/{groupId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25528,6 +26138,7 @@ pub mod builder {
         body: Result<types::builder::GroupStatusUpdateParams, String>,
     }
     impl<'a> DisableGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25574,13 +26185,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25632,6 +26243,7 @@ pub mod builder {
         body: Result<types::builder::AppointmentCreateSchema, String>,
     }
     impl<'a> CreateAppointment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25665,13 +26277,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/appointments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25722,6 +26334,7 @@ pub mod builder {
         event_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAppointment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25741,13 +26354,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events/appointments/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25793,6 +26406,7 @@ pub mod builder {
         body: Result<types::builder::AppointmentEditSchema, String>,
     }
     impl<'a> EditAppointment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25839,13 +26453,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/appointments/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25902,6 +26516,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCalendarEvents<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25989,13 +26604,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26068,6 +26683,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetBlockedSlots<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26155,13 +26771,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/blocked-slots`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26229,6 +26845,7 @@ pub mod builder {
         body: Result<types::builder::BlockSlotCreateRequestDto, String>,
     }
     impl<'a> CreateBlockSlot<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26263,13 +26880,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/block-slots`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26321,6 +26938,7 @@ pub mod builder {
         body: Result<types::builder::BlockSlotEditRequestDto, String>,
     }
     impl<'a> EditBlockSlot<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26367,13 +26985,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/block-slots/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26430,6 +27048,7 @@ pub mod builder {
         user_ids: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
     }
     impl<'a> GetSlots<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26511,13 +27130,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/free-slots`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26585,6 +27204,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26604,13 +27224,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26656,6 +27276,7 @@ pub mod builder {
         body: Result<types::builder::CalendarUpdateDto, String>,
     }
     impl<'a> UpdateCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26700,13 +27321,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26757,6 +27378,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26776,13 +27398,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26828,6 +27450,7 @@ pub mod builder {
         body: Result<types::DeleteAppointmentSchema, String>,
     }
     impl<'a> DeleteEvent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26859,13 +27482,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/events/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26914,6 +27537,7 @@ pub mod builder {
         offset: Result<u64, String>,
     }
     impl<'a> GetAppointmentNotes<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26953,13 +27577,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/appointments/{appointmentId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27009,6 +27633,7 @@ pub mod builder {
         body: Result<types::builder::NotesDto, String>,
     }
     impl<'a> CreateAppointmentNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27047,13 +27672,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/appointments/{appointmentId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27106,6 +27731,7 @@ pub mod builder {
         body: Result<types::builder::NotesDto, String>,
     }
     impl<'a> UpdateAppointmentNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27157,13 +27783,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27219,6 +27845,7 @@ pub mod builder {
         note_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAppointmentNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27251,13 +27878,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27307,6 +27934,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27339,13 +27967,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27396,6 +28024,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCalendarResourceDto, String>,
     }
     impl<'a> UpdateCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27456,13 +28085,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/resources/{resourceType}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27519,6 +28148,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27551,13 +28181,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/resources/{resourceType}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27609,6 +28239,7 @@ pub mod builder {
         skip: Result<i64, String>,
     }
     impl<'a> FetchCalendarResources<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27661,13 +28292,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27725,6 +28356,7 @@ pub mod builder {
         body: Result<types::builder::CreateCalendarResourceDto, String>,
     }
     impl<'a> CreateCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27772,13 +28404,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/resources/{resourceType}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27834,6 +28466,7 @@ pub mod builder {
         skip: Result<Option<i64>, String>,
     }
     impl<'a> GetEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27897,13 +28530,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27961,6 +28594,7 @@ pub mod builder {
         body: Result<::std::vec::Vec<types::CreateCalendarNotificationDto>, String>,
     }
     impl<'a> CreateEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -27995,13 +28629,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/{calendarId}/notifications`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28053,6 +28687,7 @@ pub mod builder {
         notification_id: Result<::std::string::String, String>,
     }
     impl<'a> FindEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28085,13 +28720,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications/{notificationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28142,6 +28777,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCalendarNotificationsDto, String>,
     }
     impl<'a> UpdateEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28202,13 +28838,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}/notifications/{notificationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28265,6 +28901,7 @@ pub mod builder {
         notification_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28297,13 +28934,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}/notifications/{notificationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28356,6 +28993,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAllSchedules<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28427,13 +29065,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28491,6 +29129,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetScheduleById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28510,13 +29149,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28562,6 +29201,7 @@ pub mod builder {
         body: Result<types::builder::UpdateScheduleDto, String>,
     }
     impl<'a> UpdateSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28606,13 +29246,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28663,6 +29303,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28682,13 +29323,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28733,6 +29374,7 @@ pub mod builder {
         body: Result<types::builder::CreateScheduleDto, String>,
     }
     impl<'a> CreateSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28764,13 +29406,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/schedules`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28821,6 +29463,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> AddCalendarToSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28853,13 +29496,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}/associations/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28909,6 +29552,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> RemoveCalendarFromSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -28941,13 +29585,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}/associations/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -28998,6 +29642,7 @@ pub mod builder {
         show_drafted: Result<Option<bool>, String>,
     }
     impl<'a> GetCalendars<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -29042,13 +29687,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -29102,6 +29747,7 @@ pub mod builder {
         body: Result<types::builder::CalendarCreateDto, String>,
     }
     impl<'a> CreateCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -29133,13 +29779,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -29183,9 +29829,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAppointmentNotes<'a> {
         type Page = types::GetNotesListSuccessfulResponseDto;
         type Item = types::GetNoteSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_APPOINTMENT_NOTES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -29195,6 +29843,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -29231,19 +29880,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.notes.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.notes.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -29256,10 +29909,12 @@ pub mod builder {
     }
     impl<'a> GetAppointmentNotes<'a> {
         /// Every page of `GET /calendars/appointments/{appointmentId}/notes`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /calendars/appointments/{appointmentId}/notes`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -29267,9 +29922,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAllSchedules<'a> {
         type Page = types::GetAllSchedulesResponseDto;
         type Item = types::ScheduleObjectResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_ALL_SCHEDULES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -29279,6 +29936,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -29315,19 +29973,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.schedules.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.schedules.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -29335,10 +29997,12 @@ pub mod builder {
     }
     impl<'a> GetAllSchedules<'a> {
         /// Every page of `GET /calendars/schedules/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /calendars/schedules/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

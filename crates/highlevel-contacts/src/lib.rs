@@ -20,6 +20,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for AddContactToCampaignDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -28,6 +29,7 @@ pub mod types {
     }
     impl ::std::convert::From<AddContactToCampaignDto>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: AddContactToCampaignDto) -> Self {
             value.0
         }
@@ -35,6 +37,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for AddContactToCampaignDto {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -90,6 +93,7 @@ pub mod types {
             struct AttributionSourceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttributionSourceVisitor {
                 type Value = AttributionSource;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -361,6 +365,7 @@ pub mod types {
             struct CheckboxFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CheckboxFieldVisitor {
                 type Value = CheckboxField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -424,6 +429,7 @@ pub mod types {
         }
     }
     impl CheckboxField {
+        #[inline]
         pub fn builder() -> builder::CheckboxField {
             Default::default()
         }
@@ -442,6 +448,7 @@ pub mod types {
             struct ContactsBulkUpateResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactsBulkUpateResponseVisitor {
                 type Value = ContactsBulkUpateResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -519,6 +526,7 @@ pub mod types {
         pub location_id: ::std::string::String,
     }
     impl ContactsBusinessUpdate {
+        #[inline]
         pub fn builder() -> builder::ContactsBusinessUpdate {
             Default::default()
         }
@@ -529,17 +537,20 @@ pub mod types {
     pub struct ContactsBusinessUpdateIdsItem(::std::string::String);
     impl ::std::ops::Deref for ContactsBusinessUpdateIdsItem {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ContactsBusinessUpdateIdsItem> for ::std::string::String {
+        #[inline]
         fn from(value: ContactsBusinessUpdateIdsItem) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ContactsBusinessUpdateIdsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -551,6 +562,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ContactsBusinessUpdateIdsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -560,6 +572,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ContactsBusinessUpdateIdsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -592,6 +605,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ContactsByIdSuccessfulResponseDtoVisitor {
                 type Value = ContactsByIdSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -672,6 +686,7 @@ pub mod types {
             struct ContactsMetaSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactsMetaSchemaVisitor {
                 type Value = ContactsMetaSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -845,6 +860,7 @@ pub mod types {
             struct ContactsSearchSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactsSearchSchemaVisitor {
                 type Value = ContactsSearchSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1117,6 +1133,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ContactsSearchSuccessfulResponseDtoVisitor {
                 type Value = ContactsSearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1212,6 +1229,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ContactsWorkflowSuccessfulResponseDtoVisitor {
                 type Value = ContactsWorkflowSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1286,6 +1304,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateAddFollowersSuccessfulResponseDtoVisitor {
                 type Value = CreateAddFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1369,6 +1388,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateAddTagSuccessfulResponseDtoVisitor {
                 type Value = CreateAddTagSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1482,6 +1502,7 @@ pub mod types {
             struct CreateContactDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateContactDtoVisitor {
                 type Value = CreateContactDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1787,6 +1808,7 @@ pub mod types {
         }
     }
     impl CreateContactDto {
+        #[inline]
         pub fn builder() -> builder::CreateContactDto {
             Default::default()
         }
@@ -1823,6 +1845,7 @@ pub mod types {
         pub subtype_8: ::std::option::Option<FileField>,
     }
     impl CreateContactDtoCustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::CreateContactDtoCustomFieldsItem {
             Default::default()
         }
@@ -1913,6 +1936,7 @@ pub mod types {
             struct CreateContactSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateContactSchemaVisitor {
                 type Value = CreateContactSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2410,6 +2434,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateContactsSuccessfulResponseDtoVisitor {
                 type Value = CreateContactsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2482,6 +2507,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateDeleteCantactsCampaignsSuccessfulResponseDtoVisitor {
                 type Value = CreateDeleteCantactsCampaignsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2558,6 +2584,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateDeleteTagSuccessfulResponseDtoVisitor {
                 type Value = CreateDeleteTagSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2637,6 +2664,7 @@ pub mod types {
             struct CreateTaskParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateTaskParamsVisitor {
                 type Value = CreateTaskParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2722,6 +2750,7 @@ pub mod types {
         }
     }
     impl CreateTaskParams {
+        #[inline]
         pub fn builder() -> builder::CreateTaskParams {
             Default::default()
         }
@@ -2739,6 +2768,7 @@ pub mod types {
             struct CreateWorkflowDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateWorkflowDtoVisitor {
                 type Value = CreateWorkflowDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2792,6 +2822,7 @@ pub mod types {
         }
     }
     impl CreateWorkflowDto {
+        #[inline]
         pub fn builder() -> builder::CreateWorkflowDto {
             Default::default()
         }
@@ -2810,6 +2841,7 @@ pub mod types {
             struct CustomFieldSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldSchemaVisitor {
                 type Value = CustomFieldSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2888,6 +2920,7 @@ pub mod types {
             struct CustomFieldsInputArraySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldsInputArraySchemaVisitor {
                 type Value = CustomFieldsInputArraySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2971,6 +3004,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputObjectSchemaVisitor {
                 type Value = CustomFieldsInputObjectSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3057,6 +3091,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputStringSchemaVisitor {
                 type Value = CustomFieldsInputStringSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3148,6 +3183,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteContactsSuccessfulResponseDtoVisitor {
                 type Value = DeleteContactsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3222,6 +3258,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteFollowersSuccessfulResponseDtoVisitor {
                 type Value = DeleteFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3305,6 +3342,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteNoteSuccessfulResponseDtoVisitor {
                 type Value = DeleteNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3372,6 +3410,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteTaskSuccessfulResponseDtoVisitor {
                 type Value = DeleteTaskSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3440,6 +3479,7 @@ pub mod types {
             struct DndSettingSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingSchemaVisitor {
                 type Value = DndSettingSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3506,6 +3546,7 @@ pub mod types {
         }
     }
     impl DndSettingSchema {
+        #[inline]
         pub fn builder() -> builder::DndSettingSchema {
             Default::default()
         }
@@ -3525,6 +3566,7 @@ pub mod types {
             struct DndSettingSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingSchemaResponseVisitor {
                 type Value = DndSettingSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3645,6 +3687,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DndSettingSchemaResponseStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -3656,6 +3699,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DndSettingSchemaResponseStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3669,6 +3713,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DndSettingSchemaResponseStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3678,6 +3723,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DndSettingSchemaResponseStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3728,6 +3774,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DndSettingSchemaStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -3739,6 +3786,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DndSettingSchemaStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3752,6 +3800,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3760,6 +3809,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3784,6 +3834,7 @@ pub mod types {
             struct DndSettingsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingsSchemaVisitor {
                 type Value = DndSettingsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3896,6 +3947,7 @@ pub mod types {
         }
     }
     impl DndSettingsSchema {
+        #[inline]
         pub fn builder() -> builder::DndSettingsSchema {
             Default::default()
         }
@@ -3918,6 +3970,7 @@ pub mod types {
             struct DndSettingsSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingsSchemaResponseVisitor {
                 type Value = DndSettingsSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4045,6 +4098,7 @@ pub mod types {
             struct FileFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FileFieldVisitor {
                 type Value = FileField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4108,6 +4162,7 @@ pub mod types {
         }
     }
     impl FileField {
+        #[inline]
         pub fn builder() -> builder::FileField {
             Default::default()
         }
@@ -4125,6 +4180,7 @@ pub mod types {
             struct FollowersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowersDtoVisitor {
                 type Value = FollowersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4170,6 +4226,7 @@ pub mod types {
         }
     }
     impl FollowersDto {
+        #[inline]
         pub fn builder() -> builder::FollowersDto {
             Default::default()
         }
@@ -4262,6 +4319,7 @@ pub mod types {
             struct GetContectByIdSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetContectByIdSchemaVisitor {
                 type Value = GetContectByIdSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4770,6 +4828,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetCreateUpdateNoteSuccessfulResponseDtoVisitor {
                 type Value = GetCreateUpdateNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4877,6 +4936,7 @@ pub mod types {
             struct GetEventSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetEventSchemaVisitor {
                 type Value = GetEventSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5131,6 +5191,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetEventsSuccessfulResponseDtoVisitor {
                 type Value = GetEventsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5213,6 +5274,7 @@ pub mod types {
             struct GetNoteSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetNoteSchemaVisitor {
                 type Value = GetNoteSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5358,6 +5420,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetNotesListSuccessfulResponseDtoVisitor {
                 type Value = GetNotesListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5424,6 +5487,7 @@ pub mod types {
             struct InboundDndSettingSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InboundDndSettingSchemaVisitor {
                 type Value = InboundDndSettingSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5483,6 +5547,7 @@ pub mod types {
         }
     }
     impl InboundDndSettingSchema {
+        #[inline]
         pub fn builder() -> builder::InboundDndSettingSchema {
             Default::default()
         }
@@ -5528,6 +5593,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for InboundDndSettingSchemaStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -5538,6 +5604,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for InboundDndSettingSchemaStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5550,6 +5617,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for InboundDndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5559,6 +5627,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for InboundDndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5578,6 +5647,7 @@ pub mod types {
             struct InboundDndSettingsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InboundDndSettingsSchemaVisitor {
                 type Value = InboundDndSettingsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5631,6 +5701,7 @@ pub mod types {
         }
     }
     impl InboundDndSettingsSchema {
+        #[inline]
         pub fn builder() -> builder::InboundDndSettingsSchema {
             Default::default()
         }
@@ -5650,6 +5721,7 @@ pub mod types {
             struct LargeTextFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LargeTextFieldVisitor {
                 type Value = LargeTextField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5717,6 +5789,7 @@ pub mod types {
         }
     }
     impl LargeTextField {
+        #[inline]
         pub fn builder() -> builder::LargeTextField {
             Default::default()
         }
@@ -5736,6 +5809,7 @@ pub mod types {
             struct MonetoryFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MonetoryFieldVisitor {
                 type Value = MonetoryField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5800,6 +5874,7 @@ pub mod types {
         }
     }
     impl MonetoryField {
+        #[inline]
         pub fn builder() -> builder::MonetoryField {
             Default::default()
         }
@@ -5819,6 +5894,7 @@ pub mod types {
             struct MultiSelectFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MultiSelectFieldVisitor {
                 type Value = MultiSelectField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5882,6 +5958,7 @@ pub mod types {
         }
     }
     impl MultiSelectField {
+        #[inline]
         pub fn builder() -> builder::MultiSelectField {
             Default::default()
         }
@@ -5903,6 +5980,7 @@ pub mod types {
             struct NotesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotesDtoVisitor {
                 type Value = NotesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5992,6 +6070,7 @@ pub mod types {
         }
     }
     impl NotesDto {
+        #[inline]
         pub fn builder() -> builder::NotesDto {
             Default::default()
         }
@@ -6011,6 +6090,7 @@ pub mod types {
             struct NumericFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NumericFieldVisitor {
                 type Value = NumericField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6074,6 +6154,7 @@ pub mod types {
         }
     }
     impl NumericField {
+        #[inline]
         pub fn builder() -> builder::NumericField {
             Default::default()
         }
@@ -6093,6 +6174,7 @@ pub mod types {
             struct RadioFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RadioFieldVisitor {
                 type Value = RadioField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6159,6 +6241,7 @@ pub mod types {
         }
     }
     impl RadioField {
+        #[inline]
         pub fn builder() -> builder::RadioField {
             Default::default()
         }
@@ -6171,6 +6254,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for SearchBodyV2dto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -6179,6 +6263,7 @@ pub mod types {
     }
     impl ::std::convert::From<SearchBodyV2dto>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: SearchBodyV2dto) -> Self {
             value.0
         }
@@ -6186,6 +6271,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for SearchBodyV2dto {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -6207,6 +6293,7 @@ pub mod types {
             struct SingleSelectFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SingleSelectFieldVisitor {
                 type Value = SingleSelectField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6278,6 +6365,7 @@ pub mod types {
         }
     }
     impl SingleSelectField {
+        #[inline]
         pub fn builder() -> builder::SingleSelectField {
             Default::default()
         }
@@ -6295,6 +6383,7 @@ pub mod types {
             struct TagsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TagsDtoVisitor {
                 type Value = TagsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6337,6 +6426,7 @@ pub mod types {
         }
     }
     impl TagsDto {
+        #[inline]
         pub fn builder() -> builder::TagsDto {
             Default::default()
         }
@@ -6355,6 +6445,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for TaskByIsSuccessfulResponseDtoVisitor {
                 type Value = TaskByIsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6434,6 +6525,7 @@ pub mod types {
             struct TaskSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TaskSchemaVisitor {
                 type Value = TaskSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6567,6 +6659,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for TasksListSuccessfulResponseDtoVisitor {
                 type Value = TasksListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6634,6 +6727,7 @@ pub mod types {
             struct TextFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TextFieldVisitor {
                 type Value = TextField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6700,6 +6794,7 @@ pub mod types {
         }
     }
     impl TextField {
+        #[inline]
         pub fn builder() -> builder::TextField {
             Default::default()
         }
@@ -6760,6 +6855,7 @@ pub mod types {
             struct UpdateContactDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateContactDtoVisitor {
                 type Value = UpdateContactDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7032,6 +7128,7 @@ pub mod types {
         }
     }
     impl UpdateContactDto {
+        #[inline]
         pub fn builder() -> builder::UpdateContactDto {
             Default::default()
         }
@@ -7068,6 +7165,7 @@ pub mod types {
         pub subtype_8: ::std::option::Option<FileField>,
     }
     impl UpdateContactDtoCustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::UpdateContactDtoCustomFieldsItem {
             Default::default()
         }
@@ -7087,6 +7185,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateContactsSuccessfulResponseDtoVisitor {
                 type Value = UpdateContactsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7173,6 +7272,7 @@ pub mod types {
             struct UpdateNoteDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateNoteDtoVisitor {
                 type Value = UpdateNoteDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7269,6 +7369,7 @@ pub mod types {
         }
     }
     impl UpdateNoteDto {
+        #[inline]
         pub fn builder() -> builder::UpdateNoteDto {
             Default::default()
         }
@@ -7293,6 +7394,7 @@ pub mod types {
             struct UpdateTagsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTagsDtoVisitor {
                 type Value = UpdateTagsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7366,6 +7468,7 @@ pub mod types {
         }
     }
     impl UpdateTagsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateTagsDto {
             Default::default()
         }
@@ -7388,6 +7491,7 @@ pub mod types {
             struct UpdateTagsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTagsResponseDtoVisitor {
                 type Value = UpdateTagsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7487,6 +7591,7 @@ pub mod types {
             struct UpdateTaskBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTaskBodyVisitor {
                 type Value = UpdateTaskBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7584,6 +7689,7 @@ pub mod types {
         }
     }
     impl UpdateTaskBody {
+        #[inline]
         pub fn builder() -> builder::UpdateTaskBody {
             Default::default()
         }
@@ -7601,6 +7707,7 @@ pub mod types {
             struct UpdateTaskStatusParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTaskStatusParamsVisitor {
                 type Value = UpdateTaskStatusParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7651,6 +7758,7 @@ pub mod types {
         }
     }
     impl UpdateTaskStatusParams {
+        #[inline]
         pub fn builder() -> builder::UpdateTaskStatusParams {
             Default::default()
         }
@@ -7720,6 +7828,7 @@ pub mod types {
             struct UpsertContactDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertContactDtoVisitor {
                 type Value = UpsertContactDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8035,6 +8144,7 @@ pub mod types {
         }
     }
     impl UpsertContactDto {
+        #[inline]
         pub fn builder() -> builder::UpsertContactDto {
             Default::default()
         }
@@ -8071,6 +8181,7 @@ pub mod types {
         pub subtype_8: ::std::option::Option<FileField>,
     }
     impl UpsertContactDtoCustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::UpsertContactDtoCustomFieldsItem {
             Default::default()
         }
@@ -8091,6 +8202,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpsertContactsSuccessfulResponseDtoVisitor {
                 type Value = UpsertContactsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8187,6 +8299,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CheckboxField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -8226,6 +8339,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CheckboxField> for super::CheckboxField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CheckboxField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8260,6 +8374,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CheckboxField> for CheckboxField {
+            #[inline]
             fn from(value: super::CheckboxField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -8284,6 +8399,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ContactsBusinessUpdate {
+            #[inline]
             fn default() -> Self {
                 Self {
                     business_id: Err("no value supplied for business_id".to_string()),
@@ -8329,6 +8445,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ContactsBusinessUpdate>
         for super::ContactsBusinessUpdate {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ContactsBusinessUpdate,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8370,6 +8487,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ContactsBusinessUpdate>
         for ContactsBusinessUpdate {
+            #[inline]
             fn from(value: super::ContactsBusinessUpdate) -> Self {
                 Self {
                     business_id: Ok(value.business_id),
@@ -8474,6 +8592,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateContactDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address1: Ok(Default::default()),
@@ -8720,6 +8839,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateContactDto> for super::CreateContactDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateContactDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8880,6 +9000,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateContactDto> for CreateContactDto {
+            #[inline]
             fn from(value: super::CreateContactDto) -> Self {
                 Self {
                     address1: Ok(value.address1),
@@ -8948,6 +9069,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateContactDtoCustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -9043,6 +9165,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateContactDtoCustomFieldsItem>
         for super::CreateContactDtoCustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateContactDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9120,6 +9243,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateContactDtoCustomFieldsItem>
         for CreateContactDtoCustomFieldsItem {
+            #[inline]
             fn from(value: super::CreateContactDtoCustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -9152,6 +9276,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateTaskParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -9209,6 +9334,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateTaskParams> for super::CreateTaskParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateTaskParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9261,6 +9387,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateTaskParams> for CreateTaskParams {
+            #[inline]
             fn from(value: super::CreateTaskParams) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -9279,6 +9406,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateWorkflowDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     event_start_time: Ok(Default::default()),
@@ -9300,6 +9428,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateWorkflowDto> for super::CreateWorkflowDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateWorkflowDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9324,6 +9453,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateWorkflowDto> for CreateWorkflowDto {
+            #[inline]
             fn from(value: super::CreateWorkflowDto) -> Self {
                 Self {
                     event_start_time: Ok(value.event_start_time),
@@ -9346,6 +9476,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DndSettingSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -9382,6 +9513,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DndSettingSchema> for super::DndSettingSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DndSettingSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9416,6 +9548,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DndSettingSchema> for DndSettingSchema {
+            #[inline]
             fn from(value: super::DndSettingSchema) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -9452,6 +9585,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DndSettingsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call: Ok(Default::default()),
@@ -9527,6 +9661,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DndSettingsSchema> for super::DndSettingsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DndSettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9585,6 +9720,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DndSettingsSchema> for DndSettingsSchema {
+            #[inline]
             fn from(value: super::DndSettingsSchema) -> Self {
                 Self {
                     call: Ok(value.call),
@@ -9609,6 +9745,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FileField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -9650,6 +9787,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FileField> for super::FileField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FileField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9684,6 +9822,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FileField> for FileField {
+            #[inline]
             fn from(value: super::FileField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -9700,6 +9839,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FollowersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     followers: Err("no value supplied for followers".to_string()),
@@ -9718,6 +9858,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FollowersDto> for super::FollowersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FollowersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9740,6 +9881,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FollowersDto> for FollowersDto {
+            #[inline]
             fn from(value: super::FollowersDto) -> Self {
                 Self {
                     followers: Ok(value.followers),
@@ -9758,6 +9900,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InboundDndSettingSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     message: Ok(Default::default()),
@@ -9786,6 +9929,7 @@ pub mod types {
         impl ::std::convert::TryFrom<InboundDndSettingSchema>
         for super::InboundDndSettingSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InboundDndSettingSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9816,6 +9960,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::InboundDndSettingSchema>
         for InboundDndSettingSchema {
+            #[inline]
             fn from(value: super::InboundDndSettingSchema) -> Self {
                 Self {
                     message: Ok(value.message),
@@ -9831,6 +9976,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InboundDndSettingsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     all: Ok(Default::default()),
@@ -9852,6 +9998,7 @@ pub mod types {
         impl ::std::convert::TryFrom<InboundDndSettingsSchema>
         for super::InboundDndSettingsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InboundDndSettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9875,6 +10022,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::InboundDndSettingsSchema>
         for InboundDndSettingsSchema {
+            #[inline]
             fn from(value: super::InboundDndSettingsSchema) -> Self {
                 Self { all: Ok(value.all) }
             }
@@ -9892,6 +10040,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LargeTextField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -9931,6 +10080,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LargeTextField> for super::LargeTextField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LargeTextField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9965,6 +10115,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LargeTextField> for LargeTextField {
+            #[inline]
             fn from(value: super::LargeTextField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -9986,6 +10137,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MonetoryField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10027,6 +10179,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MonetoryField> for super::MonetoryField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MonetoryField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10061,6 +10214,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MonetoryField> for MonetoryField {
+            #[inline]
             fn from(value: super::MonetoryField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10082,6 +10236,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MultiSelectField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10121,6 +10276,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MultiSelectField> for super::MultiSelectField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MultiSelectField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10155,6 +10311,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MultiSelectField> for MultiSelectField {
+            #[inline]
             fn from(value: super::MultiSelectField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10184,6 +10341,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for NotesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -10238,6 +10396,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<NotesDto> for super::NotesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NotesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10290,6 +10449,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::NotesDto> for NotesDto {
+            #[inline]
             fn from(value: super::NotesDto) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -10313,6 +10473,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for NumericField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10354,6 +10515,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<NumericField> for super::NumericField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NumericField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10388,6 +10550,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::NumericField> for NumericField {
+            #[inline]
             fn from(value: super::NumericField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10409,6 +10572,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RadioField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10448,6 +10612,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RadioField> for super::RadioField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RadioField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10482,6 +10647,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RadioField> for RadioField {
+            #[inline]
             fn from(value: super::RadioField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10503,6 +10669,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SingleSelectField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10542,6 +10709,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SingleSelectField> for super::SingleSelectField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SingleSelectField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10576,6 +10744,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SingleSelectField> for SingleSelectField {
+            #[inline]
             fn from(value: super::SingleSelectField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10592,6 +10761,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TagsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     tags: Err("no value supplied for tags".to_string()),
@@ -10610,6 +10780,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TagsDto> for super::TagsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TagsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10632,6 +10803,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TagsDto> for TagsDto {
+            #[inline]
             fn from(value: super::TagsDto) -> Self {
                 Self { tags: Ok(value.tags) }
             }
@@ -10649,6 +10821,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TextField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10688,6 +10861,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TextField> for super::TextField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TextField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10722,6 +10896,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TextField> for TextField {
+            #[inline]
             fn from(value: super::TextField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10814,6 +10989,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateContactDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address1: Ok(Default::default()),
@@ -11027,6 +11203,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateContactDto> for super::UpdateContactDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateContactDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11169,6 +11346,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateContactDto> for UpdateContactDto {
+            #[inline]
             fn from(value: super::UpdateContactDto) -> Self {
                 Self {
                     address1: Ok(value.address1),
@@ -11234,6 +11412,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateContactDtoCustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -11329,6 +11508,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateContactDtoCustomFieldsItem>
         for super::UpdateContactDtoCustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateContactDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11406,6 +11586,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateContactDtoCustomFieldsItem>
         for UpdateContactDtoCustomFieldsItem {
+            #[inline]
             fn from(value: super::UpdateContactDtoCustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -11444,6 +11625,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateNoteDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Ok(Default::default()),
@@ -11498,6 +11680,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateNoteDto> for super::UpdateNoteDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateNoteDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11550,6 +11733,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateNoteDto> for UpdateNoteDto {
+            #[inline]
             fn from(value: super::UpdateNoteDto) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -11580,6 +11764,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateTagsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contacts: Err("no value supplied for contacts".to_string()),
@@ -11631,6 +11816,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateTagsDto> for super::UpdateTagsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTagsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11677,6 +11863,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateTagsDto> for UpdateTagsDto {
+            #[inline]
             fn from(value: super::UpdateTagsDto) -> Self {
                 Self {
                     contacts: Ok(value.contacts),
@@ -11710,6 +11897,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateTaskBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -11767,6 +11955,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateTaskBody> for super::UpdateTaskBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTaskBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11819,6 +12008,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateTaskBody> for UpdateTaskBody {
+            #[inline]
             fn from(value: super::UpdateTaskBody) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -11834,6 +12024,7 @@ pub mod types {
             completed: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateTaskStatusParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     completed: Err("no value supplied for completed".to_string()),
@@ -11853,6 +12044,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateTaskStatusParams>
         for super::UpdateTaskStatusParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTaskStatusParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11878,6 +12070,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateTaskStatusParams>
         for UpdateTaskStatusParams {
+            #[inline]
             fn from(value: super::UpdateTaskStatusParams) -> Self {
                 Self {
                     completed: Ok(value.completed),
@@ -11984,6 +12177,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertContactDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address1: Ok(Default::default()),
@@ -12242,6 +12436,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertContactDto> for super::UpsertContactDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertContactDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12410,6 +12605,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertContactDto> for UpsertContactDto {
+            #[inline]
             fn from(value: super::UpsertContactDto) -> Self {
                 Self {
                     address1: Ok(value.address1),
@@ -12481,6 +12677,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertContactDtoCustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -12576,6 +12773,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertContactDtoCustomFieldsItem>
         for super::UpsertContactDtoCustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertContactDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12653,6 +12851,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpsertContactDtoCustomFieldsItem>
         for UpsertContactDtoCustomFieldsItem {
+            #[inline]
             fn from(value: super::UpsertContactDtoCustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -12674,6 +12873,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12682,6 +12882,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12690,11 +12891,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -12718,6 +12921,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -12734,6 +12938,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -12747,21 +12952,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -12780,6 +12990,7 @@ let response = client.search_contacts_advanced()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_contacts_advanced(&self) -> builder::SearchContactsAdvanced<'_> {
         builder::SearchContactsAdvanced::new(self)
     }
@@ -12801,6 +13012,7 @@ let response = client.get_duplicate_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_duplicate_contact(&self) -> builder::GetDuplicateContact<'_> {
         builder::GetDuplicateContact::new(self)
     }
@@ -12818,6 +13030,7 @@ let response = client.get_all_tasks()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_tasks(&self) -> builder::GetAllTasks<'_> {
         builder::GetAllTasks::new(self)
     }
@@ -12837,6 +13050,7 @@ let response = client.create_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_task(&self) -> builder::CreateTask<'_> {
         builder::CreateTask::new(self)
     }
@@ -12856,6 +13070,7 @@ let response = client.get_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_task(&self) -> builder::GetTask<'_> {
         builder::GetTask::new(self)
     }
@@ -12877,6 +13092,7 @@ let response = client.update_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_task(&self) -> builder::UpdateTask<'_> {
         builder::UpdateTask::new(self)
     }
@@ -12896,6 +13112,7 @@ let response = client.delete_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_task(&self) -> builder::DeleteTask<'_> {
         builder::DeleteTask::new(self)
     }
@@ -12917,6 +13134,7 @@ let response = client.update_task_completed()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_task_completed(&self) -> builder::UpdateTaskCompleted<'_> {
         builder::UpdateTaskCompleted::new(self)
     }
@@ -12934,6 +13152,7 @@ let response = client.get_appointments_for_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_appointments_for_contact(
         &self,
     ) -> builder::GetAppointmentsForContact<'_> {
@@ -12955,6 +13174,7 @@ let response = client.add_tags()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_tags(&self) -> builder::AddTags<'_> {
         builder::AddTags::new(self)
     }
@@ -12974,6 +13194,7 @@ let response = client.remove_tags()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_tags(&self) -> builder::RemoveTags<'_> {
         builder::RemoveTags::new(self)
     }
@@ -12991,6 +13212,7 @@ let response = client.get_all_notes()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_notes(&self) -> builder::GetAllNotes<'_> {
         builder::GetAllNotes::new(self)
     }
@@ -13010,6 +13232,7 @@ let response = client.create_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_note(&self) -> builder::CreateNote<'_> {
         builder::CreateNote::new(self)
     }
@@ -13029,6 +13252,7 @@ let response = client.get_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_note(&self) -> builder::GetNote<'_> {
         builder::GetNote::new(self)
     }
@@ -13050,6 +13274,7 @@ let response = client.update_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_note(&self) -> builder::UpdateNote<'_> {
         builder::UpdateNote::new(self)
     }
@@ -13069,6 +13294,7 @@ let response = client.delete_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_note(&self) -> builder::DeleteNote<'_> {
         builder::DeleteNote::new(self)
     }
@@ -13085,6 +13311,7 @@ let response = client.create_association()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_association(&self) -> builder::CreateAssociation<'_> {
         builder::CreateAssociation::new(self)
     }
@@ -13100,6 +13327,7 @@ let response = client.add_remove_contact_from_business()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_remove_contact_from_business(
         &self,
     ) -> builder::AddRemoveContactFromBusiness<'_> {
@@ -13119,6 +13347,7 @@ let response = client.get_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_contact(&self) -> builder::GetContact<'_> {
         builder::GetContact::new(self)
     }
@@ -13138,6 +13367,7 @@ let response = client.update_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_contact(&self) -> builder::UpdateContact<'_> {
         builder::UpdateContact::new(self)
     }
@@ -13155,6 +13385,7 @@ let response = client.delete_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_contact(&self) -> builder::DeleteContact<'_> {
         builder::DeleteContact::new(self)
     }
@@ -13170,6 +13401,7 @@ let response = client.upsert_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upsert_contact(&self) -> builder::UpsertContact<'_> {
         builder::UpsertContact::new(self)
     }
@@ -13189,6 +13421,7 @@ let response = client.get_contacts_by_business_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_contacts_by_business_id(&self) -> builder::GetContactsByBusinessId<'_> {
         builder::GetContactsByBusinessId::new(self)
     }
@@ -13208,6 +13441,7 @@ let response = client.add_followers_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_followers_contact(&self) -> builder::AddFollowersContact<'_> {
         builder::AddFollowersContact::new(self)
     }
@@ -13227,6 +13461,7 @@ let response = client.remove_followers_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_followers_contact(&self) -> builder::RemoveFollowersContact<'_> {
         builder::RemoveFollowersContact::new(self)
     }
@@ -13248,6 +13483,7 @@ let response = client.add_contact_to_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_contact_to_campaign(&self) -> builder::AddContactToCampaign<'_> {
         builder::AddContactToCampaign::new(self)
     }
@@ -13267,6 +13503,7 @@ let response = client.remove_contact_from_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_contact_from_campaign(
         &self,
     ) -> builder::RemoveContactFromCampaign<'_> {
@@ -13286,6 +13523,7 @@ let response = client.remove_contact_from_every_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_contact_from_every_campaign(
         &self,
     ) -> builder::RemoveContactFromEveryCampaign<'_> {
@@ -13309,6 +13547,7 @@ let response = client.add_contact_to_workflow()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_contact_to_workflow(&self) -> builder::AddContactToWorkflow<'_> {
         builder::AddContactToWorkflow::new(self)
     }
@@ -13330,6 +13569,7 @@ let response = client.delete_contact_from_workflow()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_contact_from_workflow(
         &self,
     ) -> builder::DeleteContactFromWorkflow<'_> {
@@ -13362,6 +13602,7 @@ let response = client.get_contacts()
     #[deprecated(
         note = "This API endpoint is deprecated. Please use the Search Contacts endpoint instead."
     )]
+    #[inline]
     pub fn get_contacts(&self) -> builder::GetContacts<'_> {
         builder::GetContacts::new(self)
     }
@@ -13377,6 +13618,7 @@ let response = client.create_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_contact(&self) -> builder::CreateContact<'_> {
         builder::CreateContact::new(self)
     }
@@ -13399,6 +13641,7 @@ pub mod builder {
         body: Result<types::SearchBodyV2dto, String>,
     }
     impl<'a> SearchContactsAdvanced<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13417,13 +13660,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13468,6 +13711,7 @@ pub mod builder {
         number: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetDuplicateContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13515,13 +13759,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/search/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13570,6 +13814,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAllTasks<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13589,13 +13834,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13641,6 +13886,7 @@ pub mod builder {
         body: Result<types::builder::CreateTaskParams, String>,
     }
     impl<'a> CreateTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13685,13 +13931,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tasks`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13743,6 +13989,7 @@ pub mod builder {
         task_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13775,13 +14022,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks/{taskId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13832,6 +14079,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTaskBody, String>,
     }
     impl<'a> UpdateTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13889,13 +14137,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13951,6 +14199,7 @@ pub mod builder {
         task_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13983,13 +14232,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tasks/{taskId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14040,6 +14289,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTaskStatusParams, String>,
     }
     impl<'a> UpdateTaskCompleted<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14099,13 +14349,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}/completed`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14161,6 +14411,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAppointmentsForContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14180,13 +14431,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/appointments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14232,6 +14483,7 @@ pub mod builder {
         body: Result<types::builder::TagsDto, String>,
     }
     impl<'a> AddTags<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14270,13 +14522,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14326,6 +14578,7 @@ pub mod builder {
         body: Result<types::builder::TagsDto, String>,
     }
     impl<'a> RemoveTags<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14364,13 +14617,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14419,6 +14672,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAllNotes<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14438,13 +14692,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14490,6 +14744,7 @@ pub mod builder {
         body: Result<types::builder::NotesDto, String>,
     }
     impl<'a> CreateNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14528,13 +14783,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14586,6 +14841,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14618,13 +14874,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14675,6 +14931,7 @@ pub mod builder {
         body: Result<types::builder::UpdateNoteDto, String>,
     }
     impl<'a> UpdateNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14730,13 +14987,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/notes/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14792,6 +15049,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14824,13 +15082,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/notes/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14880,6 +15138,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTagsDto, String>,
     }
     impl<'a> CreateAssociation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14922,13 +15181,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/tags/update/{type}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14979,6 +15238,7 @@ pub mod builder {
         body: Result<types::builder::ContactsBusinessUpdate, String>,
     }
     impl<'a> AddRemoveContactFromBusiness<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15012,13 +15272,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/business`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15069,6 +15329,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15088,13 +15349,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15140,6 +15401,7 @@ pub mod builder {
         body: Result<types::builder::UpdateContactDto, String>,
     }
     impl<'a> UpdateContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15184,13 +15446,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15241,6 +15503,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15260,13 +15523,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15311,6 +15574,7 @@ pub mod builder {
         body: Result<types::builder::UpsertContactDto, String>,
     }
     impl<'a> UpsertContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15342,13 +15606,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/upsert`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15402,6 +15666,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetContactsByBusinessId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15476,13 +15741,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/business/{businessId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15538,6 +15803,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> AddFollowersContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15580,13 +15846,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15638,6 +15904,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> RemoveFollowersContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15680,13 +15947,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15739,6 +16006,7 @@ pub mod builder {
         body: Result<types::AddContactToCampaignDto, String>,
     }
     impl<'a> AddContactToCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15783,13 +16051,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/campaigns/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15841,6 +16109,7 @@ pub mod builder {
         campaign_id: Result<::std::string::String, String>,
     }
     impl<'a> RemoveContactFromCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15873,13 +16142,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15928,6 +16197,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> RemoveContactFromEveryCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15947,13 +16217,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/removeAll`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16000,6 +16270,7 @@ pub mod builder {
         body: Result<types::builder::CreateWorkflowDto, String>,
     }
     impl<'a> AddContactToWorkflow<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16057,13 +16328,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/workflow/{workflowId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16120,6 +16391,7 @@ pub mod builder {
         body: Result<types::builder::CreateWorkflowDto, String>,
     }
     impl<'a> DeleteContactFromWorkflow<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16177,13 +16449,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/workflow/{workflowId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16242,6 +16514,7 @@ pub mod builder {
         start_after_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetContacts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16311,13 +16584,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16387,6 +16660,7 @@ pub mod builder {
         body: Result<types::builder::CreateContactDto, String>,
     }
     impl<'a> CreateContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16418,13 +16692,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16468,9 +16742,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetContactsByBusinessId<'a> {
         type Page = types::ContactsSearchSuccessfulResponseDto;
         type Item = types::ContactsSearchSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_CONTACTS_BY_BUSINESS_ID
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -16480,6 +16756,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -16516,19 +16793,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.contacts.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.contacts.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(&mut envelope, "meta", &page.meta);
@@ -16537,10 +16818,12 @@ pub mod builder {
     }
     impl<'a> GetContactsByBusinessId<'a> {
         /// Every page of `GET /contacts/business/{businessId}`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /contacts/business/{businessId}`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -16548,9 +16831,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetContacts<'a> {
         type Page = types::ContactsSearchSuccessfulResponseDto;
         type Item = types::ContactsSearchSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_CONTACTS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -16561,6 +16846,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -16606,19 +16892,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.contacts.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.contacts.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(&mut envelope, "meta", &page.meta);
@@ -16627,10 +16917,12 @@ pub mod builder {
     }
     impl<'a> GetContacts<'a> {
         /// Every page of `GET /contacts/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `startAfter` + `startAfterId` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /contacts/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `startAfter` + `startAfterId` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

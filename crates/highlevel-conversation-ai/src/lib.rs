@@ -33,6 +33,7 @@ pub mod types {
             struct ActionDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ActionDataDtoVisitor {
                 type Value = ActionDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -262,6 +263,7 @@ pub mod types {
             struct ActionDataDtoDetailsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ActionDataDtoDetailsVisitor {
                 type Value = ActionDataDtoDetails;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -795,6 +797,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsHandoverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContactRequest => f.write_str("contactRequest"),
@@ -807,6 +810,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActionDataDtoDetailsHandoverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -821,6 +825,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsHandoverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -830,6 +835,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ActionDataDtoDetailsHandoverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -880,6 +886,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsScenarioId {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContactStoppedReplying => f.write_str("contactStoppedReplying"),
@@ -891,6 +898,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActionDataDtoDetailsScenarioId {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -904,6 +912,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsScenarioId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -913,6 +922,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ActionDataDtoDetailsScenarioId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -963,6 +973,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -974,6 +985,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActionDataDtoDetailsSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -987,6 +999,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -996,6 +1009,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ActionDataDtoDetailsSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1043,6 +1057,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsStopBotDetectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Goodbye => f.write_str("Goodbye"),
@@ -1053,6 +1068,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActionDataDtoDetailsStopBotDetectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1065,6 +1081,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsStopBotDetectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1074,6 +1091,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ActionDataDtoDetailsStopBotDetectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1121,6 +1139,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActionDataDtoDetailsTransferBotType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("Default"),
@@ -1131,6 +1150,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActionDataDtoDetailsTransferBotType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1143,6 +1163,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActionDataDtoDetailsTransferBotType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1152,6 +1173,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ActionDataDtoDetailsTransferBotType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1214,6 +1236,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActionDataDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TriggerWorkflow => f.write_str("triggerWorkflow"),
@@ -1229,6 +1252,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActionDataDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1246,6 +1270,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActionDataDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1254,6 +1279,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ActionDataDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1276,6 +1302,7 @@ pub mod types {
             struct ActionsIdDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ActionsIdDtoVisitor {
                 type Value = ActionsIdDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1390,6 +1417,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActionsIdDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TriggerWorkflow => f.write_str("triggerWorkflow"),
@@ -1405,6 +1433,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActionsIdDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1422,6 +1451,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActionsIdDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1430,6 +1460,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ActionsIdDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1461,6 +1492,7 @@ pub mod types {
             struct AdvancedFollowupDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdvancedFollowupDtoVisitor {
                 type Value = AdvancedFollowupDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1541,6 +1573,7 @@ pub mod types {
         }
     }
     impl AdvancedFollowupDto {
+        #[inline]
         pub fn builder() -> builder::AdvancedFollowupDto {
             Default::default()
         }
@@ -1572,6 +1605,7 @@ pub mod types {
             struct AdvancedFollowupDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdvancedFollowupDtoResponseVisitor {
                 type Value = AdvancedFollowupDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1705,6 +1739,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdvancedFollowupDtoResponseScenarioId {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContactStoppedReplying => f.write_str("contactStoppedReplying"),
@@ -1716,6 +1751,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdvancedFollowupDtoResponseScenarioId {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1729,6 +1765,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdvancedFollowupDtoResponseScenarioId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1738,6 +1775,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdvancedFollowupDtoResponseScenarioId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1788,6 +1826,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdvancedFollowupDtoScenarioId {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContactStoppedReplying => f.write_str("contactStoppedReplying"),
@@ -1799,6 +1838,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdvancedFollowupDtoScenarioId {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1812,6 +1852,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdvancedFollowupDtoScenarioId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1821,6 +1862,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdvancedFollowupDtoScenarioId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1876,6 +1918,7 @@ pub mod types {
             struct AppointmentBookingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AppointmentBookingDtoVisitor {
                 type Value = AppointmentBookingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2037,6 +2080,7 @@ pub mod types {
         }
     }
     impl AppointmentBookingDto {
+        #[inline]
         pub fn builder() -> builder::AppointmentBookingDto {
             Default::default()
         }
@@ -2093,6 +2137,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AppointmentBookingDtoResponseVisitor {
                 type Value = AppointmentBookingDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2310,6 +2355,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentBookingDtoResponseSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -2321,6 +2367,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentBookingDtoResponseSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2334,6 +2381,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentBookingDtoResponseSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2343,6 +2391,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentBookingDtoResponseSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2393,6 +2442,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentBookingDtoSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -2404,6 +2454,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentBookingDtoSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2417,6 +2468,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentBookingDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2426,6 +2478,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentBookingDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2448,6 +2501,7 @@ pub mod types {
             struct CreateActionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateActionDtoVisitor {
                 type Value = CreateActionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2506,6 +2560,7 @@ pub mod types {
         }
     }
     impl CreateActionDto {
+        #[inline]
         pub fn builder() -> builder::CreateActionDto {
             Default::default()
         }
@@ -2523,36 +2578,43 @@ pub mod types {
         TransferBotDto(TransferBotDto),
     }
     impl ::std::convert::From<TriggerWorkflowDto> for CreateActionDtoDetails {
+        #[inline]
         fn from(value: TriggerWorkflowDto) -> Self {
             Self::TriggerWorkflowDto(value)
         }
     }
     impl ::std::convert::From<UpdateContactFieldDto> for CreateActionDtoDetails {
+        #[inline]
         fn from(value: UpdateContactFieldDto) -> Self {
             Self::UpdateContactFieldDto(value)
         }
     }
     impl ::std::convert::From<AppointmentBookingDto> for CreateActionDtoDetails {
+        #[inline]
         fn from(value: AppointmentBookingDto) -> Self {
             Self::AppointmentBookingDto(value)
         }
     }
     impl ::std::convert::From<StopBotDto> for CreateActionDtoDetails {
+        #[inline]
         fn from(value: StopBotDto) -> Self {
             Self::StopBotDto(value)
         }
     }
     impl ::std::convert::From<HumanHandOverDto> for CreateActionDtoDetails {
+        #[inline]
         fn from(value: HumanHandOverDto) -> Self {
             Self::HumanHandOverDto(value)
         }
     }
     impl ::std::convert::From<AdvancedFollowupDto> for CreateActionDtoDetails {
+        #[inline]
         fn from(value: AdvancedFollowupDto) -> Self {
             Self::AdvancedFollowupDto(value)
         }
     }
     impl ::std::convert::From<TransferBotDto> for CreateActionDtoDetails {
+        #[inline]
         fn from(value: TransferBotDto) -> Self {
             Self::TransferBotDto(value)
         }
@@ -2613,6 +2675,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateActionDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TriggerWorkflow => f.write_str("triggerWorkflow"),
@@ -2628,6 +2691,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateActionDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2645,6 +2709,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateActionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2653,6 +2718,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateActionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2675,6 +2741,7 @@ pub mod types {
             struct CreateActionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateActionResponseDtoVisitor {
                 type Value = CreateActionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2808,6 +2875,7 @@ pub mod types {
             struct CreateEmployeeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateEmployeeDtoVisitor {
                 type Value = CreateEmployeeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3022,6 +3090,7 @@ pub mod types {
         }
     }
     impl CreateEmployeeDto {
+        #[inline]
         pub fn builder() -> builder::CreateEmployeeDto {
             Default::default()
         }
@@ -3079,6 +3148,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoChannelsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Ig => f.write_str("IG"),
@@ -3093,6 +3163,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateEmployeeDtoChannelsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3109,6 +3180,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateEmployeeDtoChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3118,6 +3190,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateEmployeeDtoChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3168,6 +3241,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Off => f.write_str("off"),
@@ -3179,6 +3253,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateEmployeeDtoMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3192,6 +3267,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateEmployeeDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3200,6 +3276,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateEmployeeDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3207,6 +3284,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CreateEmployeeDtoMode {
+        #[inline]
         fn default() -> Self {
             CreateEmployeeDtoMode::Off
         }
@@ -3255,6 +3333,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -3266,6 +3345,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateEmployeeDtoSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3279,6 +3359,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateEmployeeDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3288,6 +3369,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateEmployeeDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3335,6 +3417,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateEmployeeDtoWaitTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Minutes => f.write_str("minutes"),
@@ -3345,6 +3428,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateEmployeeDtoWaitTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3357,6 +3441,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateEmployeeDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3366,6 +3451,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateEmployeeDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3373,6 +3459,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CreateEmployeeDtoWaitTimeUnit {
+        #[inline]
         fn default() -> Self {
             CreateEmployeeDtoWaitTimeUnit::Seconds
         }
@@ -3391,6 +3478,7 @@ pub mod types {
             struct DeleteActionDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteActionDataDtoVisitor {
                 type Value = DeleteActionDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3458,6 +3546,7 @@ pub mod types {
             struct DeleteActionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteActionResponseDtoVisitor {
                 type Value = DeleteActionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3537,6 +3626,7 @@ pub mod types {
             struct DeleteEmployeeResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteEmployeeResponseDtoVisitor {
                 type Value = DeleteEmployeeResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3677,6 +3767,7 @@ pub mod types {
             struct EmployeeListItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmployeeListItemDtoVisitor {
                 type Value = EmployeeListItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4002,6 +4093,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmployeeListItemDtoMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Off => f.write_str("off"),
@@ -4013,6 +4105,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmployeeListItemDtoMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4026,6 +4119,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmployeeListItemDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4034,6 +4128,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for EmployeeListItemDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4084,6 +4179,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmployeeListItemDtoSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -4095,6 +4191,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmployeeListItemDtoSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4108,6 +4205,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmployeeListItemDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4117,6 +4215,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmployeeListItemDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4164,6 +4263,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmployeeListItemDtoWaitTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Minutes => f.write_str("minutes"),
@@ -4174,6 +4274,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmployeeListItemDtoWaitTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4186,6 +4287,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmployeeListItemDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4195,6 +4297,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmployeeListItemDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4275,6 +4378,7 @@ pub mod types {
             struct EmployeeResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmployeeResponseDtoVisitor {
                 type Value = EmployeeResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4612,6 +4716,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoChannelsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Ig => f.write_str("IG"),
@@ -4626,6 +4731,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmployeeResponseDtoChannelsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4642,6 +4748,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmployeeResponseDtoChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4651,6 +4758,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmployeeResponseDtoChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4701,6 +4809,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Off => f.write_str("off"),
@@ -4712,6 +4821,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmployeeResponseDtoMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4725,6 +4835,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmployeeResponseDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4733,6 +4844,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for EmployeeResponseDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4783,6 +4895,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -4794,6 +4907,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmployeeResponseDtoSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4807,6 +4921,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmployeeResponseDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4816,6 +4931,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmployeeResponseDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4863,6 +4979,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmployeeResponseDtoWaitTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Minutes => f.write_str("minutes"),
@@ -4873,6 +4990,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmployeeResponseDtoWaitTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4885,6 +5003,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmployeeResponseDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4894,6 +5013,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmployeeResponseDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4917,6 +5037,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for FetchActionDetailsResponseDtoVisitor {
                 type Value = FetchActionDetailsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4998,6 +5119,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for FetchActionsForEmployeeResponseDtoVisitor {
                 type Value = FetchActionsForEmployeeResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5109,6 +5231,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for FetchAiResponseDetailsResponseDtoVisitor {
                 type Value = FetchAiResponseDetailsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5307,6 +5430,7 @@ pub mod types {
             struct FollowupSequenceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowupSequenceVisitor {
                 type Value = FollowupSequence;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5417,6 +5541,7 @@ pub mod types {
         }
     }
     impl FollowupSequence {
+        #[inline]
         pub fn builder() -> builder::FollowupSequence {
             Default::default()
         }
@@ -5465,6 +5590,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FollowupSequenceFollowupTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -5476,6 +5602,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FollowupSequenceFollowupTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5489,6 +5616,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FollowupSequenceFollowupTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5498,6 +5626,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for FollowupSequenceFollowupTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5543,6 +5672,7 @@ pub mod types {
             struct FollowupSequenceResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowupSequenceResponseVisitor {
                 type Value = FollowupSequenceResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5670,6 +5800,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for FollowupSequenceResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 ai_enabled_message: defaults::default_bool::<true>(),
@@ -5727,6 +5858,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FollowupSequenceResponseFollowupTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -5738,6 +5870,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FollowupSequenceResponseFollowupTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5751,6 +5884,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FollowupSequenceResponseFollowupTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5760,6 +5894,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for FollowupSequenceResponseFollowupTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5791,6 +5926,7 @@ pub mod types {
             struct FollowupSettingsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowupSettingsVisitor {
                 type Value = FollowupSettings;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5874,6 +6010,7 @@ pub mod types {
         }
     }
     impl FollowupSettings {
+        #[inline]
         pub fn builder() -> builder::FollowupSettings {
             Default::default()
         }
@@ -5905,6 +6042,7 @@ pub mod types {
             struct FollowupSettingsResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowupSettingsResponseVisitor {
                 type Value = FollowupSettingsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5994,6 +6132,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for FollowupSettingsResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 dynamic_channel_switching: defaults::default_bool::<true>(),
@@ -6044,6 +6183,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FollowupSettingsResponseTimezoneToUse {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -6054,6 +6194,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FollowupSettingsResponseTimezoneToUse {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6066,6 +6207,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FollowupSettingsResponseTimezoneToUse {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6075,6 +6217,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for FollowupSettingsResponseTimezoneToUse {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6122,6 +6265,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FollowupSettingsTimezoneToUse {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -6132,6 +6276,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FollowupSettingsTimezoneToUse {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6144,6 +6289,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FollowupSettingsTimezoneToUse {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6153,6 +6299,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for FollowupSettingsTimezoneToUse {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6200,6 +6347,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetGenerationDetailsSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Conversation => f.write_str("conversation"),
@@ -6210,6 +6358,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetGenerationDetailsSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6222,6 +6371,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetGenerationDetailsSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6230,6 +6380,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetGenerationDetailsSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6285,6 +6436,7 @@ pub mod types {
             struct HumanHandOverDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HumanHandOverDtoVisitor {
                 type Value = HumanHandOverDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6445,6 +6597,7 @@ pub mod types {
         }
     }
     impl HumanHandOverDto {
+        #[inline]
         pub fn builder() -> builder::HumanHandOverDto {
             Default::default()
         }
@@ -6496,6 +6649,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoHandoverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContactRequest => f.write_str("contactRequest"),
@@ -6508,6 +6662,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for HumanHandOverDtoHandoverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6522,6 +6677,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for HumanHandOverDtoHandoverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6531,6 +6687,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for HumanHandOverDtoHandoverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6588,6 +6745,7 @@ pub mod types {
             struct HumanHandOverDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HumanHandOverDtoResponseVisitor {
                 type Value = HumanHandOverDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6820,6 +6978,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoResponseHandoverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContactRequest => f.write_str("contactRequest"),
@@ -6832,6 +6991,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for HumanHandOverDtoResponseHandoverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6846,6 +7006,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for HumanHandOverDtoResponseHandoverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6855,6 +7016,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for HumanHandOverDtoResponseHandoverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6905,6 +7067,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoResponseSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -6916,6 +7079,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for HumanHandOverDtoResponseSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6929,6 +7093,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for HumanHandOverDtoResponseSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6938,6 +7103,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for HumanHandOverDtoResponseSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6988,6 +7154,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for HumanHandOverDtoSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -6999,6 +7166,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for HumanHandOverDtoSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7012,6 +7180,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for HumanHandOverDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7021,6 +7190,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for HumanHandOverDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7052,6 +7222,7 @@ pub mod types {
             struct IntervalVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IntervalVisitor {
                 type Value = Interval;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7124,6 +7295,7 @@ pub mod types {
         }
     }
     impl Interval {
+        #[inline]
         pub fn builder() -> builder::Interval {
             Default::default()
         }
@@ -7153,6 +7325,7 @@ pub mod types {
             struct IntervalResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IntervalResponseVisitor {
                 type Value = IntervalResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7255,6 +7428,7 @@ pub mod types {
             struct SearchEmployeeResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchEmployeeResponseDtoVisitor {
                 type Value = SearchEmployeeResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7371,6 +7545,7 @@ pub mod types {
             struct StopBotDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StopBotDtoVisitor {
                 type Value = StopBotDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7499,6 +7674,7 @@ pub mod types {
         }
     }
     impl StopBotDto {
+        #[inline]
         pub fn builder() -> builder::StopBotDto {
             Default::default()
         }
@@ -7547,6 +7723,7 @@ pub mod types {
             struct StopBotDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StopBotDtoResponseVisitor {
                 type Value = StopBotDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7749,6 +7926,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for StopBotDtoResponseSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -7760,6 +7938,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for StopBotDtoResponseSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7773,6 +7952,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for StopBotDtoResponseSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7782,6 +7962,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for StopBotDtoResponseSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7829,6 +8010,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for StopBotDtoResponseStopBotDetectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Goodbye => f.write_str("Goodbye"),
@@ -7839,6 +8021,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for StopBotDtoResponseStopBotDetectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7851,6 +8034,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for StopBotDtoResponseStopBotDetectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7860,6 +8044,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for StopBotDtoResponseStopBotDetectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7910,6 +8095,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for StopBotDtoSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -7921,6 +8107,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for StopBotDtoSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7934,6 +8121,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for StopBotDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7942,6 +8130,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for StopBotDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7989,6 +8178,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for StopBotDtoStopBotDetectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Goodbye => f.write_str("Goodbye"),
@@ -7999,6 +8189,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for StopBotDtoStopBotDetectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8011,6 +8202,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for StopBotDtoStopBotDetectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8020,6 +8212,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for StopBotDtoStopBotDetectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8054,6 +8247,7 @@ pub mod types {
             struct TransferBotDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TransferBotDtoVisitor {
                 type Value = TransferBotDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8149,6 +8343,7 @@ pub mod types {
         }
     }
     impl TransferBotDto {
+        #[inline]
         pub fn builder() -> builder::TransferBotDto {
             Default::default()
         }
@@ -8185,6 +8380,7 @@ pub mod types {
             struct TransferBotDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TransferBotDtoResponseVisitor {
                 type Value = TransferBotDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8337,6 +8533,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for TransferBotDtoResponseTransferBotType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("Default"),
@@ -8347,6 +8544,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for TransferBotDtoResponseTransferBotType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8359,6 +8557,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for TransferBotDtoResponseTransferBotType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8368,6 +8567,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for TransferBotDtoResponseTransferBotType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8415,6 +8615,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for TransferBotDtoTransferBotType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("Default"),
@@ -8425,6 +8626,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for TransferBotDtoTransferBotType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8437,6 +8639,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for TransferBotDtoTransferBotType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8446,6 +8649,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for TransferBotDtoTransferBotType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8474,6 +8678,7 @@ pub mod types {
             struct TriggerWorkflowDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TriggerWorkflowDtoVisitor {
                 type Value = TriggerWorkflowDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8545,6 +8750,7 @@ pub mod types {
         }
     }
     impl TriggerWorkflowDto {
+        #[inline]
         pub fn builder() -> builder::TriggerWorkflowDto {
             Default::default()
         }
@@ -8571,6 +8777,7 @@ pub mod types {
             struct TriggerWorkflowDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TriggerWorkflowDtoResponseVisitor {
                 type Value = TriggerWorkflowDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8664,6 +8871,7 @@ pub mod types {
             struct UpdateActionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateActionResponseDtoVisitor {
                 type Value = UpdateActionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8749,6 +8957,7 @@ pub mod types {
             struct UpdateContactFieldDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateContactFieldDtoVisitor {
                 type Value = UpdateContactFieldDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8821,6 +9030,7 @@ pub mod types {
         }
     }
     impl UpdateContactFieldDto {
+        #[inline]
         pub fn builder() -> builder::UpdateContactFieldDto {
             Default::default()
         }
@@ -8850,6 +9060,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateContactFieldDtoResponseVisitor {
                 type Value = UpdateContactFieldDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9002,6 +9213,7 @@ pub mod types {
             struct UpdateEmployeeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateEmployeeDtoVisitor {
                 type Value = UpdateEmployeeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9262,6 +9474,7 @@ pub mod types {
         }
     }
     impl UpdateEmployeeDto {
+        #[inline]
         pub fn builder() -> builder::UpdateEmployeeDto {
             Default::default()
         }
@@ -9319,6 +9532,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoChannelsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Ig => f.write_str("IG"),
@@ -9333,6 +9547,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmployeeDtoChannelsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9349,6 +9564,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmployeeDtoChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9358,6 +9574,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmployeeDtoChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9408,6 +9625,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Off => f.write_str("off"),
@@ -9419,6 +9637,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmployeeDtoMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9432,6 +9651,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmployeeDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9440,6 +9660,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateEmployeeDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9490,6 +9711,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoSleepTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -9501,6 +9723,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmployeeDtoSleepTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9514,6 +9737,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmployeeDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9523,6 +9747,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmployeeDtoSleepTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9570,6 +9795,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmployeeDtoWaitTimeUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Minutes => f.write_str("minutes"),
@@ -9580,6 +9806,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmployeeDtoWaitTimeUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9592,6 +9819,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmployeeDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9601,6 +9829,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmployeeDtoWaitTimeUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9621,6 +9850,7 @@ pub mod types {
             struct UpdateFollowupSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateFollowupSettingsDtoVisitor {
                 type Value = UpdateFollowupSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9681,6 +9911,7 @@ pub mod types {
         }
     }
     impl UpdateFollowupSettingsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateFollowupSettingsDto {
             Default::default()
         }
@@ -9701,6 +9932,7 @@ pub mod types {
             struct WorkingHoursVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WorkingHoursVisitor {
                 type Value = WorkingHours;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9754,6 +9986,7 @@ pub mod types {
         }
     }
     impl WorkingHours {
+        #[inline]
         pub fn builder() -> builder::WorkingHours {
             Default::default()
         }
@@ -9774,6 +10007,7 @@ pub mod types {
             struct WorkingHoursResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WorkingHoursResponseVisitor {
                 type Value = WorkingHoursResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9857,6 +10091,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdvancedFollowupDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -9916,6 +10151,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdvancedFollowupDto>
         for super::AdvancedFollowupDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdvancedFollowupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9962,6 +10198,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdvancedFollowupDto> for AdvancedFollowupDto {
+            #[inline]
             fn from(value: super::AdvancedFollowupDto) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -10005,6 +10242,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AppointmentBookingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_id: Ok(Default::default()),
@@ -10165,6 +10403,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AppointmentBookingDto>
         for super::AppointmentBookingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AppointmentBookingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10260,6 +10499,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AppointmentBookingDto>
         for AppointmentBookingDto {
+            #[inline]
             fn from(value: super::AppointmentBookingDto) -> Self {
                 Self {
                     action_id: Ok(value.action_id),
@@ -10290,6 +10530,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateActionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     details: Err("no value supplied for details".to_string()),
@@ -10326,6 +10567,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateActionDto> for super::CreateActionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10360,6 +10602,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateActionDto> for CreateActionDto {
+            #[inline]
             fn from(value: super::CreateActionDto) -> Self {
                 Self {
                     details: Ok(value.details),
@@ -10424,6 +10667,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateEmployeeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     auto_pilot_max_messages: Ok(
@@ -10648,6 +10892,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateEmployeeDto> for super::CreateEmployeeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateEmployeeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10784,6 +11029,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateEmployeeDto> for CreateEmployeeDto {
+            #[inline]
             fn from(value: super::CreateEmployeeDto) -> Self {
                 Self {
                     auto_pilot_max_messages: Ok(value.auto_pilot_max_messages),
@@ -10832,6 +11078,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FollowupSequence {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ai_enabled_message: Ok(super::defaults::default_bool::<true>()),
@@ -10938,6 +11185,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FollowupSequence> for super::FollowupSequence {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FollowupSequence,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11008,6 +11256,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FollowupSequence> for FollowupSequence {
+            #[inline]
             fn from(value: super::FollowupSequence) -> Self {
                 Self {
                     ai_enabled_message: Ok(value.ai_enabled_message),
@@ -11041,6 +11290,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FollowupSettings {
+            #[inline]
             fn default() -> Self {
                 Self {
                     dynamic_channel_switching: Err(
@@ -11102,6 +11352,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FollowupSettings> for super::FollowupSettings {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FollowupSettings,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11148,6 +11399,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FollowupSettings> for FollowupSettings {
+            #[inline]
             fn from(value: super::FollowupSettings) -> Self {
                 Self {
                     dynamic_channel_switching: Ok(value.dynamic_channel_switching),
@@ -11203,6 +11455,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for HumanHandOverDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assign_to_user_id: Ok(Default::default()),
@@ -11354,6 +11607,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<HumanHandOverDto> for super::HumanHandOverDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: HumanHandOverDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11448,6 +11702,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::HumanHandOverDto> for HumanHandOverDto {
+            #[inline]
             fn from(value: super::HumanHandOverDto) -> Self {
                 Self {
                     assign_to_user_id: Ok(value.assign_to_user_id),
@@ -11473,6 +11728,7 @@ pub mod types {
             start_minute: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for Interval {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_hour: Err("no value supplied for end_hour".to_string()),
@@ -11521,6 +11777,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Interval> for super::Interval {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Interval,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11567,6 +11824,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Interval> for Interval {
+            #[inline]
             fn from(value: super::Interval) -> Self {
                 Self {
                     end_hour: Ok(value.end_hour),
@@ -11610,6 +11868,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for StopBotDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -11730,6 +11989,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<StopBotDto> for super::StopBotDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StopBotDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11806,6 +12066,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::StopBotDto> for StopBotDto {
+            #[inline]
             fn from(value: super::StopBotDto) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -11841,6 +12102,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TransferBotDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -11911,6 +12173,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TransferBotDto> for super::TransferBotDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TransferBotDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11965,6 +12228,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TransferBotDto> for TransferBotDto {
+            #[inline]
             fn from(value: super::TransferBotDto) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -11993,6 +12257,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TriggerWorkflowDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     trigger_condition: Err(
@@ -12040,6 +12305,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TriggerWorkflowDto> for super::TriggerWorkflowDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TriggerWorkflowDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12080,6 +12346,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TriggerWorkflowDto> for TriggerWorkflowDto {
+            #[inline]
             fn from(value: super::TriggerWorkflowDto) -> Self {
                 Self {
                     trigger_condition: Ok(value.trigger_condition),
@@ -12104,6 +12371,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateContactFieldDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_field_id: Err(
@@ -12152,6 +12420,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateContactFieldDto>
         for super::UpdateContactFieldDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateContactFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12193,6 +12462,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateContactFieldDto>
         for UpdateContactFieldDto {
+            #[inline]
             fn from(value: super::UpdateContactFieldDto) -> Self {
                 Self {
                     contact_field_id: Ok(value.contact_field_id),
@@ -12272,6 +12542,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateEmployeeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     auto_pilot_max_messages: Err(
@@ -12498,6 +12769,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateEmployeeDto> for super::UpdateEmployeeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateEmployeeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12634,6 +12906,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateEmployeeDto> for UpdateEmployeeDto {
+            #[inline]
             fn from(value: super::UpdateEmployeeDto) -> Self {
                 Self {
                     auto_pilot_max_messages: Ok(value.auto_pilot_max_messages),
@@ -12670,6 +12943,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateFollowupSettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_ids: Err("no value supplied for action_ids".to_string()),
@@ -12703,6 +12977,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateFollowupSettingsDto>
         for super::UpdateFollowupSettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateFollowupSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12738,6 +13013,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateFollowupSettingsDto>
         for UpdateFollowupSettingsDto {
+            #[inline]
             fn from(value: super::UpdateFollowupSettingsDto) -> Self {
                 Self {
                     action_ids: Ok(value.action_ids),
@@ -12754,6 +13030,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WorkingHours {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day_of_the_week: Err(
@@ -12786,6 +13063,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<WorkingHours> for super::WorkingHours {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WorkingHours,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12815,6 +13093,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::WorkingHours> for WorkingHours {
+            #[inline]
             fn from(value: super::WorkingHours) -> Self {
                 Self {
                     day_of_the_week: Ok(value.day_of_the_week),
@@ -12835,15 +13114,19 @@ pub mod types {
         {
             T::try_from(V).unwrap()
         }
+        #[inline]
         pub(super) fn create_employee_dto_auto_pilot_max_messages() -> f64 {
             75_f64
         }
+        #[inline]
         pub(super) fn create_employee_dto_mode() -> super::CreateEmployeeDtoMode {
             super::CreateEmployeeDtoMode::Off
         }
+        #[inline]
         pub(super) fn create_employee_dto_wait_time() -> f64 {
             2_f64
         }
+        #[inline]
         pub(super) fn create_employee_dto_wait_time_unit() -> super::CreateEmployeeDtoWaitTimeUnit {
             super::CreateEmployeeDtoWaitTimeUnit::Seconds
         }
@@ -12854,6 +13137,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12862,6 +13146,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12870,11 +13155,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -12898,6 +13185,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -12914,6 +13202,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -12927,21 +13216,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -12961,6 +13255,7 @@ let response = client.create_action()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_action(&self) -> builder::CreateAction<'_> {
         builder::CreateAction::new(self)
     }
@@ -12976,6 +13271,7 @@ let response = client.list_actions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_actions(&self) -> builder::ListActions<'_> {
         builder::ListActions::new(self)
     }
@@ -12995,6 +13291,7 @@ let response = client.get_action_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_action_by_id(&self) -> builder::GetActionById<'_> {
         builder::GetActionById::new(self)
     }
@@ -13016,6 +13313,7 @@ let response = client.update_action()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_action(&self) -> builder::UpdateAction<'_> {
         builder::UpdateAction::new(self)
     }
@@ -13035,6 +13333,7 @@ let response = client.delete_action()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_action(&self) -> builder::DeleteAction<'_> {
         builder::DeleteAction::new(self)
     }
@@ -13051,6 +13350,7 @@ let response = client.update_followup_settings()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_followup_settings(&self) -> builder::UpdateFollowupSettings<'_> {
         builder::UpdateFollowupSettings::new(self)
     }
@@ -13066,6 +13366,7 @@ let response = client.create_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_agent(&self) -> builder::CreateAgent<'_> {
         builder::CreateAgent::new(self)
     }
@@ -13087,6 +13388,7 @@ let response = client.search_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_agent(&self) -> builder::SearchAgent<'_> {
         builder::SearchAgent::new(self)
     }
@@ -13104,6 +13406,7 @@ let response = client.get_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_agent(&self) -> builder::GetAgent<'_> {
         builder::GetAgent::new(self)
     }
@@ -13123,6 +13426,7 @@ let response = client.update_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_agent(&self) -> builder::UpdateAgent<'_> {
         builder::UpdateAgent::new(self)
     }
@@ -13140,6 +13444,7 @@ let response = client.delete_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_agent(&self) -> builder::DeleteAgent<'_> {
         builder::DeleteAgent::new(self)
     }
@@ -13159,6 +13464,7 @@ let response = client.get_generation_details()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_generation_details(&self) -> builder::GetGenerationDetails<'_> {
         builder::GetGenerationDetails::new(self)
     }
@@ -13182,6 +13488,7 @@ pub mod builder {
         body: Result<types::builder::CreateActionDto, String>,
     }
     impl<'a> CreateAction<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13226,13 +13533,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversation-ai/agents/{agentId}/actions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13283,6 +13590,7 @@ pub mod builder {
         agent_id: Result<::std::string::String, String>,
     }
     impl<'a> ListActions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13302,13 +13610,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/{agentId}/actions/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13354,6 +13662,7 @@ pub mod builder {
         action_id: Result<::std::string::String, String>,
     }
     impl<'a> GetActionById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13386,13 +13695,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/{agentId}/actions/{actionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13443,6 +13752,7 @@ pub mod builder {
         body: Result<types::builder::CreateActionDto, String>,
     }
     impl<'a> UpdateAction<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13500,13 +13810,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversation-ai/agents/{agentId}/actions/{actionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13562,6 +13872,7 @@ pub mod builder {
         action_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAction<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13594,13 +13905,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversation-ai/agents/{agentId}/actions/{actionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13650,6 +13961,7 @@ pub mod builder {
         body: Result<types::builder::UpdateFollowupSettingsDto, String>,
     }
     impl<'a> UpdateFollowupSettings<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13697,13 +14009,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/conversation-ai/agents/{agentId}/followup-settings`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13755,6 +14067,7 @@ pub mod builder {
         body: Result<types::builder::CreateEmployeeDto, String>,
     }
     impl<'a> CreateAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13786,13 +14099,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversation-ai/agents`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13844,6 +14157,7 @@ pub mod builder {
         start_after: Result<Option<::std::string::String>, String>,
     }
     impl<'a> SearchAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13889,13 +14203,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13947,6 +14261,7 @@ pub mod builder {
         agent_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13966,13 +14281,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/agents/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14018,6 +14333,7 @@ pub mod builder {
         body: Result<types::builder::UpdateEmployeeDto, String>,
     }
     impl<'a> UpdateAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14062,13 +14378,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversation-ai/agents/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14119,6 +14435,7 @@ pub mod builder {
         agent_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14138,13 +14455,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversation-ai/agents/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14190,6 +14507,7 @@ pub mod builder {
         source: Result<types::GetGenerationDetailsSource, String>,
     }
     impl<'a> GetGenerationDetails<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14222,13 +14540,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversation-ai/generations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14270,9 +14588,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchAgent<'a> {
         type Page = types::SearchEmployeeResponseDto;
         type Item = types::EmployeeListItemDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_AGENT
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -14282,6 +14602,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -14317,19 +14638,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.agents.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.agents.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -14342,10 +14667,12 @@ pub mod builder {
     }
     impl<'a> SearchAgent<'a> {
         /// Every page of `GET /conversation-ai/agents/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `startAfter` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /conversation-ai/agents/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `startAfter` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -26,6 +26,7 @@ pub mod types {
             struct AddMessageAttachmentsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AddMessageAttachmentsDtoVisitor {
                 type Value = AddMessageAttachmentsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -77,6 +78,7 @@ pub mod types {
         }
     }
     impl AddMessageAttachmentsDto {
+        #[inline]
         pub fn builder() -> builder::AddMessageAttachmentsDto {
             Default::default()
         }
@@ -99,6 +101,7 @@ pub mod types {
             struct CallDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallDataDtoVisitor {
                 type Value = CallDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -170,6 +173,7 @@ pub mod types {
         }
     }
     impl CallDataDto {
+        #[inline]
         pub fn builder() -> builder::CallDataDto {
             Default::default()
         }
@@ -233,6 +237,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CallDataDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -249,6 +254,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CallDataDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -267,6 +273,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CallDataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -275,6 +282,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CallDataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -297,6 +305,7 @@ pub mod types {
             struct CancelScheduledResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CancelScheduledResponseDtoVisitor {
                 type Value = CancelScheduledResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -390,6 +399,7 @@ pub mod types {
             struct CompleteFileUploadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CompleteFileUploadDtoVisitor {
                 type Value = CompleteFileUploadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -476,6 +486,7 @@ pub mod types {
         }
     }
     impl CompleteFileUploadDto {
+        #[inline]
         pub fn builder() -> builder::CompleteFileUploadDto {
             Default::default()
         }
@@ -500,6 +511,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CompleteFileUploadResponseDtoVisitor {
                 type Value = CompleteFileUploadResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -596,6 +608,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ConversationCreateResponseDtoVisitor {
                 type Value = ConversationCreateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -782,6 +795,7 @@ pub mod types {
             struct ConversationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversationDtoVisitor {
                 type Value = ConversationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1127,6 +1141,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ConversationDtoLastMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -1183,6 +1198,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ConversationDtoLastMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1237,6 +1253,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ConversationDtoLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1246,6 +1263,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ConversationDtoLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1306,6 +1324,7 @@ pub mod types {
             struct ConversationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversationSchemaVisitor {
                 type Value = ConversationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1691,6 +1710,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ConversationSchemaLastMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -1747,6 +1767,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ConversationSchemaLastMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1801,6 +1822,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ConversationSchemaLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1810,6 +1832,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ConversationSchemaLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1866,6 +1889,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ConversationSchemaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypePhone => f.write_str("TYPE_PHONE"),
@@ -1879,6 +1903,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ConversationSchemaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1894,6 +1919,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ConversationSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1902,6 +1928,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ConversationSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1924,6 +1951,7 @@ pub mod types {
             struct CreateConversationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateConversationDtoVisitor {
                 type Value = CreateConversationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1983,6 +2011,7 @@ pub mod types {
         }
     }
     impl CreateConversationDto {
+        #[inline]
         pub fn builder() -> builder::CreateConversationDto {
             Default::default()
         }
@@ -2004,6 +2033,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateConversationSuccessResponseVisitor {
                 type Value = CreateConversationSuccessResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2089,6 +2119,7 @@ pub mod types {
             struct CreateCustomSubtypeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomSubtypeDtoVisitor {
                 type Value = CreateCustomSubtypeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2166,6 +2197,7 @@ pub mod types {
         }
     }
     impl CreateCustomSubtypeDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomSubtypeDto {
             Default::default()
         }
@@ -2211,6 +2243,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCustomSubtypeDtoChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -2221,6 +2254,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomSubtypeDtoChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2233,6 +2267,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomSubtypeDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2242,6 +2277,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCustomSubtypeDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2254,18 +2290,21 @@ pub mod types {
     pub struct CreateCustomSubtypeDtoDescription(::std::string::String);
     impl ::std::ops::Deref for CreateCustomSubtypeDtoDescription {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<CreateCustomSubtypeDtoDescription>
     for ::std::string::String {
+        #[inline]
         fn from(value: CreateCustomSubtypeDtoDescription) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateCustomSubtypeDtoDescription {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2277,6 +2316,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomSubtypeDtoDescription {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2286,6 +2326,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCustomSubtypeDtoDescription {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2310,17 +2351,20 @@ pub mod types {
     pub struct CreateCustomSubtypeDtoName(::std::string::String);
     impl ::std::ops::Deref for CreateCustomSubtypeDtoName {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<CreateCustomSubtypeDtoName> for ::std::string::String {
+        #[inline]
         fn from(value: CreateCustomSubtypeDtoName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateCustomSubtypeDtoName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2332,6 +2376,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomSubtypeDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2340,6 +2385,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCustomSubtypeDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2372,6 +2418,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateLiveChatMessageFeedbackResponseVisitor {
                 type Value = CreateLiveChatMessageFeedbackResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2444,6 +2491,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteConversationSuccessfulResponseVisitor {
                 type Value = DeleteConversationSuccessfulResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2519,6 +2567,7 @@ pub mod types {
             struct ErrorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ErrorDtoVisitor {
                 type Value = ErrorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2576,6 +2625,7 @@ pub mod types {
         }
     }
     impl ErrorDto {
+        #[inline]
         pub fn builder() -> builder::ErrorDto {
             Default::default()
         }
@@ -2633,6 +2683,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("Call"),
@@ -2647,6 +2698,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ExportMessagesByLocationChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2663,6 +2715,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ExportMessagesByLocationChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2672,6 +2725,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ExportMessagesByLocationChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2719,6 +2773,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CreatedAt => f.write_str("createdAt"),
@@ -2729,6 +2784,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ExportMessagesByLocationSortBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2741,6 +2797,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ExportMessagesByLocationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2750,6 +2807,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ExportMessagesByLocationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2757,6 +2815,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for ExportMessagesByLocationSortBy {
+        #[inline]
         fn default() -> Self {
             ExportMessagesByLocationSortBy::CreatedAt
         }
@@ -2802,6 +2861,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Asc => f.write_str("asc"),
@@ -2812,6 +2872,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ExportMessagesByLocationSortOrder {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2824,6 +2885,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ExportMessagesByLocationSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2833,6 +2895,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ExportMessagesByLocationSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2840,6 +2903,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for ExportMessagesByLocationSortOrder {
+        #[inline]
         fn default() -> Self {
             ExportMessagesByLocationSortOrder::Desc
         }
@@ -2862,6 +2926,7 @@ pub mod types {
             struct ExportMessagesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ExportMessagesResponseDtoVisitor {
                 type Value = ExportMessagesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2979,6 +3044,7 @@ pub mod types {
             struct ForwardConfigDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ForwardConfigDtoVisitor {
                 type Value = ForwardConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3134,6 +3200,7 @@ pub mod types {
         }
     }
     impl ForwardConfigDto {
+        #[inline]
         pub fn builder() -> builder::ForwardConfigDto {
             Default::default()
         }
@@ -3175,6 +3242,7 @@ pub mod types {
             struct ForwardResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ForwardResponseDtoVisitor {
                 type Value = ForwardResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3365,6 +3433,7 @@ pub mod types {
             struct GetConversationByIdResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetConversationByIdResponseVisitor {
                 type Value = GetConversationByIdResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3531,6 +3600,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetConversationSuccessfulResponseVisitor {
                 type Value = GetConversationSuccessfulResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3661,6 +3731,7 @@ pub mod types {
             struct GetEmailMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetEmailMessageResponseDtoVisitor {
                 type Value = GetEmailMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3999,6 +4070,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoDirection {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Inbound => f.write_str("inbound"),
@@ -4009,6 +4081,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailMessageResponseDtoDirection {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4021,6 +4094,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEmailMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4030,6 +4104,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4086,6 +4161,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Workflow => f.write_str("workflow"),
@@ -4099,6 +4175,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailMessageResponseDtoSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4114,6 +4191,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEmailMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4123,6 +4201,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4191,6 +4270,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -4208,6 +4288,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailMessageResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4227,6 +4308,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEmailMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4236,6 +4318,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4295,6 +4378,7 @@ pub mod types {
             struct GetMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetMessageResponseDtoVisitor {
                 type Value = GetMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4585,6 +4669,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoDirection {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Inbound => f.write_str("inbound"),
@@ -4595,6 +4680,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoDirection {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4607,6 +4693,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4616,6 +4703,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4787,6 +4875,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -4843,6 +4932,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4897,6 +4987,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4906,6 +4997,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetMessageResponseDtoMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4962,6 +5054,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Workflow => f.write_str("workflow"),
@@ -4975,6 +5068,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4990,6 +5084,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4998,6 +5093,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5075,6 +5171,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Connected => f.write_str("connected"),
@@ -5095,6 +5192,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5117,6 +5215,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5125,6 +5224,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5163,6 +5263,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetMessageTranscriptionResponseDtoVisitor {
                 type Value = GetMessageTranscriptionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5298,6 +5399,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetMessagesByConversationResponseDtoVisitor {
                 type Value = GetMessagesByConversationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5475,6 +5577,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessagesType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -5504,6 +5607,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessagesType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5535,6 +5639,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessagesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5543,6 +5648,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetMessagesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5580,6 +5686,7 @@ pub mod types {
             struct InitiateFileUploadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InitiateFileUploadDtoVisitor {
                 type Value = InitiateFileUploadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5678,6 +5785,7 @@ pub mod types {
         }
     }
     impl InitiateFileUploadDto {
+        #[inline]
         pub fn builder() -> builder::InitiateFileUploadDto {
             Default::default()
         }
@@ -5711,6 +5819,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for InitiateFileUploadResponseDtoVisitor {
                 type Value = InitiateFileUploadResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5830,6 +5939,7 @@ pub mod types {
             struct MessageMetaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MessageMetaVisitor {
                 type Value = MessageMeta;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5957,6 +6067,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MessageMetaCallStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -5973,6 +6084,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MessageMetaCallStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5991,6 +6103,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MessageMetaCallStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5999,6 +6112,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MessageMetaCallStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6069,6 +6183,7 @@ pub mod types {
             struct ProcessMessageBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProcessMessageBodyDtoVisitor {
                 type Value = ProcessMessageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6290,6 +6405,7 @@ pub mod types {
         }
     }
     impl ProcessMessageBodyDto {
+        #[inline]
         pub fn builder() -> builder::ProcessMessageBodyDto {
             Default::default()
         }
@@ -6380,6 +6496,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ProcessMessageBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("SMS"),
@@ -6405,6 +6522,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProcessMessageBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6432,6 +6550,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProcessMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6440,6 +6559,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ProcessMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6475,6 +6595,7 @@ pub mod types {
             struct ProcessMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProcessMessageResponseDtoVisitor {
                 type Value = ProcessMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6635,6 +6756,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ProcessOutboundMessageBodyDtoVisitor {
                 type Value = ProcessOutboundMessageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6749,6 +6871,7 @@ pub mod types {
         }
     }
     impl ProcessOutboundMessageBodyDto {
+        #[inline]
         pub fn builder() -> builder::ProcessOutboundMessageBodyDto {
             Default::default()
         }
@@ -6791,6 +6914,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ProcessOutboundMessageBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("Call"),
@@ -6800,6 +6924,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProcessOutboundMessageBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6811,6 +6936,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProcessOutboundMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6820,6 +6946,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ProcessOutboundMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6867,6 +6994,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Automated => f.write_str("automated"),
@@ -6877,6 +7005,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationLastMessageAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6889,6 +7018,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationLastMessageAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6898,6 +7028,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SearchConversationLastMessageAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6945,6 +7076,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageDirection {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Inbound => f.write_str("inbound"),
@@ -6955,6 +7087,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationLastMessageDirection {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6967,6 +7100,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationLastMessageDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6976,6 +7110,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SearchConversationLastMessageDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7147,6 +7282,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -7203,6 +7339,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationLastMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7257,6 +7394,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7266,6 +7404,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SearchConversationLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7313,6 +7452,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationSort {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Asc => f.write_str("asc"),
@@ -7323,6 +7463,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationSort {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7335,6 +7476,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationSort {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7343,6 +7485,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchConversationSort {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7399,6 +7542,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationSortBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LastManualMessageDate => f.write_str("last_manual_message_date"),
@@ -7412,6 +7556,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationSortBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7427,6 +7572,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7435,6 +7581,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchConversationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7491,6 +7638,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -7504,6 +7652,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7519,6 +7668,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7527,6 +7677,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchConversationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7549,6 +7700,7 @@ pub mod types {
             struct SendConversationResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendConversationResponseDtoVisitor {
                 type Value = SendConversationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7704,6 +7856,7 @@ pub mod types {
             struct SendMessageBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendMessageBodyDtoVisitor {
                 type Value = SendMessageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8032,6 +8185,7 @@ pub mod types {
         }
     }
     impl SendMessageBodyDto {
+        #[inline]
         pub fn builder() -> builder::SendMessageBodyDto {
             Default::default()
         }
@@ -8077,6 +8231,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoEmailReplyMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Reply => f.write_str("reply"),
@@ -8087,6 +8242,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoEmailReplyMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8099,6 +8255,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoEmailReplyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8108,6 +8265,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SendMessageBodyDtoEmailReplyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8158,6 +8316,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoOptimizationPeriod {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X24h => f.write_str("24h"),
@@ -8169,6 +8328,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoOptimizationPeriod {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8182,6 +8342,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoOptimizationPeriod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8191,6 +8352,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SendMessageBodyDtoOptimizationPeriod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8244,6 +8406,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Delivered => f.write_str("delivered"),
@@ -8256,6 +8419,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8270,6 +8434,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8278,6 +8443,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendMessageBodyDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8346,6 +8512,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("SMS"),
@@ -8363,6 +8530,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8382,6 +8550,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8390,6 +8559,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8430,6 +8600,7 @@ pub mod types {
             struct SendMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendMessageResponseDtoVisitor {
                 type Value = SendMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8601,6 +8772,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Delivered => f.write_str("delivered"),
@@ -8613,6 +8785,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8627,6 +8800,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8636,6 +8810,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SendMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8660,6 +8835,7 @@ pub mod types {
             struct SendReviewReplyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendReviewReplyDtoVisitor {
                 type Value = SendReviewReplyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8728,6 +8904,7 @@ pub mod types {
         }
     }
     impl SendReviewReplyDto {
+        #[inline]
         pub fn builder() -> builder::SendReviewReplyDto {
             Default::default()
         }
@@ -8746,6 +8923,7 @@ pub mod types {
             struct StartAfterArrayNumberSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartAfterArrayNumberSchemaVisitor {
                 type Value = StartAfterArrayNumberSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8810,6 +8988,7 @@ pub mod types {
             struct StartAfterNumberSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartAfterNumberSchemaVisitor {
                 type Value = StartAfterNumberSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8887,6 +9066,7 @@ pub mod types {
             struct SubscriptionActionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SubscriptionActionDtoVisitor {
                 type Value = SubscriptionActionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8967,6 +9147,7 @@ pub mod types {
         }
     }
     impl SubscriptionActionDto {
+        #[inline]
         pub fn builder() -> builder::SubscriptionActionDto {
             Default::default()
         }
@@ -9009,6 +9190,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SubscriptionActionDtoSubtypeName {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneOnOne => f.write_str("One on One"),
@@ -9018,6 +9200,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SubscriptionActionDtoSubtypeName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9029,6 +9212,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SubscriptionActionDtoSubtypeName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9038,6 +9222,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SubscriptionActionDtoSubtypeName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9085,6 +9270,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SubscriptionActionDtoSubtypeStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Subscribed => f.write_str("subscribed"),
@@ -9095,6 +9281,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SubscriptionActionDtoSubtypeStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9107,6 +9294,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SubscriptionActionDtoSubtypeStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9116,6 +9304,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SubscriptionActionDtoSubtypeStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9166,6 +9355,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SubscriptionActionDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -9177,6 +9367,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SubscriptionActionDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9190,6 +9381,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SubscriptionActionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9198,6 +9390,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SubscriptionActionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9228,6 +9421,7 @@ pub mod types {
             struct UpdateConversationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateConversationDtoVisitor {
                 type Value = UpdateConversationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9310,6 +9504,7 @@ pub mod types {
         }
     }
     impl UpdateConversationDto {
+        #[inline]
         pub fn builder() -> builder::UpdateConversationDto {
             Default::default()
         }
@@ -9339,6 +9534,7 @@ pub mod types {
             struct UpdateCustomSubtypeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomSubtypeDtoVisitor {
                 type Value = UpdateCustomSubtypeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9434,6 +9630,7 @@ pub mod types {
         }
     }
     impl UpdateCustomSubtypeDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomSubtypeDto {
             Default::default()
         }
@@ -9444,18 +9641,21 @@ pub mod types {
     pub struct UpdateCustomSubtypeDtoDescription(::std::string::String);
     impl ::std::ops::Deref for UpdateCustomSubtypeDtoDescription {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<UpdateCustomSubtypeDtoDescription>
     for ::std::string::String {
+        #[inline]
         fn from(value: UpdateCustomSubtypeDtoDescription) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UpdateCustomSubtypeDtoDescription {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9467,6 +9667,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomSubtypeDtoDescription {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9476,6 +9677,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCustomSubtypeDtoDescription {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9500,17 +9702,20 @@ pub mod types {
     pub struct UpdateCustomSubtypeDtoName(::std::string::String);
     impl ::std::ops::Deref for UpdateCustomSubtypeDtoName {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<UpdateCustomSubtypeDtoName> for ::std::string::String {
+        #[inline]
         fn from(value: UpdateCustomSubtypeDtoName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UpdateCustomSubtypeDtoName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9522,6 +9727,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomSubtypeDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9530,6 +9736,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateCustomSubtypeDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9568,6 +9775,7 @@ pub mod types {
             struct UpdateMessageStatusDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateMessageStatusDtoVisitor {
                 type Value = UpdateMessageStatusDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9648,6 +9856,7 @@ pub mod types {
         }
     }
     impl UpdateMessageStatusDto {
+        #[inline]
         pub fn builder() -> builder::UpdateMessageStatusDto {
             Default::default()
         }
@@ -9699,6 +9908,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateMessageStatusDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Delivered => f.write_str("delivered"),
@@ -9711,6 +9921,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateMessageStatusDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9725,6 +9936,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9734,6 +9946,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9769,6 +9982,7 @@ pub mod types {
             struct UploadFilesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFilesDtoVisitor {
                 type Value = UploadFilesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9881,6 +10095,7 @@ pub mod types {
             struct UploadFilesErrorResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFilesErrorResponseDtoVisitor {
                 type Value = UploadFilesErrorResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9943,17 +10158,20 @@ pub mod types {
     pub struct UploadFilesErrorResponseDtoStatus(f64);
     impl ::std::ops::Deref for UploadFilesErrorResponseDtoStatus {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<UploadFilesErrorResponseDtoStatus> for f64 {
+        #[inline]
         fn from(value: UploadFilesErrorResponseDtoStatus) -> Self {
             value.0
         }
     }
     impl ::std::convert::TryFrom<f64> for UploadFilesErrorResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9993,6 +10211,7 @@ pub mod types {
             struct UploadFilesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFilesResponseDtoVisitor {
                 type Value = UploadFilesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10085,6 +10304,7 @@ pub mod types {
             struct UserSubscriptionChangeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserSubscriptionChangeDtoVisitor {
                 type Value = UserSubscriptionChangeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10184,6 +10404,7 @@ pub mod types {
         }
     }
     impl UserSubscriptionChangeDto {
+        #[inline]
         pub fn builder() -> builder::UserSubscriptionChangeDto {
             Default::default()
         }
@@ -10213,6 +10434,7 @@ pub mod types {
             struct UserTypingBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserTypingBodyVisitor {
                 type Value = UserTypingBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10286,6 +10508,7 @@ pub mod types {
         }
     }
     impl UserTypingBody {
+        #[inline]
         pub fn builder() -> builder::UserTypingBody {
             Default::default()
         }
@@ -10300,6 +10523,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AddMessageAttachmentsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attachments: Err("no value supplied for attachments".to_string()),
@@ -10322,6 +10546,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AddMessageAttachmentsDto>
         for super::AddMessageAttachmentsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AddMessageAttachmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10347,6 +10572,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AddMessageAttachmentsDto>
         for AddMessageAttachmentsDto {
+            #[inline]
             fn from(value: super::AddMessageAttachmentsDto) -> Self {
                 Self {
                     attachments: Ok(value.attachments),
@@ -10369,6 +10595,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CallDataDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     from: Ok(Default::default()),
@@ -10407,6 +10634,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CallDataDto> for super::CallDataDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CallDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10439,6 +10667,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CallDataDto> for CallDataDto {
+            #[inline]
             fn from(value: super::CallDataDto) -> Self {
                 Self {
                     from: Ok(value.from),
@@ -10471,6 +10700,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CompleteFileUploadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversation_id: Err(
@@ -10534,6 +10764,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CompleteFileUploadDto>
         for super::CompleteFileUploadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CompleteFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10587,6 +10818,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CompleteFileUploadDto>
         for CompleteFileUploadDto {
+            #[inline]
             fn from(value: super::CompleteFileUploadDto) -> Self {
                 Self {
                     conversation_id: Ok(value.conversation_id),
@@ -10609,6 +10841,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateConversationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_id: Err("no value supplied for contact_id".to_string()),
@@ -10640,6 +10873,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateConversationDto>
         for super::CreateConversationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10670,6 +10904,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateConversationDto>
         for CreateConversationDto {
+            #[inline]
             fn from(value: super::CreateConversationDto) -> Self {
                 Self {
                     contact_id: Ok(value.contact_id),
@@ -10697,6 +10932,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomSubtypeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     channel: Err("no value supplied for channel".to_string()),
@@ -10748,6 +10984,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomSubtypeDto>
         for super::CreateCustomSubtypeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomSubtypeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10795,6 +11032,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomSubtypeDto>
         for CreateCustomSubtypeDto {
+            #[inline]
             fn from(value: super::CreateCustomSubtypeDto) -> Self {
                 Self {
                     channel: Ok(value.channel),
@@ -10811,6 +11049,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ErrorDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Err("no value supplied for code".to_string()),
@@ -10847,6 +11086,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ErrorDto> for super::ErrorDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ErrorDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10881,6 +11121,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ErrorDto> for ErrorDto {
+            #[inline]
             fn from(value: super::ErrorDto) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -10926,6 +11167,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ForwardConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email_message_id: Ok(Default::default()),
@@ -11037,6 +11279,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ForwardConfigDto> for super::ForwardConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ForwardConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11113,6 +11356,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ForwardConfigDto> for ForwardConfigDto {
+            #[inline]
             fn from(value: super::ForwardConfigDto) -> Self {
                 Self {
                     email_message_id: Ok(value.email_message_id),
@@ -11152,6 +11396,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InitiateFileUploadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     channel: Err("no value supplied for channel".to_string()),
@@ -11227,6 +11472,7 @@ pub mod types {
         impl ::std::convert::TryFrom<InitiateFileUploadDto>
         for super::InitiateFileUploadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InitiateFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11286,6 +11532,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::InitiateFileUploadDto>
         for InitiateFileUploadDto {
+            #[inline]
             fn from(value: super::InitiateFileUploadDto) -> Self {
                 Self {
                     channel: Ok(value.channel),
@@ -11369,6 +11616,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ProcessMessageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Ok(Default::default()),
@@ -11552,6 +11800,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ProcessMessageBodyDto>
         for super::ProcessMessageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProcessMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11677,6 +11926,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ProcessMessageBodyDto>
         for ProcessMessageBodyDto {
+            #[inline]
             fn from(value: super::ProcessMessageBodyDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -11731,6 +11981,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ProcessOutboundMessageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Ok(Default::default()),
@@ -11819,6 +12070,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ProcessOutboundMessageBodyDto>
         for super::ProcessOutboundMessageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProcessOutboundMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11884,6 +12136,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ProcessOutboundMessageBodyDto>
         for ProcessOutboundMessageBodyDto {
+            #[inline]
             fn from(value: super::ProcessOutboundMessageBodyDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -11997,6 +12250,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SendMessageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     appointment_id: Ok(Default::default()),
@@ -12270,6 +12524,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SendMessageBodyDto> for super::SendMessageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12442,6 +12697,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SendMessageBodyDto> for SendMessageBodyDto {
+            #[inline]
             fn from(value: super::SendMessageBodyDto) -> Self {
                 Self {
                     appointment_id: Ok(value.appointment_id),
@@ -12485,6 +12741,7 @@ pub mod types {
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SendReviewReplyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversation_id: Err(
@@ -12529,6 +12786,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SendReviewReplyDto> for super::SendReviewReplyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendReviewReplyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12569,6 +12827,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SendReviewReplyDto> for SendReviewReplyDto {
+            #[inline]
             fn from(value: super::SendReviewReplyDto) -> Self {
                 Self {
                     conversation_id: Ok(value.conversation_id),
@@ -12597,6 +12856,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SubscriptionActionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_id: Ok(Default::default()),
@@ -12653,6 +12913,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SubscriptionActionDto>
         for super::SubscriptionActionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SubscriptionActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12700,6 +12961,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::SubscriptionActionDto>
         for SubscriptionActionDto {
+            #[inline]
             fn from(value: super::SubscriptionActionDto) -> Self {
                 Self {
                     subtype_id: Ok(value.subtype_id),
@@ -12729,6 +12991,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateConversationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     feedback: Ok(Default::default()),
@@ -12783,6 +13046,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateConversationDto>
         for super::UpdateConversationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12830,6 +13094,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateConversationDto>
         for UpdateConversationDto {
+            #[inline]
             fn from(value: super::UpdateConversationDto) -> Self {
                 Self {
                     feedback: Ok(value.feedback),
@@ -12859,6 +13124,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomSubtypeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     archived: Ok(Default::default()),
@@ -12915,6 +13181,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomSubtypeDto>
         for super::UpdateCustomSubtypeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomSubtypeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12962,6 +13229,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomSubtypeDto>
         for UpdateCustomSubtypeDto {
+            #[inline]
             fn from(value: super::UpdateCustomSubtypeDto) -> Self {
                 Self {
                     archived: Ok(value.archived),
@@ -12991,6 +13259,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateMessageStatusDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email_message_id: Ok(Default::default()),
@@ -13040,6 +13309,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateMessageStatusDto>
         for super::UpdateMessageStatusDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13087,6 +13357,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateMessageStatusDto>
         for UpdateMessageStatusDto {
+            #[inline]
             fn from(value: super::UpdateMessageStatusDto) -> Self {
                 Self {
                     email_message_id: Ok(value.email_message_id),
@@ -13121,6 +13392,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UserSubscriptionChangeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_id: Err("no value supplied for contact_id".to_string()),
@@ -13199,6 +13471,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UserSubscriptionChangeDto>
         for super::UserSubscriptionChangeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UserSubscriptionChangeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13258,6 +13531,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UserSubscriptionChangeDto>
         for UserSubscriptionChangeDto {
+            #[inline]
             fn from(value: super::UserSubscriptionChangeDto) -> Self {
                 Self {
                     contact_id: Ok(value.contact_id),
@@ -13289,6 +13563,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UserTypingBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversation_id: Err(
@@ -13342,6 +13617,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UserTypingBody> for super::UserTypingBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UserTypingBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13388,6 +13664,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UserTypingBody> for UserTypingBody {
+            #[inline]
             fn from(value: super::UserTypingBody) -> Self {
                 Self {
                     conversation_id: Ok(value.conversation_id),
@@ -13404,6 +13681,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13412,6 +13690,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13420,11 +13699,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -13448,6 +13729,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -13464,6 +13746,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -13477,21 +13760,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -13552,6 +13840,7 @@ let response = client.search_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_conversation(&self) -> builder::SearchConversation<'_> {
         builder::SearchConversation::new(self)
     }
@@ -13569,6 +13858,7 @@ let response = client.get_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_conversation(&self) -> builder::GetConversation<'_> {
         builder::GetConversation::new(self)
     }
@@ -13588,6 +13878,7 @@ let response = client.update_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_conversation(&self) -> builder::UpdateConversation<'_> {
         builder::UpdateConversation::new(self)
     }
@@ -13605,6 +13896,7 @@ let response = client.delete_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_conversation(&self) -> builder::DeleteConversation<'_> {
         builder::DeleteConversation::new(self)
     }
@@ -13622,6 +13914,7 @@ let response = client.get_all_custom_subtypes()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_custom_subtypes(&self) -> builder::GetAllCustomSubtypes<'_> {
         builder::GetAllCustomSubtypes::new(self)
     }
@@ -13641,6 +13934,7 @@ let response = client.create_custom_subtype()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_subtype(&self) -> builder::CreateCustomSubtype<'_> {
         builder::CreateCustomSubtype::new(self)
     }
@@ -13662,6 +13956,7 @@ let response = client.update_custom_subtype()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_subtype(&self) -> builder::UpdateCustomSubtype<'_> {
         builder::UpdateCustomSubtype::new(self)
     }
@@ -13683,6 +13978,7 @@ let response = client.get_contact_unsubscription_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_contact_unsubscription_status(
         &self,
     ) -> builder::GetContactUnsubscriptionStatus<'_> {
@@ -13700,6 +13996,7 @@ let response = client.user_subscription_change()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn user_subscription_change(&self) -> builder::UserSubscriptionChange<'_> {
         builder::UserSubscriptionChange::new(self)
     }
@@ -13715,6 +14012,7 @@ let response = client.get_email_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_email_by_id(&self) -> builder::GetEmailById<'_> {
         builder::GetEmailById::new(self)
     }
@@ -13732,6 +14030,7 @@ let response = client.cancel_scheduled_email_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn cancel_scheduled_email_message(
         &self,
     ) -> builder::CancelScheduledEmailMessage<'_> {
@@ -13769,6 +14068,7 @@ let response = client.export_messages_by_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn export_messages_by_location(&self) -> builder::ExportMessagesByLocation<'_> {
         builder::ExportMessagesByLocation::new(self)
     }
@@ -13784,6 +14084,7 @@ let response = client.get_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_message(&self) -> builder::GetMessage<'_> {
         builder::GetMessage::new(self)
     }
@@ -13807,6 +14108,7 @@ let response = client.get_messages()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_messages(&self) -> builder::GetMessages<'_> {
         builder::GetMessages::new(self)
     }
@@ -13822,6 +14124,7 @@ let response = client.send_a_new_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn send_a_new_message(&self) -> builder::SendANewMessage<'_> {
         builder::SendANewMessage::new(self)
     }
@@ -13837,6 +14140,7 @@ let response = client.add_an_inbound_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_an_inbound_message(&self) -> builder::AddAnInboundMessage<'_> {
         builder::AddAnInboundMessage::new(self)
     }
@@ -13852,6 +14156,7 @@ let response = client.add_an_outbound_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_an_outbound_message(&self) -> builder::AddAnOutboundMessage<'_> {
         builder::AddAnOutboundMessage::new(self)
     }
@@ -13867,6 +14172,7 @@ let response = client.send_review_reply()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn send_review_reply(&self) -> builder::SendReviewReply<'_> {
         builder::SendReviewReply::new(self)
     }
@@ -13884,6 +14190,7 @@ let response = client.cancel_scheduled_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn cancel_scheduled_message(&self) -> builder::CancelScheduledMessage<'_> {
         builder::CancelScheduledMessage::new(self)
     }
@@ -13899,6 +14206,7 @@ let response = client.upload_file_attachments()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_file_attachments(&self) -> builder::UploadFileAttachments<'_> {
         builder::UploadFileAttachments::new(self)
     }
@@ -13914,6 +14222,7 @@ let response = client.initiate_file_upload()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn initiate_file_upload(&self) -> builder::InitiateFileUpload<'_> {
         builder::InitiateFileUpload::new(self)
     }
@@ -13929,6 +14238,7 @@ let response = client.complete_file_upload()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn complete_file_upload(&self) -> builder::CompleteFileUpload<'_> {
         builder::CompleteFileUpload::new(self)
     }
@@ -13948,6 +14258,7 @@ let response = client.update_message_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_message_status(&self) -> builder::UpdateMessageStatus<'_> {
         builder::UpdateMessageStatus::new(self)
     }
@@ -13967,6 +14278,7 @@ let response = client.add_message_attachments()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_message_attachments(&self) -> builder::AddMessageAttachments<'_> {
         builder::AddMessageAttachments::new(self)
     }
@@ -13986,6 +14298,7 @@ let response = client.get_message_recording()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_message_recording(&self) -> builder::GetMessageRecording<'_> {
         builder::GetMessageRecording::new(self)
     }
@@ -14005,6 +14318,7 @@ let response = client.get_message_transcription()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_message_transcription(&self) -> builder::GetMessageTranscription<'_> {
         builder::GetMessageTranscription::new(self)
     }
@@ -14024,6 +14338,7 @@ let response = client.download_message_transcription()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn download_message_transcription(
         &self,
     ) -> builder::DownloadMessageTranscription<'_> {
@@ -14041,6 +14356,7 @@ let response = client.live_chat_agent_typing()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn live_chat_agent_typing(&self) -> builder::LiveChatAgentTyping<'_> {
         builder::LiveChatAgentTyping::new(self)
     }
@@ -14056,6 +14372,7 @@ let response = client.create_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_conversation(&self) -> builder::CreateConversation<'_> {
         builder::CreateConversation::new(self)
     }
@@ -14107,6 +14424,7 @@ pub mod builder {
         status: Result<Option<types::SearchConversationStatus>, String>,
     }
     impl<'a> SearchConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14396,13 +14714,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14561,6 +14879,7 @@ pub mod builder {
         conversation_id: Result<::std::string::String, String>,
     }
     impl<'a> GetConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14580,13 +14899,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/{conversationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14632,6 +14951,7 @@ pub mod builder {
         body: Result<types::builder::UpdateConversationDto, String>,
     }
     impl<'a> UpdateConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14678,13 +14998,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/{conversationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14736,6 +15056,7 @@ pub mod builder {
         conversation_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14755,13 +15076,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/{conversationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14806,6 +15127,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAllCustomSubtypes<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14825,13 +15147,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/preferences/custom-subtypes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14877,6 +15199,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomSubtypeDto, String>,
     }
     impl<'a> CreateCustomSubtype<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14923,13 +15246,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/preferences/custom-subtypes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14983,6 +15306,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomSubtypeDto, String>,
     }
     impl<'a> UpdateCustomSubtype<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15042,13 +15366,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/preferences/custom-subtypes/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15103,6 +15427,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetContactUnsubscriptionStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15149,13 +15474,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/preferences/unsubscriptions/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15204,6 +15529,7 @@ pub mod builder {
         body: Result<types::builder::UserSubscriptionChangeDto, String>,
     }
     impl<'a> UserSubscriptionChange<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15238,13 +15564,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/preferences/unsubscriptions/user-change`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15292,6 +15618,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetEmailById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15311,13 +15638,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/email/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15362,6 +15689,7 @@ pub mod builder {
         email_message_id: Result<::std::string::String, String>,
     }
     impl<'a> CancelScheduledEmailMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15381,13 +15709,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/messages/email/{emailMessageId}/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15441,6 +15769,7 @@ pub mod builder {
         start_date: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ExportMessagesByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15583,13 +15912,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/export`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15672,6 +16001,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15691,13 +16021,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15745,6 +16075,7 @@ pub mod builder {
         type_: Result<Option<types::GetMessagesType>, String>,
     }
     impl<'a> GetMessages<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15802,13 +16133,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/{conversationId}/messages`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15864,6 +16195,7 @@ pub mod builder {
         body: Result<types::builder::SendMessageBodyDto, String>,
     }
     impl<'a> SendANewMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15895,13 +16227,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15951,6 +16283,7 @@ pub mod builder {
         body: Result<types::builder::ProcessMessageBodyDto, String>,
     }
     impl<'a> AddAnInboundMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15984,13 +16317,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/inbound`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16041,6 +16374,7 @@ pub mod builder {
         body: Result<types::builder::ProcessOutboundMessageBodyDto, String>,
     }
     impl<'a> AddAnOutboundMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16075,13 +16409,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/outbound`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16132,6 +16466,7 @@ pub mod builder {
         body: Result<types::builder::SendReviewReplyDto, String>,
     }
     impl<'a> SendReviewReply<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16163,13 +16498,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/review-reply`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16219,6 +16554,7 @@ pub mod builder {
         message_id: Result<::std::string::String, String>,
     }
     impl<'a> CancelScheduledMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16238,13 +16574,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/messages/{messageId}/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16289,6 +16625,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadFileAttachments<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16307,13 +16644,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16365,6 +16702,7 @@ pub mod builder {
         body: Result<types::builder::InitiateFileUploadDto, String>,
     }
     impl<'a> InitiateFileUpload<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16398,13 +16736,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload/initiate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16455,6 +16793,7 @@ pub mod builder {
         body: Result<types::builder::CompleteFileUploadDto, String>,
     }
     impl<'a> CompleteFileUpload<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16488,13 +16827,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload/complete`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16546,6 +16885,7 @@ pub mod builder {
         body: Result<types::builder::UpdateMessageStatusDto, String>,
     }
     impl<'a> UpdateMessageStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16592,13 +16932,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/messages/{messageId}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16651,6 +16991,7 @@ pub mod builder {
         body: Result<types::builder::AddMessageAttachmentsDto, String>,
     }
     impl<'a> AddMessageAttachments<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16697,13 +17038,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/messages/{messageId}/attachments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16753,6 +17094,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetMessageRecording<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16785,13 +17127,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/{messageId}/locations/{locationId}/recording`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16831,6 +17173,7 @@ pub mod builder {
         message_id: Result<::std::string::String, String>,
     }
     impl<'a> GetMessageTranscription<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16863,13 +17206,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/locations/{locationId}/messages/{messageId}/transcription`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16919,6 +17262,7 @@ pub mod builder {
         message_id: Result<::std::string::String, String>,
     }
     impl<'a> DownloadMessageTranscription<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16951,13 +17295,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/locations/{locationId}/messages/{messageId}/transcription/download`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16999,6 +17343,7 @@ pub mod builder {
         body: Result<types::builder::UserTypingBody, String>,
     }
     impl<'a> LiveChatAgentTyping<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17030,13 +17375,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/providers/live-chat/typing`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17086,6 +17431,7 @@ pub mod builder {
         body: Result<types::builder::CreateConversationDto, String>,
     }
     impl<'a> CreateConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17119,13 +17465,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17170,9 +17516,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchConversation<'a> {
         type Page = types::SendConversationResponseDto;
         type Item = types::ConversationSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_CONVERSATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -17182,6 +17530,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -17218,19 +17567,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.conversations.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.conversations.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -17243,10 +17596,12 @@ pub mod builder {
     }
     impl<'a> SearchConversation<'a> {
         /// Every page of `GET /conversations/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `startAfterDate` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /conversations/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `startAfterDate` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -17254,9 +17609,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ExportMessagesByLocation<'a> {
         type Page = types::ExportMessagesResponseDto;
         type Item = types::GetMessageResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::EXPORT_MESSAGES_BY_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -17266,6 +17623,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -17302,19 +17660,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.messages.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.messages.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -17332,10 +17694,12 @@ pub mod builder {
     }
     impl<'a> ExportMessagesByLocation<'a> {
         /// Every page of `GET /conversations/messages/export`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `cursor` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /conversations/messages/export`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `cursor` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -17343,9 +17707,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetMessages<'a> {
         type Page = types::GetMessagesByConversationResponseDto;
         type Item = types::GetMessageResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_MESSAGES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -17355,6 +17721,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -17390,19 +17757,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.messages.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.messages.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -17420,10 +17791,12 @@ pub mod builder {
     }
     impl<'a> GetMessages<'a> {
         /// Every page of `GET /conversations/{conversationId}/messages`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `lastMessageId` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /conversations/{conversationId}/messages`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `lastMessageId` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -66,6 +66,7 @@ pub mod types {
             struct CreateCustomFieldsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomFieldsDtoVisitor {
                 type Value = CreateCustomFieldsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -242,6 +243,7 @@ pub mod types {
         }
     }
     impl CreateCustomFieldsDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomFieldsDto {
             Default::default()
         }
@@ -314,6 +316,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoAcceptedFormats {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pdf => f.write_str(".pdf"),
@@ -333,6 +336,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomFieldsDtoAcceptedFormats {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -354,6 +358,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomFieldsDtoAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -363,6 +368,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCustomFieldsDtoAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -443,6 +449,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoDataType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Text => f.write_str("TEXT"),
@@ -464,6 +471,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomFieldsDtoDataType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -487,6 +495,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomFieldsDtoDataType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -496,6 +505,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCustomFieldsDtoDataType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -520,6 +530,7 @@ pub mod types {
             struct CreateFolderVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateFolderVisitor {
                 type Value = CreateFolder;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -580,6 +591,7 @@ pub mod types {
         }
     }
     impl CreateFolder {
+        #[inline]
         pub fn builder() -> builder::CreateFolder {
             Default::default()
         }
@@ -598,6 +610,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldSuccessfulResponseDtoVisitor {
                 type Value = CustomFieldSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -666,6 +679,7 @@ pub mod types {
             struct CustomFieldsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldsResponseDtoVisitor {
                 type Value = CustomFieldsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -745,6 +759,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFolderDeleteResponseDtoVisitor {
                 type Value = CustomFolderDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -882,6 +897,7 @@ pub mod types {
             struct ICustomFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ICustomFieldVisitor {
                 type Value = ICustomField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1177,6 +1193,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ICustomFieldAcceptedFormats {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pdf => f.write_str(".pdf"),
@@ -1196,6 +1213,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ICustomFieldAcceptedFormats {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1217,6 +1235,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ICustomFieldAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1225,6 +1244,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ICustomFieldAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1302,6 +1322,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ICustomFieldDataType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Text => f.write_str("TEXT"),
@@ -1322,6 +1343,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ICustomFieldDataType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1344,6 +1366,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ICustomFieldDataType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1352,6 +1375,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ICustomFieldDataType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1378,6 +1402,7 @@ pub mod types {
             struct ICustomFieldFolderVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ICustomFieldFolderVisitor {
                 type Value = ICustomFieldFolder;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1483,6 +1508,7 @@ pub mod types {
             struct OptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OptionDtoVisitor {
                 type Value = OptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1542,6 +1568,7 @@ pub mod types {
         }
     }
     impl OptionDto {
+        #[inline]
         pub fn builder() -> builder::OptionDto {
             Default::default()
         }
@@ -1564,6 +1591,7 @@ pub mod types {
             struct OptionDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OptionDtoResponseVisitor {
                 type Value = OptionDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1678,6 +1706,7 @@ pub mod types {
             struct UpdateCustomFieldsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomFieldsDtoVisitor {
                 type Value = UpdateCustomFieldsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1806,6 +1835,7 @@ pub mod types {
         }
     }
     impl UpdateCustomFieldsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomFieldsDto {
             Default::default()
         }
@@ -1878,6 +1908,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCustomFieldsDtoAcceptedFormats {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pdf => f.write_str(".pdf"),
@@ -1897,6 +1928,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCustomFieldsDtoAcceptedFormats {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1918,6 +1950,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomFieldsDtoAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1927,6 +1960,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCustomFieldsDtoAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1949,6 +1983,7 @@ pub mod types {
             struct UpdateFolderVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateFolderVisitor {
                 type Value = UpdateFolder;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2000,6 +2035,7 @@ pub mod types {
         }
     }
     impl UpdateFolder {
+        #[inline]
         pub fn builder() -> builder::UpdateFolder {
             Default::default()
         }
@@ -2059,6 +2095,7 @@ pub mod types {
             show_in_forms: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for CreateCustomFieldsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accepted_formats: Ok(Default::default()),
@@ -2209,6 +2246,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomFieldsDto>
         for super::CreateCustomFieldsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2310,6 +2348,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomFieldsDto>
         for CreateCustomFieldsDto {
+            #[inline]
             fn from(value: super::CreateCustomFieldsDto) -> Self {
                 Self {
                     accepted_formats: Ok(value.accepted_formats),
@@ -2341,6 +2380,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateFolder {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -2380,6 +2420,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateFolder> for super::CreateFolder {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateFolder,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2420,6 +2461,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateFolder> for CreateFolder {
+            #[inline]
             fn from(value: super::CreateFolder) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -2438,6 +2480,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for OptionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -2474,6 +2517,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<OptionDto> for super::OptionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2506,6 +2550,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::OptionDto> for OptionDto {
+            #[inline]
             fn from(value: super::OptionDto) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -2547,6 +2592,7 @@ pub mod types {
             show_in_forms: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateCustomFieldsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accepted_formats: Ok(Default::default()),
@@ -2649,6 +2695,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomFieldsDto>
         for super::UpdateCustomFieldsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2720,6 +2767,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDto>
         for UpdateCustomFieldsDto {
+            #[inline]
             fn from(value: super::UpdateCustomFieldsDto) -> Self {
                 Self {
                     accepted_formats: Ok(value.accepted_formats),
@@ -2742,6 +2790,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateFolder {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -2772,6 +2821,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateFolder> for super::UpdateFolder {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateFolder,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2800,6 +2850,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateFolder> for UpdateFolder {
+            #[inline]
             fn from(value: super::UpdateFolder) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -2814,6 +2865,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2822,6 +2874,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2830,11 +2883,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2858,6 +2913,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2874,6 +2930,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2887,21 +2944,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2942,6 +3004,7 @@ let response = client.get_custom_field_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_field_by_id(&self) -> builder::GetCustomFieldById<'_> {
         builder::GetCustomFieldById::new(self)
     }
@@ -2980,6 +3043,7 @@ let response = client.update_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_field(&self) -> builder::UpdateCustomField<'_> {
         builder::UpdateCustomField::new(self)
     }
@@ -3017,6 +3081,7 @@ let response = client.delete_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_custom_field(&self) -> builder::DeleteCustomField<'_> {
         builder::DeleteCustomField::new(self)
     }
@@ -3058,6 +3123,7 @@ let response = client.get_custom_fields_by_object_key()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_fields_by_object_key(
         &self,
     ) -> builder::GetCustomFieldsByObjectKey<'_> {
@@ -3097,6 +3163,7 @@ let response = client.create_custom_field_folder()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_field_folder(&self) -> builder::CreateCustomFieldFolder<'_> {
         builder::CreateCustomFieldFolder::new(self)
     }
@@ -3135,6 +3202,7 @@ let response = client.update_custom_field_folder()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_field_folder(&self) -> builder::UpdateCustomFieldFolder<'_> {
         builder::UpdateCustomFieldFolder::new(self)
     }
@@ -3176,6 +3244,7 @@ let response = client.delete_custom_field_folder()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_custom_field_folder(&self) -> builder::DeleteCustomFieldFolder<'_> {
         builder::DeleteCustomFieldFolder::new(self)
     }
@@ -3213,6 +3282,7 @@ let response = client.create_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_field(&self) -> builder::CreateCustomField<'_> {
         builder::CreateCustomField::new(self)
     }
@@ -3235,6 +3305,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomFieldById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3254,13 +3325,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/custom-fields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3306,6 +3377,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomFieldsDto, String>,
     }
     impl<'a> UpdateCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3352,13 +3424,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/custom-fields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3410,6 +3482,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3429,13 +3502,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/custom-fields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3481,6 +3554,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomFieldsByObjectKey<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3513,13 +3587,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/custom-fields/object-key/{objectKey}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3568,6 +3642,7 @@ pub mod builder {
         body: Result<types::builder::CreateFolder, String>,
     }
     impl<'a> CreateCustomFieldFolder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3597,13 +3672,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/custom-fields/folder`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3654,6 +3729,7 @@ pub mod builder {
         body: Result<types::builder::UpdateFolder, String>,
     }
     impl<'a> UpdateCustomFieldFolder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3696,13 +3772,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/custom-fields/folder/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3754,6 +3830,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCustomFieldFolder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3786,13 +3863,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/custom-fields/folder/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3841,6 +3918,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomFieldsDto, String>,
     }
     impl<'a> CreateCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3874,13 +3952,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/custom-fields/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

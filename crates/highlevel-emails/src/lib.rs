@@ -37,6 +37,7 @@ pub mod types {
             struct BuilderUpdateSuccessfulDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BuilderUpdateSuccessfulDtoVisitor {
                 type Value = BuilderUpdateSuccessfulDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -167,6 +168,7 @@ pub mod types {
             struct CreateBuilderDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateBuilderDtoVisitor {
                 type Value = CreateBuilderDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -333,6 +335,7 @@ pub mod types {
         }
     }
     impl CreateBuilderDto {
+        #[inline]
         pub fn builder() -> builder::CreateBuilderDto {
             Default::default()
         }
@@ -378,6 +381,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoBuilderVersion {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X1 => f.write_str("1"),
@@ -388,6 +392,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBuilderDtoBuilderVersion {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -400,6 +405,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBuilderDtoBuilderVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -409,6 +415,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateBuilderDtoBuilderVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -416,6 +423,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CreateBuilderDtoBuilderVersion {
+        #[inline]
         fn default() -> Self {
             CreateBuilderDtoBuilderVersion::X2
         }
@@ -464,6 +472,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoImportProvider {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mailchimp => f.write_str("mailchimp"),
@@ -475,6 +484,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBuilderDtoImportProvider {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -488,6 +498,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBuilderDtoImportProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -497,6 +508,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateBuilderDtoImportProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -553,6 +565,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -566,6 +579,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBuilderDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -581,6 +595,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBuilderDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -589,6 +604,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateBuilderDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -612,6 +628,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateBuilderSuccesfulResponseDtoVisitor {
                 type Value = CreateBuilderSuccesfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -694,6 +711,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteBuilderSuccesfulResponseDtoVisitor {
                 type Value = DeleteBuilderSuccesfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -799,6 +817,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for FetchBuilderSuccesfulResponseDtoVisitor {
                 type Value = FetchBuilderSuccesfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1028,6 +1047,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FetchCampaignsEmailStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -1051,6 +1071,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FetchCampaignsEmailStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1076,6 +1097,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FetchCampaignsEmailStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1084,6 +1106,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FetchCampaignsEmailStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1091,6 +1114,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for FetchCampaignsEmailStatus {
+        #[inline]
         fn default() -> Self {
             FetchCampaignsEmailStatus::Complete
         }
@@ -1151,6 +1175,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FetchCampaignsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -1166,6 +1191,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FetchCampaignsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1183,6 +1209,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FetchCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1191,6 +1218,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FetchCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1198,6 +1226,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for FetchCampaignsStatus {
+        #[inline]
         fn default() -> Self {
             FetchCampaignsStatus::Active
         }
@@ -1243,6 +1272,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FetchTemplateBuilderVersion {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X1 => f.write_str("1"),
@@ -1253,6 +1283,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FetchTemplateBuilderVersion {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1265,6 +1296,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FetchTemplateBuilderVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1273,6 +1305,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FetchTemplateBuilderVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1280,6 +1313,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for FetchTemplateBuilderVersion {
+        #[inline]
         fn default() -> Self {
             FetchTemplateBuilderVersion::X2
         }
@@ -1299,6 +1333,7 @@ pub mod types {
             struct IBuilderJsonMapperVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IBuilderJsonMapperVisitor {
                 type Value = IBuilderJsonMapper;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1364,6 +1399,7 @@ pub mod types {
         }
     }
     impl IBuilderJsonMapper {
+        #[inline]
         pub fn builder() -> builder::IBuilderJsonMapper {
             Default::default()
         }
@@ -1382,6 +1418,7 @@ pub mod types {
             struct InvalidLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InvalidLocationDtoVisitor {
                 type Value = InvalidLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1461,6 +1498,7 @@ pub mod types {
             struct NotFoundDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotFoundDtoVisitor {
                 type Value = NotFoundDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1560,6 +1598,7 @@ pub mod types {
             struct SaveBuilderDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaveBuilderDataDtoVisitor {
                 type Value = SaveBuilderDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1673,6 +1712,7 @@ pub mod types {
         }
     }
     impl SaveBuilderDataDto {
+        #[inline]
         pub fn builder() -> builder::SaveBuilderDataDto {
             Default::default()
         }
@@ -1718,6 +1758,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SaveBuilderDataDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -1728,6 +1769,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SaveBuilderDataDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1740,6 +1782,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SaveBuilderDataDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1749,6 +1792,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SaveBuilderDataDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1820,6 +1864,7 @@ pub mod types {
             struct ScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleDtoVisitor {
                 type Value = ScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2195,6 +2240,7 @@ pub mod types {
             struct ScheduleFetchSuccessfulDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleFetchSuccessfulDtoVisitor {
                 type Value = ScheduleFetchSuccessfulDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2280,6 +2326,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for TemplateSettings {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -2288,6 +2335,7 @@ pub mod types {
     }
     impl ::std::convert::From<TemplateSettings>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: TemplateSettings) -> Self {
             value.0
         }
@@ -2295,6 +2343,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for TemplateSettings {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -2355,6 +2404,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateBuilderDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     builder_version: Ok(
@@ -2494,6 +2544,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateBuilderDto> for super::CreateBuilderDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateBuilderDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2588,6 +2639,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateBuilderDto> for CreateBuilderDto {
+            #[inline]
             fn from(value: super::CreateBuilderDto) -> Self {
                 Self {
                     builder_version: Ok(value.builder_version),
@@ -2621,6 +2673,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for IBuilderJsonMapper {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attrs: Err("no value supplied for attrs".to_string()),
@@ -2664,6 +2717,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<IBuilderJsonMapper> for super::IBuilderJsonMapper {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: IBuilderJsonMapper,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2704,6 +2758,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::IBuilderJsonMapper> for IBuilderJsonMapper {
+            #[inline]
             fn from(value: super::IBuilderJsonMapper) -> Self {
                 Self {
                     attrs: Ok(value.attrs),
@@ -2742,6 +2797,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SaveBuilderDataDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     dnd: Err("no value supplied for dnd".to_string()),
@@ -2838,6 +2894,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SaveBuilderDataDto> for super::SaveBuilderDataDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SaveBuilderDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2908,6 +2965,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SaveBuilderDataDto> for SaveBuilderDataDto {
+            #[inline]
             fn from(value: super::SaveBuilderDataDto) -> Self {
                 Self {
                     dnd: Ok(value.dnd),
@@ -2924,6 +2982,7 @@ pub mod types {
     }
     /// Generation of default values for serde.
     pub mod defaults {
+        #[inline]
         pub(super) fn create_builder_dto_builder_version() -> super::CreateBuilderDtoBuilderVersion {
             super::CreateBuilderDtoBuilderVersion::X2
         }
@@ -2934,6 +2993,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2942,6 +3002,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2950,11 +3011,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2978,6 +3041,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2994,6 +3058,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -3007,21 +3072,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -3062,6 +3132,7 @@ let response = client.fetch_campaigns()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_campaigns(&self) -> builder::FetchCampaigns<'_> {
         builder::FetchCampaigns::new(self)
     }
@@ -3087,6 +3158,7 @@ let response = client.fetch_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_template(&self) -> builder::FetchTemplate<'_> {
         builder::FetchTemplate::new(self)
     }
@@ -3102,6 +3174,7 @@ let response = client.create_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_template(&self) -> builder::CreateTemplate<'_> {
         builder::CreateTemplate::new(self)
     }
@@ -3118,6 +3191,7 @@ let response = client.delete_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_template(&self) -> builder::DeleteTemplate<'_> {
         builder::DeleteTemplate::new(self)
     }
@@ -3133,6 +3207,7 @@ let response = client.update_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_template(&self) -> builder::UpdateTemplate<'_> {
         builder::UpdateTemplate::new(self)
     }
@@ -3165,6 +3240,7 @@ pub mod builder {
         status: Result<Option<types::FetchCampaignsStatus>, String>,
     }
     impl<'a> FetchCampaigns<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3309,13 +3385,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3418,6 +3494,7 @@ pub mod builder {
         templates_only: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FetchTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3577,13 +3654,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/builder`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3676,6 +3753,7 @@ pub mod builder {
         body: Result<types::builder::CreateBuilderDto, String>,
     }
     impl<'a> CreateTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3707,13 +3785,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/builder`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3764,6 +3842,7 @@ pub mod builder {
         template_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3796,13 +3875,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/emails/builder/{locationId}/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3851,6 +3930,7 @@ pub mod builder {
         body: Result<types::builder::SaveBuilderDataDto, String>,
     }
     impl<'a> UpdateTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3882,13 +3962,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/builder/data`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3932,9 +4012,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for FetchCampaigns<'a> {
         type Page = types::ScheduleFetchSuccessfulDto;
         type Item = types::ScheduleDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::FETCH_CAMPAIGNS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3944,6 +4026,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3980,19 +4063,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.schedules.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.schedules.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -4000,10 +4087,12 @@ pub mod builder {
     }
     impl<'a> FetchCampaigns<'a> {
         /// Every page of `GET /emails/schedule`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /emails/schedule`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

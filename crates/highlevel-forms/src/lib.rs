@@ -25,6 +25,7 @@ pub mod types {
             struct ContactSessionIdsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactSessionIdsVisitor {
                 type Value = ContactSessionIds;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -125,6 +126,7 @@ pub mod types {
             struct EventDataSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EventDataSchemaVisitor {
                 type Value = EventDataSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -392,6 +394,7 @@ pub mod types {
             struct FormsParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormsParamsVisitor {
                 type Value = FormsParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -490,6 +493,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for FormsSubmissionsSubmissionsSchemaVisitor {
                 type Value = FormsSubmissionsSubmissionsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -632,6 +636,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for FormsSubmissionsSuccessfulResponseDtoVisitor {
                 type Value = FormsSubmissionsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -715,6 +720,7 @@ pub mod types {
             struct FormsSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormsSuccessfulResponseDtoVisitor {
                 type Value = FormsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -795,6 +801,7 @@ pub mod types {
             struct MetaSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MetaSchemaVisitor {
                 type Value = MetaSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -901,6 +908,7 @@ pub mod types {
             struct OthersSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OthersSchemaVisitor {
                 type Value = OthersSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1004,6 +1012,7 @@ pub mod types {
             struct PageDetailsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PageDetailsSchemaVisitor {
                 type Value = PageDetailsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1073,6 +1082,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1081,6 +1091,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1089,11 +1100,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1117,6 +1130,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1133,6 +1147,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1146,21 +1161,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1193,6 +1213,7 @@ let response = client.get_forms_submissions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_forms_submissions(&self) -> builder::GetFormsSubmissions<'_> {
         builder::GetFormsSubmissions::new(self)
     }
@@ -1214,6 +1235,7 @@ let response = client.upload_to_custom_fields()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_to_custom_fields(&self) -> builder::UploadToCustomFields<'_> {
         builder::UploadToCustomFields::new(self)
     }
@@ -1237,6 +1259,7 @@ let response = client.get_forms()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_forms(&self) -> builder::GetForms<'_> {
         builder::GetForms::new(self)
     }
@@ -1265,6 +1288,7 @@ pub mod builder {
         start_at: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetFormsSubmissions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1361,13 +1385,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/forms/submissions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1438,6 +1462,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadToCustomFields<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1482,13 +1507,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/forms/upload-custom-files`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1546,6 +1571,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetForms<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1601,13 +1627,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/forms/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1651,9 +1677,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetFormsSubmissions<'a> {
         type Page = types::FormsSubmissionsSuccessfulResponseDto;
         type Item = types::FormsSubmissionsSubmissionsSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_FORMS_SUBMISSIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -1663,6 +1691,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -1699,19 +1728,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.submissions.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.submissions.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(&mut envelope, "meta", &page.meta);
@@ -1720,10 +1753,12 @@ pub mod builder {
     }
     impl<'a> GetFormsSubmissions<'a> {
         /// Every page of `GET /forms/submissions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /forms/submissions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -1731,9 +1766,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetForms<'a> {
         type Page = types::FormsSuccessfulResponseDto;
         type Item = types::FormsParams;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_FORMS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -1743,6 +1780,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -1778,19 +1816,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.forms.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.forms.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -1803,10 +1845,12 @@ pub mod builder {
     }
     impl<'a> GetForms<'a> {
         /// Every page of `GET /forms/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /forms/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

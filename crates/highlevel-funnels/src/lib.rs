@@ -35,6 +35,7 @@ pub mod types {
             struct CreateRedirectParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateRedirectParamsVisitor {
                 type Value = CreateRedirectParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -109,6 +110,7 @@ pub mod types {
         }
     }
     impl CreateRedirectParams {
+        #[inline]
         pub fn builder() -> builder::CreateRedirectParams {
             Default::default()
         }
@@ -160,6 +162,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateRedirectParamsAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Funnel => f.write_str("funnel"),
@@ -172,6 +175,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateRedirectParamsAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -186,6 +190,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateRedirectParamsAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -194,6 +199,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateRedirectParamsAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -214,6 +220,7 @@ pub mod types {
             struct CreateRedirectResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateRedirectResponseDtoVisitor {
                 type Value = CreateRedirectResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -280,6 +287,7 @@ pub mod types {
             struct DeleteRedirectResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteRedirectResponseDtoVisitor {
                 type Value = DeleteRedirectResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -344,6 +352,7 @@ pub mod types {
             struct FunnelListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FunnelListResponseDtoVisitor {
                 type Value = FunnelListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -429,6 +438,7 @@ pub mod types {
             struct FunnelPageCountResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FunnelPageCountResponseDtoVisitor {
                 type Value = FunnelPageCountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -508,6 +518,7 @@ pub mod types {
             struct FunnelPageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FunnelPageResponseDtoVisitor {
                 type Value = FunnelPageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -646,6 +657,7 @@ pub mod types {
             struct RedirectListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RedirectListResponseDtoVisitor {
                 type Value = RedirectListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -731,6 +743,7 @@ pub mod types {
             struct RedirectResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RedirectResponseDtoVisitor {
                 type Value = RedirectResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -881,6 +894,7 @@ pub mod types {
             struct UpdateRedirectParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRedirectParamsVisitor {
                 type Value = UpdateRedirectParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -943,6 +957,7 @@ pub mod types {
         }
     }
     impl UpdateRedirectParams {
+        #[inline]
         pub fn builder() -> builder::UpdateRedirectParams {
             Default::default()
         }
@@ -994,6 +1009,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateRedirectParamsAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Funnel => f.write_str("funnel"),
@@ -1006,6 +1022,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateRedirectParamsAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1020,6 +1037,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateRedirectParamsAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1028,6 +1046,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateRedirectParamsAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1048,6 +1067,7 @@ pub mod types {
             struct UpdateRedirectResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRedirectResponseDtoVisitor {
                 type Value = UpdateRedirectResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1117,6 +1137,7 @@ pub mod types {
             target: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateRedirectParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action: Err("no value supplied for action".to_string()),
@@ -1175,6 +1196,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateRedirectParams>
         for super::CreateRedirectParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateRedirectParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1227,6 +1249,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateRedirectParams> for CreateRedirectParams {
+            #[inline]
             fn from(value: super::CreateRedirectParams) -> Self {
                 Self {
                     action: Ok(value.action),
@@ -1250,6 +1273,7 @@ pub mod types {
             target: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateRedirectParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action: Err("no value supplied for action".to_string()),
@@ -1290,6 +1314,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateRedirectParams>
         for super::UpdateRedirectParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateRedirectParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1330,6 +1355,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateRedirectParams> for UpdateRedirectParams {
+            #[inline]
             fn from(value: super::UpdateRedirectParams) -> Self {
                 Self {
                     action: Ok(value.action),
@@ -1345,6 +1371,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1353,6 +1380,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1361,11 +1389,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1389,6 +1419,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1405,6 +1436,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1418,21 +1450,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1451,6 +1488,7 @@ let response = client.create_redirect()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_redirect(&self) -> builder::CreateRedirect<'_> {
         builder::CreateRedirect::new(self)
     }
@@ -1467,6 +1505,7 @@ let response = client.delete_redirect_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_redirect_by_id(&self) -> builder::DeleteRedirectById<'_> {
         builder::DeleteRedirectById::new(self)
     }
@@ -1483,6 +1522,7 @@ let response = client.update_redirect_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_redirect_by_id(&self) -> builder::UpdateRedirectById<'_> {
         builder::UpdateRedirectById::new(self)
     }
@@ -1501,6 +1541,7 @@ let response = client.fetch_redirects_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_redirects_list(&self) -> builder::FetchRedirectsList<'_> {
         builder::FetchRedirectsList::new(self)
     }
@@ -1522,6 +1563,7 @@ let response = client.get_funnels()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_funnels(&self) -> builder::GetFunnels<'_> {
         builder::GetFunnels::new(self)
     }
@@ -1541,6 +1583,7 @@ let response = client.get_pages_by_funnel_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_pages_by_funnel_id(&self) -> builder::GetPagesByFunnelId<'_> {
         builder::GetPagesByFunnelId::new(self)
     }
@@ -1558,6 +1601,7 @@ let response = client.get_pages_count_by_funnel_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_pages_count_by_funnel_id(&self) -> builder::GetPagesCountByFunnelId<'_> {
         builder::GetPagesCountByFunnelId::new(self)
     }
@@ -1580,6 +1624,7 @@ pub mod builder {
         body: Result<types::builder::CreateRedirectParams, String>,
     }
     impl<'a> CreateRedirect<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1613,13 +1658,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/funnels/lookup/redirect`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1671,6 +1716,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteRedirectById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1703,13 +1749,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/funnels/lookup/redirect/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1759,6 +1805,7 @@ pub mod builder {
         body: Result<types::builder::UpdateRedirectParams, String>,
     }
     impl<'a> UpdateRedirectById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1805,13 +1852,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/funnels/lookup/redirect/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1866,6 +1913,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FetchRedirectsList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1919,13 +1967,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/funnels/lookup/redirect/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1985,6 +2033,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetFunnels<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2088,13 +2137,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/funnels/funnel/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2167,6 +2216,7 @@ pub mod builder {
         offset: Result<i64, String>,
     }
     impl<'a> GetPagesByFunnelId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2233,13 +2283,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/funnels/page`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2297,6 +2347,7 @@ pub mod builder {
         name: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetPagesCountByFunnelId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2343,13 +2394,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/funnels/page/count`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

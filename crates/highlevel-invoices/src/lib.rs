@@ -25,6 +25,7 @@ pub mod types {
             struct AdditionalEmailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdditionalEmailsDtoVisitor {
                 type Value = AdditionalEmailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -72,6 +73,7 @@ pub mod types {
         }
     }
     impl AdditionalEmailsDto {
+        #[inline]
         pub fn builder() -> builder::AdditionalEmailsDto {
             Default::default()
         }
@@ -89,6 +91,7 @@ pub mod types {
             struct AdditionalEmailsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdditionalEmailsDtoResponseVisitor {
                 type Value = AdditionalEmailsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -166,6 +169,7 @@ pub mod types {
             struct AddressVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AddressVisitor {
                 type Value = Address;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1049,6 +1053,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AddressCountryCode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -1304,6 +1309,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AddressCountryCode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1561,6 +1567,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AddressCountryCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1569,6 +1576,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AddressCountryCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1606,6 +1614,7 @@ pub mod types {
             struct AddressDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AddressDtoVisitor {
                 type Value = AddressDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1714,6 +1723,7 @@ pub mod types {
         }
     }
     impl AddressDto {
+        #[inline]
         pub fn builder() -> builder::AddressDto {
             Default::default()
         }
@@ -1749,6 +1759,7 @@ pub mod types {
             struct AddressDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AddressDtoResponseVisitor {
                 type Value = AddressDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1876,6 +1887,7 @@ pub mod types {
             struct AltDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AltDtoVisitor {
                 type Value = AltDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1927,6 +1939,7 @@ pub mod types {
         }
     }
     impl AltDto {
+        #[inline]
         pub fn builder() -> builder::AltDto {
             Default::default()
         }
@@ -1969,6 +1982,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AltDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -1978,6 +1992,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AltDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1989,6 +2004,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AltDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1997,6 +2013,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AltDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2025,6 +2042,7 @@ pub mod types {
             struct AttachmentsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachmentsDtoVisitor {
                 type Value = AttachmentsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2092,6 +2110,7 @@ pub mod types {
         }
     }
     impl AttachmentsDto {
+        #[inline]
         pub fn builder() -> builder::AttachmentsDto {
             Default::default()
         }
@@ -2118,6 +2137,7 @@ pub mod types {
             struct AttachmentsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachmentsDtoResponseVisitor {
                 type Value = AttachmentsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2225,6 +2245,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for AutoInvoice {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -2233,6 +2254,7 @@ pub mod types {
     }
     impl ::std::convert::From<AutoInvoice>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: AutoInvoice) -> Self {
             value.0
         }
@@ -2240,6 +2262,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for AutoInvoice {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -2262,6 +2285,7 @@ pub mod types {
             struct AutoInvoicingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AutoInvoicingDtoVisitor {
                 type Value = AutoInvoicingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2320,6 +2344,7 @@ pub mod types {
         }
     }
     impl AutoInvoicingDto {
+        #[inline]
         pub fn builder() -> builder::AutoInvoicingDto {
             Default::default()
         }
@@ -2359,6 +2384,7 @@ pub mod types {
             struct AutoPaymentDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AutoPaymentDetailsDtoVisitor {
                 type Value = AutoPaymentDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2523,6 +2549,7 @@ pub mod types {
         }
     }
     impl AutoPaymentDetailsDto {
+        #[inline]
         pub fn builder() -> builder::AutoPaymentDetailsDto {
             Default::default()
         }
@@ -2598,6 +2625,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AutoPaymentInvoiceScheduleResponseDtoVisitor {
                 type Value = AutoPaymentInvoiceScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2910,6 +2938,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AutoPaymentInvoiceScheduleResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -2919,6 +2948,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AutoPaymentInvoiceScheduleResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2930,6 +2960,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AutoPaymentInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2939,6 +2970,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AutoPaymentInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2964,6 +2996,7 @@ pub mod types {
             struct AutoPaymentScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AutoPaymentScheduleDtoVisitor {
                 type Value = AutoPaymentScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3035,6 +3068,7 @@ pub mod types {
         }
     }
     impl AutoPaymentScheduleDto {
+        #[inline]
         pub fn builder() -> builder::AutoPaymentScheduleDto {
             Default::default()
         }
@@ -3077,6 +3111,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AutoPaymentScheduleDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -3086,6 +3121,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AutoPaymentScheduleDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3097,6 +3133,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AutoPaymentScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3106,6 +3143,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AutoPaymentScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3126,6 +3164,7 @@ pub mod types {
             struct BacsDirectDebitDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BacsDirectDebitDtoVisitor {
                 type Value = BacsDirectDebitDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3182,6 +3221,7 @@ pub mod types {
         }
     }
     impl BacsDirectDebitDto {
+        #[inline]
         pub fn builder() -> builder::BacsDirectDebitDto {
             Default::default()
         }
@@ -3200,6 +3240,7 @@ pub mod types {
             struct BecsDirectDebitDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BecsDirectDebitDtoVisitor {
                 type Value = BecsDirectDebitDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3256,6 +3297,7 @@ pub mod types {
         }
     }
     impl BecsDirectDebitDto {
+        #[inline]
         pub fn builder() -> builder::BecsDirectDebitDto {
             Default::default()
         }
@@ -3268,6 +3310,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for BusinessDetails {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -3276,6 +3319,7 @@ pub mod types {
     }
     impl ::std::convert::From<BusinessDetails>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: BusinessDetails) -> Self {
             value.0
         }
@@ -3283,6 +3327,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for BusinessDetails {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -3320,6 +3365,7 @@ pub mod types {
             struct BusinessDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BusinessDetailsDtoVisitor {
                 type Value = BusinessDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3430,6 +3476,7 @@ pub mod types {
         }
     }
     impl BusinessDetailsDto {
+        #[inline]
         pub fn builder() -> builder::BusinessDetailsDto {
             Default::default()
         }
@@ -3465,6 +3512,7 @@ pub mod types {
             struct BusinessDetailsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BusinessDetailsDtoResponseVisitor {
                 type Value = BusinessDetailsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3594,6 +3642,7 @@ pub mod types {
             struct CancelInvoiceScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CancelInvoiceScheduleDtoVisitor {
                 type Value = CancelInvoiceScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3651,6 +3700,7 @@ pub mod types {
         }
     }
     impl CancelInvoiceScheduleDto {
+        #[inline]
         pub fn builder() -> builder::CancelInvoiceScheduleDto {
             Default::default()
         }
@@ -3693,6 +3743,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CancelInvoiceScheduleDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -3702,6 +3753,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CancelInvoiceScheduleDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3713,6 +3765,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CancelInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3722,6 +3775,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CancelInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3797,6 +3851,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CancelInvoiceScheduleResponseDtoVisitor {
                 type Value = CancelInvoiceScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4104,6 +4159,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CancelInvoiceScheduleResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -4113,6 +4169,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CancelInvoiceScheduleResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4124,6 +4181,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CancelInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4133,6 +4191,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CancelInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4153,6 +4212,7 @@ pub mod types {
             struct CardDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CardDtoVisitor {
                 type Value = CardDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4201,6 +4261,7 @@ pub mod types {
         }
     }
     impl CardDto {
+        #[inline]
         pub fn builder() -> builder::CardDto {
             Default::default()
         }
@@ -4219,6 +4280,7 @@ pub mod types {
             struct ChequeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ChequeDtoVisitor {
                 type Value = ChequeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4261,6 +4323,7 @@ pub mod types {
         }
     }
     impl ChequeDto {
+        #[inline]
         pub fn builder() -> builder::ChequeDto {
             Default::default()
         }
@@ -4273,6 +4336,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for ContactDetails {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -4281,6 +4345,7 @@ pub mod types {
     }
     impl ::std::convert::From<ContactDetails>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: ContactDetails) -> Self {
             value.0
         }
@@ -4288,6 +4353,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for ContactDetails {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -4330,6 +4396,7 @@ pub mod types {
             struct ContactDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactDetailsDtoVisitor {
                 type Value = ContactDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4440,6 +4507,7 @@ pub mod types {
         }
     }
     impl ContactDetailsDto {
+        #[inline]
         pub fn builder() -> builder::ContactDetailsDto {
             Default::default()
         }
@@ -4482,6 +4550,7 @@ pub mod types {
             struct ContactDetailsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactDetailsDtoResponseVisitor {
                 type Value = ContactDetailsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4704,6 +4773,7 @@ pub mod types {
             struct CreateEstimatesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateEstimatesDtoVisitor {
                 type Value = CreateEstimatesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5010,6 +5080,7 @@ pub mod types {
         }
     }
     impl CreateEstimatesDto {
+        #[inline]
         pub fn builder() -> builder::CreateEstimatesDto {
             Default::default()
         }
@@ -5052,6 +5123,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateEstimatesDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5061,6 +5133,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateEstimatesDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5072,6 +5145,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateEstimatesDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5080,6 +5154,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateEstimatesDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5164,6 +5239,7 @@ pub mod types {
             struct CreateInvoiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateInvoiceDtoVisitor {
                 type Value = CreateInvoiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5454,6 +5530,7 @@ pub mod types {
         }
     }
     impl CreateInvoiceDto {
+        #[inline]
         pub fn builder() -> builder::CreateInvoiceDto {
             Default::default()
         }
@@ -5496,6 +5573,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5505,6 +5583,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5516,6 +5595,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5524,6 +5604,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5549,6 +5630,7 @@ pub mod types {
             struct CreateInvoiceFromEstimateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateInvoiceFromEstimateDtoVisitor {
                 type Value = CreateInvoiceFromEstimateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5627,6 +5709,7 @@ pub mod types {
         }
     }
     impl CreateInvoiceFromEstimateDto {
+        #[inline]
         pub fn builder() -> builder::CreateInvoiceFromEstimateDto {
             Default::default()
         }
@@ -5669,6 +5752,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceFromEstimateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5678,6 +5762,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceFromEstimateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5689,6 +5774,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceFromEstimateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5698,6 +5784,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceFromEstimateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5745,6 +5832,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceFromEstimateDtoVersion {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::V1 => f.write_str("v1"),
@@ -5755,6 +5843,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceFromEstimateDtoVersion {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5767,6 +5856,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceFromEstimateDtoVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5776,6 +5866,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceFromEstimateDtoVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5799,6 +5890,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateInvoiceFromEstimateResponseDtoVisitor {
                 type Value = CreateInvoiceFromEstimateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5958,6 +6050,7 @@ pub mod types {
             struct CreateInvoiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateInvoiceResponseDtoVisitor {
                 type Value = CreateInvoiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6311,6 +6404,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6320,6 +6414,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6331,6 +6426,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6340,6 +6436,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6399,6 +6496,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -6413,6 +6511,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6429,6 +6528,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6438,6 +6538,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6504,6 +6605,7 @@ pub mod types {
             struct CreateInvoiceScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateInvoiceScheduleDtoVisitor {
                 type Value = CreateInvoiceScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6755,6 +6857,7 @@ pub mod types {
         }
     }
     impl CreateInvoiceScheduleDto {
+        #[inline]
         pub fn builder() -> builder::CreateInvoiceScheduleDto {
             Default::default()
         }
@@ -6797,6 +6900,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceScheduleDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6806,6 +6910,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceScheduleDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6817,6 +6922,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6826,6 +6932,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6901,6 +7008,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateInvoiceScheduleResponseDtoVisitor {
                 type Value = CreateInvoiceScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7208,6 +7316,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceScheduleResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -7217,6 +7326,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceScheduleResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7228,6 +7338,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7237,6 +7348,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7301,6 +7413,7 @@ pub mod types {
             struct CreateInvoiceTemplateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateInvoiceTemplateDtoVisitor {
                 type Value = CreateInvoiceTemplateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7538,6 +7651,7 @@ pub mod types {
         }
     }
     impl CreateInvoiceTemplateDto {
+        #[inline]
         pub fn builder() -> builder::CreateInvoiceTemplateDto {
             Default::default()
         }
@@ -7580,6 +7694,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceTemplateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -7589,6 +7704,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceTemplateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7600,6 +7716,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceTemplateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7609,6 +7726,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceTemplateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7664,6 +7782,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateInvoiceTemplateResponseDtoVisitor {
                 type Value = CreateInvoiceTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7891,6 +8010,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateInvoiceTemplateResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -7900,6 +8020,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateInvoiceTemplateResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7911,6 +8032,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateInvoiceTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7920,6 +8042,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateInvoiceTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7979,6 +8102,7 @@ pub mod types {
             struct CustomNotificationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomNotificationDtoVisitor {
                 type Value = CustomNotificationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8342,6 +8466,7 @@ pub mod types {
             struct CustomNotificationItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomNotificationItemDtoVisitor {
                 type Value = CustomNotificationItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8523,6 +8648,7 @@ pub mod types {
             struct CustomRRuleOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomRRuleOptionsDtoVisitor {
                 type Value = CustomRRuleOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8732,6 +8858,7 @@ pub mod types {
         }
     }
     impl CustomRRuleOptionsDto {
+        #[inline]
         pub fn builder() -> builder::CustomRRuleOptionsDto {
             Default::default()
         }
@@ -8792,6 +8919,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("mo"),
@@ -8807,6 +8935,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8824,6 +8953,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8833,6 +8963,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8895,6 +9026,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -8910,6 +9042,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8927,6 +9060,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8936,6 +9070,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9013,6 +9148,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoMonthOfYear {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Jan => f.write_str("jan"),
@@ -9033,6 +9169,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoMonthOfYear {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9055,6 +9192,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9064,6 +9202,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9126,6 +9265,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomRRuleOptionsDtoResponseVisitor {
                 type Value = CustomRRuleOptionsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9400,6 +9540,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoResponseDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("mo"),
@@ -9415,6 +9556,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoResponseDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9432,6 +9574,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoResponseDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9441,6 +9584,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoResponseDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9503,6 +9647,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoResponseIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -9518,6 +9663,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoResponseIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9535,6 +9681,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoResponseIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9544,6 +9691,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoResponseIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9621,6 +9769,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoResponseMonthOfYear {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Jan => f.write_str("jan"),
@@ -9641,6 +9790,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoResponseMonthOfYear {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9663,6 +9813,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoResponseMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9672,6 +9823,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoResponseMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9768,6 +9920,7 @@ pub mod types {
             struct DefaultInvoiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultInvoiceResponseDtoVisitor {
                 type Value = DefaultInvoiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10121,6 +10274,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DefaultInvoiceResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10130,6 +10284,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DefaultInvoiceResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10141,6 +10296,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DefaultInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10150,6 +10306,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DefaultInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10209,6 +10366,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DefaultInvoiceResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -10223,6 +10381,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DefaultInvoiceResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10239,6 +10398,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DefaultInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10248,6 +10408,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DefaultInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10292,6 +10453,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10301,6 +10463,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteInvoiceAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10312,6 +10475,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteInvoiceAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10320,6 +10484,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteInvoiceAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10416,6 +10581,7 @@ pub mod types {
             struct DeleteInvoiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteInvoiceResponseDtoVisitor {
                 type Value = DeleteInvoiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10769,6 +10935,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10778,6 +10945,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteInvoiceResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10789,6 +10957,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10798,6 +10967,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10857,6 +11027,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -10871,6 +11042,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteInvoiceResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10887,6 +11059,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10896,6 +11069,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10940,6 +11114,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceScheduleAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10949,6 +11124,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteInvoiceScheduleAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10960,6 +11136,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteInvoiceScheduleAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10969,6 +11146,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteInvoiceScheduleAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10990,6 +11168,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteInvoiceScheduleResponseDtoVisitor {
                 type Value = DeleteInvoiceScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11081,6 +11260,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteInvoiceTemplateAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -11090,6 +11270,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteInvoiceTemplateAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11101,6 +11282,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteInvoiceTemplateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11110,6 +11292,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteInvoiceTemplateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11131,6 +11314,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteInvoiceTemplateResponseDtoVisitor {
                 type Value = DeleteInvoiceTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11202,6 +11386,7 @@ pub mod types {
             struct DiscountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DiscountDtoVisitor {
                 type Value = DiscountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11259,6 +11444,7 @@ pub mod types {
         }
     }
     impl DiscountDto {
+        #[inline]
         pub fn builder() -> builder::DiscountDto {
             Default::default()
         }
@@ -11283,6 +11469,7 @@ pub mod types {
             struct DiscountDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DiscountDtoResponseVisitor {
                 type Value = DiscountDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11352,6 +11539,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for DiscountDtoResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 type_: defaults::discount_dto_response_type(),
@@ -11401,6 +11589,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DiscountDtoResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -11411,6 +11600,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DiscountDtoResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11423,6 +11613,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DiscountDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11431,6 +11622,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DiscountDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11438,6 +11630,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for DiscountDtoResponseType {
+        #[inline]
         fn default() -> Self {
             DiscountDtoResponseType::Percentage
         }
@@ -11483,6 +11676,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DiscountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -11493,6 +11687,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DiscountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11505,6 +11700,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DiscountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11513,6 +11709,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DiscountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11520,6 +11717,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for DiscountDtoType {
+        #[inline]
         fn default() -> Self {
             DiscountDtoType::Percentage
         }
@@ -11538,6 +11736,7 @@ pub mod types {
             struct EstimateIdParamVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EstimateIdParamVisitor {
                 type Value = EstimateIdParam;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11584,6 +11783,7 @@ pub mod types {
         }
     }
     impl EstimateIdParam {
+        #[inline]
         pub fn builder() -> builder::EstimateIdParam {
             Default::default()
         }
@@ -11640,6 +11840,7 @@ pub mod types {
             struct EstimateLineItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EstimateLineItemDtoVisitor {
                 type Value = EstimateLineItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11808,6 +12009,7 @@ pub mod types {
         }
     }
     impl EstimateLineItemDto {
+        #[inline]
         pub fn builder() -> builder::EstimateLineItemDto {
             Default::default()
         }
@@ -11853,6 +12055,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EstimateLineItemDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -11863,6 +12066,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EstimateLineItemDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11875,6 +12079,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EstimateLineItemDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11883,6 +12088,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for EstimateLineItemDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12007,6 +12213,7 @@ pub mod types {
             struct EstimateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EstimateResponseDtoVisitor {
                 type Value = EstimateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12511,6 +12718,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EstimateResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -12520,6 +12728,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EstimateResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12531,6 +12740,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EstimateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12539,6 +12749,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for EstimateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12619,6 +12830,7 @@ pub mod types {
             struct EstimateTemplateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EstimateTemplateResponseDtoVisitor {
                 type Value = EstimateTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12947,6 +13159,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EstimateTemplateResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -12956,6 +13169,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EstimateTemplateResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12967,6 +13181,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EstimateTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12976,6 +13191,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EstimateTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13040,6 +13256,7 @@ pub mod types {
             struct EstimateTemplatesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EstimateTemplatesDtoVisitor {
                 type Value = EstimateTemplatesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13238,6 +13455,7 @@ pub mod types {
         }
     }
     impl EstimateTemplatesDto {
+        #[inline]
         pub fn builder() -> builder::EstimateTemplatesDto {
             Default::default()
         }
@@ -13280,6 +13498,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EstimateTemplatesDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -13289,6 +13508,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EstimateTemplatesDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13300,6 +13520,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EstimateTemplatesDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13308,6 +13529,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for EstimateTemplatesDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13330,6 +13552,7 @@ pub mod types {
             struct FrequencySettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FrequencySettingsDtoVisitor {
                 type Value = FrequencySettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13389,6 +13612,7 @@ pub mod types {
         }
     }
     impl FrequencySettingsDto {
+        #[inline]
         pub fn builder() -> builder::FrequencySettingsDto {
             Default::default()
         }
@@ -13409,6 +13633,7 @@ pub mod types {
             struct FrequencySettingsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FrequencySettingsDtoResponseVisitor {
                 type Value = FrequencySettingsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13512,6 +13737,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GenerateEstimateNumberAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -13521,6 +13747,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GenerateEstimateNumberAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13532,6 +13759,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GenerateEstimateNumberAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13541,6 +13769,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GenerateEstimateNumberAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13562,6 +13791,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GenerateEstimateNumberResponseVisitor {
                 type Value = GenerateEstimateNumberResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13665,6 +13895,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GenerateInvoiceNumberAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -13674,6 +13905,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GenerateInvoiceNumberAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13685,6 +13917,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GenerateInvoiceNumberAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13694,6 +13927,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GenerateInvoiceNumberAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13715,6 +13949,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GenerateInvoiceNumberResponseDtoVisitor {
                 type Value = GenerateInvoiceNumberResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13806,6 +14041,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetInvoiceAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -13815,6 +14051,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetInvoiceAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13826,6 +14063,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetInvoiceAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13834,6 +14072,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetInvoiceAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13935,6 +14174,7 @@ pub mod types {
             struct GetInvoiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetInvoiceResponseDtoVisitor {
                 type Value = GetInvoiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14316,6 +14556,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetInvoiceResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -14325,6 +14566,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetInvoiceResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14336,6 +14578,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14345,6 +14588,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14404,6 +14648,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetInvoiceResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -14418,6 +14663,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetInvoiceResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14434,6 +14680,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14442,6 +14689,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14486,6 +14734,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetInvoiceScheduleAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -14495,6 +14744,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetInvoiceScheduleAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14506,6 +14756,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetInvoiceScheduleAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14514,6 +14765,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetInvoiceScheduleAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14558,6 +14810,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetInvoiceSettingsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -14567,6 +14820,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetInvoiceSettingsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14578,6 +14832,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetInvoiceSettingsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14586,6 +14841,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetInvoiceSettingsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14670,6 +14926,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetInvoiceSettingsResponseDtoVisitor {
                 type Value = GetInvoiceSettingsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15024,6 +15281,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetInvoiceSettingsResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -15033,6 +15291,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetInvoiceSettingsResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15044,6 +15303,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetInvoiceSettingsResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15053,6 +15313,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetInvoiceSettingsResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15097,6 +15358,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetInvoiceTemplateAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -15106,6 +15368,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetInvoiceTemplateAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15117,6 +15380,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetInvoiceTemplateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15125,6 +15389,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetInvoiceTemplateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15199,6 +15464,7 @@ pub mod types {
             struct GetScheduleResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetScheduleResponseDtoVisitor {
                 type Value = GetScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15505,6 +15771,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetScheduleResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -15514,6 +15781,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetScheduleResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15525,6 +15793,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15534,6 +15803,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15588,6 +15858,7 @@ pub mod types {
             struct GetTemplateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTemplateResponseDtoVisitor {
                 type Value = GetTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15814,6 +16085,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetTemplateResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -15823,6 +16095,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetTemplateResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15834,6 +16107,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15843,6 +16117,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15898,6 +16173,7 @@ pub mod types {
             struct InvoiceItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InvoiceItemDtoVisitor {
                 type Value = InvoiceItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16054,6 +16330,7 @@ pub mod types {
         }
     }
     impl InvoiceItemDto {
+        #[inline]
         pub fn builder() -> builder::InvoiceItemDto {
             Default::default()
         }
@@ -16099,6 +16376,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for InvoiceItemDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -16109,6 +16387,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for InvoiceItemDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16121,6 +16400,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for InvoiceItemDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16129,6 +16409,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for InvoiceItemDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16154,6 +16435,7 @@ pub mod types {
             struct InvoiceProductSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InvoiceProductSettingsDtoVisitor {
                 type Value = InvoiceProductSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16256,6 +16538,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for InvoiceSettingsBusinessDetailsDtoVisitor {
                 type Value = InvoiceSettingsBusinessDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16386,6 +16669,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for InvoiceSettingsSenderConfigurationDtoVisitor {
                 type Value = InvoiceSettingsSenderConfigurationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16456,6 +16740,7 @@ pub mod types {
         }
     }
     impl InvoiceSettingsSenderConfigurationDto {
+        #[inline]
         pub fn builder() -> builder::InvoiceSettingsSenderConfigurationDto {
             Default::default()
         }
@@ -16478,6 +16763,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for InvoiceSettingsSenderConfigurationDtoResponseVisitor {
                 type Value = InvoiceSettingsSenderConfigurationDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16574,6 +16860,7 @@ pub mod types {
             struct ItemTaxDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ItemTaxDtoVisitor {
                 type Value = ItemTaxDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16664,6 +16951,7 @@ pub mod types {
         }
     }
     impl ItemTaxDto {
+        #[inline]
         pub fn builder() -> builder::ItemTaxDto {
             Default::default()
         }
@@ -16706,6 +16994,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ItemTaxDtoCalculation {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Exclusive => f.write_str("exclusive"),
@@ -16715,6 +17004,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ItemTaxDtoCalculation {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16726,6 +17016,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ItemTaxDtoCalculation {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16734,6 +17025,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ItemTaxDtoCalculation {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16771,6 +17063,7 @@ pub mod types {
             struct LateFeesConfigurationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LateFeesConfigurationDtoVisitor {
                 type Value = LateFeesConfigurationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16863,6 +17156,7 @@ pub mod types {
         }
     }
     impl LateFeesConfigurationDto {
+        #[inline]
         pub fn builder() -> builder::LateFeesConfigurationDto {
             Default::default()
         }
@@ -16899,6 +17193,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LateFeesConfigurationDtoResponseVisitor {
                 type Value = LateFeesConfigurationDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17052,6 +17347,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesConfigurationDtoResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fixed => f.write_str("fixed"),
@@ -17062,6 +17358,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesConfigurationDtoResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17074,6 +17371,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesConfigurationDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17083,6 +17381,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LateFeesConfigurationDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17130,6 +17429,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesConfigurationDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fixed => f.write_str("fixed"),
@@ -17140,6 +17440,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesConfigurationDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17152,6 +17453,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesConfigurationDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17161,6 +17463,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LateFeesConfigurationDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17183,6 +17486,7 @@ pub mod types {
             struct LateFeesFrequencyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LateFeesFrequencyDtoVisitor {
                 type Value = LateFeesFrequencyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17242,6 +17546,7 @@ pub mod types {
         }
     }
     impl LateFeesFrequencyDto {
+        #[inline]
         pub fn builder() -> builder::LateFeesFrequencyDto {
             Default::default()
         }
@@ -17299,6 +17604,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesFrequencyDtoInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Minute => f.write_str("minute"),
@@ -17313,6 +17619,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesFrequencyDtoInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17329,6 +17636,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesFrequencyDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17338,6 +17646,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LateFeesFrequencyDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17360,6 +17669,7 @@ pub mod types {
             struct LateFeesFrequencyDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LateFeesFrequencyDtoResponseVisitor {
                 type Value = LateFeesFrequencyDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17478,6 +17788,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesFrequencyDtoResponseInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Minute => f.write_str("minute"),
@@ -17492,6 +17803,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesFrequencyDtoResponseInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17508,6 +17820,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesFrequencyDtoResponseInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17517,6 +17830,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LateFeesFrequencyDtoResponseInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17539,6 +17853,7 @@ pub mod types {
             struct LateFeesGraceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LateFeesGraceDtoVisitor {
                 type Value = LateFeesGraceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17594,6 +17909,7 @@ pub mod types {
         }
     }
     impl LateFeesGraceDto {
+        #[inline]
         pub fn builder() -> builder::LateFeesGraceDto {
             Default::default()
         }
@@ -17636,6 +17952,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesGraceDtoInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -17645,6 +17962,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesGraceDtoInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17656,6 +17974,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesGraceDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17664,6 +17983,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LateFeesGraceDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17686,6 +18006,7 @@ pub mod types {
             struct LateFeesGraceDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LateFeesGraceDtoResponseVisitor {
                 type Value = LateFeesGraceDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17789,6 +18110,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesGraceDtoResponseInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -17798,6 +18120,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesGraceDtoResponseInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17809,6 +18132,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesGraceDtoResponseInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17818,6 +18142,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LateFeesGraceDtoResponseInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17839,6 +18164,7 @@ pub mod types {
             struct LateFeesMaxFeesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LateFeesMaxFeesDtoVisitor {
                 type Value = LateFeesMaxFeesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17892,6 +18218,7 @@ pub mod types {
         }
     }
     impl LateFeesMaxFeesDto {
+        #[inline]
         pub fn builder() -> builder::LateFeesMaxFeesDto {
             Default::default()
         }
@@ -17911,6 +18238,7 @@ pub mod types {
             struct LateFeesMaxFeesDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LateFeesMaxFeesDtoResponseVisitor {
                 type Value = LateFeesMaxFeesDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18013,6 +18341,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesMaxFeesDtoResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fixed => f.write_str("fixed"),
@@ -18022,6 +18351,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesMaxFeesDtoResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18033,6 +18363,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesMaxFeesDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18042,6 +18373,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LateFeesMaxFeesDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18086,6 +18418,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LateFeesMaxFeesDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fixed => f.write_str("fixed"),
@@ -18095,6 +18428,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LateFeesMaxFeesDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18106,6 +18440,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LateFeesMaxFeesDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18114,6 +18449,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LateFeesMaxFeesDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18143,6 +18479,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListEstimateTemplateResponseDtoVisitor {
                 type Value = ListEstimateTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18257,6 +18594,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListEstimateTemplatesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -18266,6 +18604,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListEstimateTemplatesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18277,6 +18616,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListEstimateTemplatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18286,6 +18626,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListEstimateTemplatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18330,6 +18671,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListEstimatesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -18339,6 +18681,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListEstimatesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18350,6 +18693,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListEstimatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18358,6 +18702,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListEstimatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18386,6 +18731,7 @@ pub mod types {
             struct ListEstimatesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListEstimatesResponseDtoVisitor {
                 type Value = ListEstimatesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18519,6 +18865,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListEstimatesStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -18534,6 +18881,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListEstimatesStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18551,6 +18899,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListEstimatesStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18559,6 +18908,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListEstimatesStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18603,6 +18953,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoiceSchedulesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -18612,6 +18963,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoiceSchedulesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18623,6 +18975,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoiceSchedulesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18631,6 +18984,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListInvoiceSchedulesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18681,6 +19035,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoiceSchedulesPaymentMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -18692,6 +19047,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoiceSchedulesPaymentMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18705,6 +19061,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoiceSchedulesPaymentMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18714,6 +19071,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListInvoiceSchedulesPaymentMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18758,6 +19116,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoiceTemplatesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -18767,6 +19126,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoiceTemplatesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18778,6 +19138,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoiceTemplatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18786,6 +19147,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListInvoiceTemplatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18836,6 +19198,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoiceTemplatesPaymentMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -18847,6 +19210,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoiceTemplatesPaymentMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18860,6 +19224,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoiceTemplatesPaymentMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18869,6 +19234,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListInvoiceTemplatesPaymentMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18913,6 +19279,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoicesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -18922,6 +19289,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoicesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18933,6 +19301,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoicesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18941,6 +19310,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListInvoicesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18991,6 +19361,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoicesPaymentMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -19002,6 +19373,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoicesPaymentMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19015,6 +19387,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoicesPaymentMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19023,6 +19396,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListInvoicesPaymentMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19044,6 +19418,7 @@ pub mod types {
             struct ListInvoicesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListInvoicesResponseDtoVisitor {
                 type Value = ListInvoicesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19146,6 +19521,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoicesSortField {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::IssueDate => f.write_str("issueDate"),
@@ -19155,6 +19531,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoicesSortField {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19166,6 +19543,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoicesSortField {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19174,6 +19552,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListInvoicesSortField {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19221,6 +19600,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoicesSortOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Ascend => f.write_str("ascend"),
@@ -19231,6 +19611,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoicesSortOrder {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19243,6 +19624,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoicesSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19251,6 +19633,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListInvoicesSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19272,6 +19655,7 @@ pub mod types {
             struct ListSchedulesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListSchedulesResponseDtoVisitor {
                 type Value = ListSchedulesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19352,6 +19736,7 @@ pub mod types {
             struct ListTemplatesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListTemplatesResponseDtoVisitor {
                 type Value = ListTemplatesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19424,6 +19809,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for OldCreateInvoiceDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -19432,6 +19818,7 @@ pub mod types {
     }
     impl ::std::convert::From<OldCreateInvoiceDto>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: OldCreateInvoiceDto) -> Self {
             value.0
         }
@@ -19439,6 +19826,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for OldCreateInvoiceDto {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -19460,6 +19848,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PatchInvoiceStatsLastViewedDtoVisitor {
                 type Value = PatchInvoiceStatsLastViewedDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19511,6 +19900,7 @@ pub mod types {
         }
     }
     impl PatchInvoiceStatsLastViewedDto {
+        #[inline]
         pub fn builder() -> builder::PatchInvoiceStatsLastViewedDto {
             Default::default()
         }
@@ -19529,6 +19919,7 @@ pub mod types {
             struct PaymentMethodDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PaymentMethodDtoVisitor {
                 type Value = PaymentMethodDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19572,6 +19963,7 @@ pub mod types {
         }
     }
     impl PaymentMethodDto {
+        #[inline]
         pub fn builder() -> builder::PaymentMethodDto {
             Default::default()
         }
@@ -19590,6 +19982,7 @@ pub mod types {
             struct PaymentMethodDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PaymentMethodDtoResponseVisitor {
                 type Value = PaymentMethodDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19661,6 +20054,7 @@ pub mod types {
             struct PaymentScheduleConfigDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PaymentScheduleConfigDtoVisitor {
                 type Value = PaymentScheduleConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19727,6 +20121,7 @@ pub mod types {
         }
     }
     impl PaymentScheduleConfigDto {
+        #[inline]
         pub fn builder() -> builder::PaymentScheduleConfigDto {
             Default::default()
         }
@@ -19772,6 +20167,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PaymentScheduleConfigDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fixed => f.write_str("fixed"),
@@ -19782,6 +20178,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PaymentScheduleConfigDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19794,6 +20191,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PaymentScheduleConfigDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19803,6 +20201,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PaymentScheduleConfigDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19825,6 +20224,7 @@ pub mod types {
             struct PaymentScheduleDateConfigDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PaymentScheduleDateConfigDtoVisitor {
                 type Value = PaymentScheduleDateConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19885,6 +20285,7 @@ pub mod types {
         }
     }
     impl PaymentScheduleDateConfigDto {
+        #[inline]
         pub fn builder() -> builder::PaymentScheduleDateConfigDto {
             Default::default()
         }
@@ -19930,6 +20331,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PaymentScheduleDateConfigDtoDepositDateType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EstimateAccepted => f.write_str("estimate_accepted"),
@@ -19940,6 +20342,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PaymentScheduleDateConfigDtoDepositDateType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19952,6 +20355,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PaymentScheduleDateConfigDtoDepositDateType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19961,6 +20365,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PaymentScheduleDateConfigDtoDepositDateType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20009,6 +20414,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PaymentScheduleDateConfigDtoScheduleDateType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RegularInterval => f.write_str("regular_interval"),
@@ -20019,6 +20425,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PaymentScheduleDateConfigDtoScheduleDateType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20031,6 +20438,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PaymentScheduleDateConfigDtoScheduleDateType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20040,6 +20448,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PaymentScheduleDateConfigDtoScheduleDateType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20062,6 +20471,7 @@ pub mod types {
             struct PaymentScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PaymentScheduleDtoVisitor {
                 type Value = PaymentScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20118,6 +20528,7 @@ pub mod types {
         }
     }
     impl PaymentScheduleDto {
+        #[inline]
         pub fn builder() -> builder::PaymentScheduleDto {
             Default::default()
         }
@@ -20163,6 +20574,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PaymentScheduleDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fixed => f.write_str("fixed"),
@@ -20173,6 +20585,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PaymentScheduleDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20185,6 +20598,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PaymentScheduleDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20193,6 +20607,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PaymentScheduleDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20237,6 +20652,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PreviewEstimateTemplateAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -20246,6 +20662,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PreviewEstimateTemplateAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20257,6 +20674,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PreviewEstimateTemplateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20266,6 +20684,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PreviewEstimateTemplateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20294,6 +20713,7 @@ pub mod types {
             struct ProcessingFeeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProcessingFeeDtoVisitor {
                 type Value = ProcessingFeeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20368,6 +20788,7 @@ pub mod types {
         }
     }
     impl ProcessingFeeDto {
+        #[inline]
         pub fn builder() -> builder::ProcessingFeeDto {
             Default::default()
         }
@@ -20392,6 +20813,7 @@ pub mod types {
             struct ProcessingFeePaidChargeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProcessingFeePaidChargeDtoVisitor {
                 type Value = ProcessingFeePaidChargeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20458,6 +20880,7 @@ pub mod types {
         }
     }
     impl ProcessingFeePaidChargeDto {
+        #[inline]
         pub fn builder() -> builder::ProcessingFeePaidChargeDto {
             Default::default()
         }
@@ -20502,6 +20925,7 @@ pub mod types {
             struct RecordPaymentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecordPaymentDtoVisitor {
                 type Value = RecordPaymentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20619,6 +21043,7 @@ pub mod types {
         }
     }
     impl RecordPaymentDto {
+        #[inline]
         pub fn builder() -> builder::RecordPaymentDto {
             Default::default()
         }
@@ -20661,6 +21086,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RecordPaymentDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -20670,6 +21096,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RecordPaymentDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20681,6 +21108,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RecordPaymentDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20689,6 +21117,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecordPaymentDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20745,6 +21174,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RecordPaymentDtoMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Cash => f.write_str("cash"),
@@ -20758,6 +21188,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RecordPaymentDtoMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20773,6 +21204,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RecordPaymentDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20781,6 +21213,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecordPaymentDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20802,6 +21235,7 @@ pub mod types {
             struct RecordPaymentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecordPaymentResponseDtoVisitor {
                 type Value = RecordPaymentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20924,6 +21358,7 @@ pub mod types {
             struct ReminderDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ReminderDtoVisitor {
                 type Value = ReminderDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21188,6 +21623,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ReminderDtoIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -21203,6 +21639,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReminderDtoIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21220,6 +21657,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReminderDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21228,6 +21666,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ReminderDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21275,6 +21714,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ReminderDtoReminderInvoiceCondition {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::InvoiceSent => f.write_str("invoice_sent"),
@@ -21285,6 +21725,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReminderDtoReminderInvoiceCondition {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21297,6 +21738,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReminderDtoReminderInvoiceCondition {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21306,6 +21748,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ReminderDtoReminderInvoiceCondition {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21353,6 +21796,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ReminderDtoReminderTime {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Before => f.write_str("before"),
@@ -21363,6 +21807,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ReminderDtoReminderTime {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21375,6 +21820,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ReminderDtoReminderTime {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21383,6 +21829,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ReminderDtoReminderTime {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21397,6 +21844,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for ReminderExecutionDetailsList {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -21405,6 +21853,7 @@ pub mod types {
     }
     impl ::std::convert::From<ReminderExecutionDetailsList>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: ReminderExecutionDetailsList) -> Self {
             value.0
         }
@@ -21412,6 +21861,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for ReminderExecutionDetailsList {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -21434,6 +21884,7 @@ pub mod types {
             struct ReminderSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ReminderSettingsDtoVisitor {
                 type Value = ReminderSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21524,6 +21975,7 @@ pub mod types {
             struct RemindersConfigurationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RemindersConfigurationDtoVisitor {
                 type Value = RemindersConfigurationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21616,6 +22068,7 @@ pub mod types {
             struct ScheduleInvoiceScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleInvoiceScheduleDtoVisitor {
                 type Value = ScheduleInvoiceScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21694,6 +22147,7 @@ pub mod types {
         }
     }
     impl ScheduleInvoiceScheduleDto {
+        #[inline]
         pub fn builder() -> builder::ScheduleInvoiceScheduleDto {
             Default::default()
         }
@@ -21736,6 +22190,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleInvoiceScheduleDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -21745,6 +22200,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleInvoiceScheduleDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21756,6 +22212,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ScheduleInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21765,6 +22222,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21840,6 +22298,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleInvoiceScheduleResponseDtoVisitor {
                 type Value = ScheduleInvoiceScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22150,6 +22609,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleInvoiceScheduleResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -22159,6 +22619,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleInvoiceScheduleResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22170,6 +22631,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ScheduleInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22179,6 +22641,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22199,6 +22662,7 @@ pub mod types {
             struct ScheduleOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleOptionsDtoVisitor {
                 type Value = ScheduleOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22264,6 +22728,7 @@ pub mod types {
         }
     }
     impl ScheduleOptionsDto {
+        #[inline]
         pub fn builder() -> builder::ScheduleOptionsDto {
             Default::default()
         }
@@ -22282,6 +22747,7 @@ pub mod types {
             struct ScheduleOptionsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleOptionsDtoResponseVisitor {
                 type Value = ScheduleOptionsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22379,6 +22845,7 @@ pub mod types {
             struct SendEstimateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendEstimateDtoVisitor {
                 type Value = SendEstimateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22476,6 +22943,7 @@ pub mod types {
         }
     }
     impl SendEstimateDto {
+        #[inline]
         pub fn builder() -> builder::SendEstimateDto {
             Default::default()
         }
@@ -22527,6 +22995,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendEstimateDtoAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::SmsAndEmail => f.write_str("sms_and_email"),
@@ -22539,6 +23008,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendEstimateDtoAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22553,6 +23023,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendEstimateDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22561,6 +23032,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendEstimateDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22605,6 +23077,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendEstimateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -22614,6 +23087,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendEstimateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22625,6 +23099,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendEstimateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22633,6 +23108,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendEstimateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22671,6 +23147,7 @@ pub mod types {
             struct SendInvoiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendInvoiceDtoVisitor {
                 type Value = SendInvoiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22768,6 +23245,7 @@ pub mod types {
         }
     }
     impl SendInvoiceDto {
+        #[inline]
         pub fn builder() -> builder::SendInvoiceDto {
             Default::default()
         }
@@ -22819,6 +23297,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendInvoiceDtoAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::SmsAndEmail => f.write_str("sms_and_email"),
@@ -22831,6 +23310,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendInvoiceDtoAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22845,6 +23325,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendInvoiceDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22853,6 +23334,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendInvoiceDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22897,6 +23379,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendInvoiceDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -22906,6 +23389,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendInvoiceDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22917,6 +23401,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22925,6 +23410,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22946,6 +23432,7 @@ pub mod types {
             struct SendInvoicesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendInvoicesResponseDtoVisitor {
                 type Value = SendInvoicesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23022,6 +23509,7 @@ pub mod types {
     pub struct SentTo(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
     impl ::std::ops::Deref for SentTo {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -23030,6 +23518,7 @@ pub mod types {
     }
     impl ::std::convert::From<SentTo>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: SentTo) -> Self {
             value.0
         }
@@ -23037,6 +23526,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for SentTo {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -23063,6 +23553,7 @@ pub mod types {
             struct SentToDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SentToDtoVisitor {
                 type Value = SentToDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23131,6 +23622,7 @@ pub mod types {
         }
     }
     impl SentToDto {
+        #[inline]
         pub fn builder() -> builder::SentToDto {
             Default::default()
         }
@@ -23150,6 +23642,7 @@ pub mod types {
             struct SepaDirectDebitDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SepaDirectDebitDtoVisitor {
                 type Value = SepaDirectDebitDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23215,6 +23708,7 @@ pub mod types {
         }
     }
     impl SepaDirectDebitDto {
+        #[inline]
         pub fn builder() -> builder::SepaDirectDebitDto {
             Default::default()
         }
@@ -23233,6 +23727,7 @@ pub mod types {
             struct StripePaymentMethodDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StripePaymentMethodDtoVisitor {
                 type Value = StripePaymentMethodDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23283,6 +23778,7 @@ pub mod types {
         }
     }
     impl StripePaymentMethodDto {
+        #[inline]
         pub fn builder() -> builder::StripePaymentMethodDto {
             Default::default()
         }
@@ -23302,6 +23798,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for StripePaymentMethodDtoResponseVisitor {
                 type Value = StripePaymentMethodDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23451,6 +23948,7 @@ pub mod types {
             struct Text2PayDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for Text2PayDtoVisitor {
                 type Value = Text2PayDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23785,6 +24283,7 @@ pub mod types {
         }
     }
     impl Text2PayDto {
+        #[inline]
         pub fn builder() -> builder::Text2PayDto {
             Default::default()
         }
@@ -23830,6 +24329,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for Text2PayDtoAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -23840,6 +24340,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for Text2PayDtoAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23852,6 +24353,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for Text2PayDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23860,6 +24362,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for Text2PayDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23904,6 +24407,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for Text2PayDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -23913,6 +24417,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for Text2PayDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23924,6 +24429,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for Text2PayDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23932,6 +24438,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for Text2PayDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23953,6 +24460,7 @@ pub mod types {
             struct Text2PayInvoiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for Text2PayInvoiceResponseDtoVisitor {
                 type Value = Text2PayInvoiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24034,6 +24542,7 @@ pub mod types {
             struct TipsConfigurationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TipsConfigurationDtoVisitor {
                 type Value = TipsConfigurationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24093,6 +24602,7 @@ pub mod types {
         }
     }
     impl TipsConfigurationDto {
+        #[inline]
         pub fn builder() -> builder::TipsConfigurationDto {
             Default::default()
         }
@@ -24115,6 +24625,7 @@ pub mod types {
             struct TipsConfigurationDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TipsConfigurationDtoResponseVisitor {
                 type Value = TipsConfigurationDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24198,6 +24709,7 @@ pub mod types {
             struct TotalSummaryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TotalSummaryDtoVisitor {
                 type Value = TotalSummaryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24341,6 +24853,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateAndScheduleInvoiceScheduleResponseDtoVisitor {
                 type Value = UpdateAndScheduleInvoiceScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24655,6 +25168,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateAndScheduleInvoiceScheduleResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -24664,6 +25178,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateAndScheduleInvoiceScheduleResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24676,6 +25191,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for UpdateAndScheduleInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24685,6 +25201,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateAndScheduleInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24779,6 +25296,7 @@ pub mod types {
             struct UpdateEstimateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateEstimateDtoVisitor {
                 type Value = UpdateEstimateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25097,6 +25615,7 @@ pub mod types {
         }
     }
     impl UpdateEstimateDto {
+        #[inline]
         pub fn builder() -> builder::UpdateEstimateDto {
             Default::default()
         }
@@ -25139,6 +25658,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEstimateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -25148,6 +25668,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEstimateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25159,6 +25680,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEstimateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25167,6 +25689,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateEstimateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25229,6 +25752,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEstimateDtoEstimateStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -25244,6 +25768,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEstimateDtoEstimateStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25261,6 +25786,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEstimateDtoEstimateStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25270,6 +25796,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEstimateDtoEstimateStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25357,6 +25884,7 @@ pub mod types {
             struct UpdateInvoiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateInvoiceDtoVisitor {
                 type Value = UpdateInvoiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25663,6 +26191,7 @@ pub mod types {
         }
     }
     impl UpdateInvoiceDto {
+        #[inline]
         pub fn builder() -> builder::UpdateInvoiceDto {
             Default::default()
         }
@@ -25705,6 +26234,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -25714,6 +26244,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25725,6 +26256,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25733,6 +26265,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25758,6 +26291,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateInvoiceLateFeesConfigurationDtoVisitor {
                 type Value = UpdateInvoiceLateFeesConfigurationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25832,6 +26366,7 @@ pub mod types {
         }
     }
     impl UpdateInvoiceLateFeesConfigurationDto {
+        #[inline]
         pub fn builder() -> builder::UpdateInvoiceLateFeesConfigurationDto {
             Default::default()
         }
@@ -25875,6 +26410,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceLateFeesConfigurationDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -25884,6 +26420,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceLateFeesConfigurationDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25895,6 +26432,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceLateFeesConfigurationDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25904,6 +26442,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateInvoiceLateFeesConfigurationDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26000,6 +26539,7 @@ pub mod types {
             struct UpdateInvoiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateInvoiceResponseDtoVisitor {
                 type Value = UpdateInvoiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26353,6 +26893,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -26362,6 +26903,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26373,6 +26915,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26382,6 +26925,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26441,6 +26985,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -26455,6 +27000,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26471,6 +27017,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26480,6 +27027,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26531,6 +27079,7 @@ pub mod types {
             struct UpdateInvoiceScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateInvoiceScheduleDtoVisitor {
                 type Value = UpdateInvoiceScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26704,6 +27253,7 @@ pub mod types {
         }
     }
     impl UpdateInvoiceScheduleDto {
+        #[inline]
         pub fn builder() -> builder::UpdateInvoiceScheduleDto {
             Default::default()
         }
@@ -26746,6 +27296,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceScheduleDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -26755,6 +27306,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceScheduleDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26766,6 +27318,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26775,6 +27328,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateInvoiceScheduleDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26850,6 +27404,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateInvoiceScheduleResponseDtoVisitor {
                 type Value = UpdateInvoiceScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27157,6 +27712,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceScheduleResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -27166,6 +27722,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceScheduleResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27177,6 +27734,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27186,6 +27744,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateInvoiceScheduleResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27232,6 +27791,7 @@ pub mod types {
             struct UpdateInvoiceTemplateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateInvoiceTemplateDtoVisitor {
                 type Value = UpdateInvoiceTemplateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27384,6 +27944,7 @@ pub mod types {
         }
     }
     impl UpdateInvoiceTemplateDto {
+        #[inline]
         pub fn builder() -> builder::UpdateInvoiceTemplateDto {
             Default::default()
         }
@@ -27426,6 +27987,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceTemplateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -27435,6 +27997,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceTemplateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27446,6 +28009,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceTemplateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27455,6 +28019,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateInvoiceTemplateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27510,6 +28075,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateInvoiceTemplateResponseDtoVisitor {
                 type Value = UpdateInvoiceTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27737,6 +28303,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInvoiceTemplateResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -27746,6 +28313,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInvoiceTemplateResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27757,6 +28325,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInvoiceTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27766,6 +28335,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateInvoiceTemplateResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27791,6 +28361,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdatePaymentMethodsConfigurationDtoVisitor {
                 type Value = UpdatePaymentMethodsConfigurationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27864,6 +28435,7 @@ pub mod types {
         }
     }
     impl UpdatePaymentMethodsConfigurationDto {
+        #[inline]
         pub fn builder() -> builder::UpdatePaymentMethodsConfigurationDto {
             Default::default()
         }
@@ -27906,6 +28478,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdatePaymentMethodsConfigurationDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -27915,6 +28488,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdatePaymentMethodsConfigurationDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27926,6 +28500,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdatePaymentMethodsConfigurationDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27935,6 +28510,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdatePaymentMethodsConfigurationDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27955,6 +28531,7 @@ pub mod types {
             struct UsBankAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UsBankAccountDtoVisitor {
                 type Value = UsBankAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -28007,6 +28584,7 @@ pub mod types {
         }
     }
     impl UsBankAccountDto {
+        #[inline]
         pub fn builder() -> builder::UsBankAccountDto {
             Default::default()
         }
@@ -28027,6 +28605,7 @@ pub mod types {
             struct VoidInvoiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for VoidInvoiceDtoVisitor {
                 type Value = VoidInvoiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -28079,6 +28658,7 @@ pub mod types {
         }
     }
     impl VoidInvoiceDto {
+        #[inline]
         pub fn builder() -> builder::VoidInvoiceDto {
             Default::default()
         }
@@ -28121,6 +28701,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for VoidInvoiceDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -28130,6 +28711,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for VoidInvoiceDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28141,6 +28723,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for VoidInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28149,6 +28732,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for VoidInvoiceDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28245,6 +28829,7 @@ pub mod types {
             struct VoidInvoiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for VoidInvoiceResponseDtoVisitor {
                 type Value = VoidInvoiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -28597,6 +29182,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for VoidInvoiceResponseDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -28606,6 +29192,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for VoidInvoiceResponseDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28617,6 +29204,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for VoidInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28626,6 +29214,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for VoidInvoiceResponseDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28685,6 +29274,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for VoidInvoiceResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -28699,6 +29289,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for VoidInvoiceResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28715,6 +29306,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for VoidInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28724,6 +29316,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for VoidInvoiceResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28737,6 +29330,7 @@ pub mod types {
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AdditionalEmailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email: Err("no value supplied for email".to_string()),
@@ -28756,6 +29350,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdditionalEmailsDto>
         for super::AdditionalEmailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdditionalEmailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28778,6 +29373,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdditionalEmailsDto> for AdditionalEmailsDto {
+            #[inline]
             fn from(value: super::AdditionalEmailsDto) -> Self {
                 Self { email: Ok(value.email) }
             }
@@ -28810,6 +29406,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AddressDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_line1: Ok(Default::default()),
@@ -28885,6 +29482,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AddressDto> for super::AddressDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AddressDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28943,6 +29541,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AddressDto> for AddressDto {
+            #[inline]
             fn from(value: super::AddressDto) -> Self {
                 Self {
                     address_line1: Ok(value.address_line1),
@@ -28960,6 +29559,7 @@ pub mod types {
             alt_type: ::std::result::Result<super::AltDtoAltType, ::std::string::String>,
         }
         impl ::std::default::Default for AltDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -28987,6 +29587,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AltDto> for super::AltDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AltDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29015,6 +29616,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AltDto> for AltDto {
+            #[inline]
             fn from(value: super::AltDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -29031,6 +29633,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AttachmentsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -29085,6 +29688,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AttachmentsDto> for super::AttachmentsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29129,6 +29733,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AttachmentsDto> for AttachmentsDto {
+            #[inline]
             fn from(value: super::AttachmentsDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -29148,6 +29753,7 @@ pub mod types {
             enabled: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for AutoInvoicingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     direct_payments: Ok(Default::default()),
@@ -29178,6 +29784,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AutoInvoicingDto> for super::AutoInvoicingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AutoInvoicingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29207,6 +29814,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AutoInvoicingDto> for AutoInvoicingDto {
+            #[inline]
             fn from(value: super::AutoInvoicingDto) -> Self {
                 Self {
                     direct_payments: Ok(value.direct_payments),
@@ -29259,6 +29867,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AutoPaymentDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     bacs_direct_debit: Ok(Default::default()),
@@ -29396,6 +30005,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AutoPaymentDetailsDto>
         for super::AutoPaymentDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AutoPaymentDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29485,6 +30095,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AutoPaymentDetailsDto>
         for AutoPaymentDetailsDto {
+            #[inline]
             fn from(value: super::AutoPaymentDetailsDto) -> Self {
                 Self {
                     bacs_direct_debit: Ok(value.bacs_direct_debit),
@@ -29515,6 +30126,7 @@ pub mod types {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AutoPaymentScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -29564,6 +30176,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AutoPaymentScheduleDto>
         for super::AutoPaymentScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AutoPaymentScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29611,6 +30224,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AutoPaymentScheduleDto>
         for AutoPaymentScheduleDto {
+            #[inline]
             fn from(value: super::AutoPaymentScheduleDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -29629,6 +30243,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BacsDirectDebitDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     last4: Err("no value supplied for last4".to_string()),
@@ -29656,6 +30271,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BacsDirectDebitDto> for super::BacsDirectDebitDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BacsDirectDebitDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29684,6 +30300,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BacsDirectDebitDto> for BacsDirectDebitDto {
+            #[inline]
             fn from(value: super::BacsDirectDebitDto) -> Self {
                 Self {
                     last4: Ok(value.last4),
@@ -29700,6 +30317,7 @@ pub mod types {
             last4: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for BecsDirectDebitDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     bsb_number: Err("no value supplied for bsb_number".to_string()),
@@ -29727,6 +30345,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BecsDirectDebitDto> for super::BecsDirectDebitDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BecsDirectDebitDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29756,6 +30375,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BecsDirectDebitDto> for BecsDirectDebitDto {
+            #[inline]
             fn from(value: super::BecsDirectDebitDto) -> Self {
                 Self {
                     bsb_number: Ok(value.bsb_number),
@@ -29791,6 +30411,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BusinessDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -29857,6 +30478,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BusinessDetailsDto> for super::BusinessDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BusinessDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29915,6 +30537,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BusinessDetailsDto> for BusinessDetailsDto {
+            #[inline]
             fn from(value: super::BusinessDetailsDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -29935,6 +30558,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CancelInvoiceScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -29963,6 +30587,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CancelInvoiceScheduleDto>
         for super::CancelInvoiceScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CancelInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29993,6 +30618,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CancelInvoiceScheduleDto>
         for CancelInvoiceScheduleDto {
+            #[inline]
             fn from(value: super::CancelInvoiceScheduleDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -30006,6 +30632,7 @@ pub mod types {
             last4: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CardDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     brand: Err("no value supplied for brand".to_string()),
@@ -30033,6 +30660,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CardDto> for super::CardDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30061,6 +30689,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CardDto> for CardDto {
+            #[inline]
             fn from(value: super::CardDto) -> Self {
                 Self {
                     brand: Ok(value.brand),
@@ -30073,6 +30702,7 @@ pub mod types {
             number: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ChequeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     number: Err("no value supplied for number".to_string()),
@@ -30091,6 +30721,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ChequeDto> for super::ChequeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ChequeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30113,6 +30744,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ChequeDto> for ChequeDto {
+            #[inline]
             fn from(value: super::ChequeDto) -> Self {
                 Self { number: Ok(value.number) }
             }
@@ -30144,6 +30776,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ContactDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     additional_emails: Ok(Default::default()),
@@ -30234,6 +30867,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ContactDetailsDto> for super::ContactDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ContactDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30304,6 +30938,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ContactDetailsDto> for ContactDetailsDto {
+            #[inline]
             fn from(value: super::ContactDetailsDto) -> Self {
                 Self {
                     additional_emails: Ok(value.additional_emails),
@@ -30406,6 +31041,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateEstimatesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -30697,6 +31333,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateEstimatesDto> for super::CreateEstimatesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateEstimatesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30869,6 +31506,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateEstimatesDto> for CreateEstimatesDto {
+            #[inline]
             fn from(value: super::CreateEstimatesDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -30980,6 +31618,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateInvoiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -31246,6 +31885,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateInvoiceDto> for super::CreateInvoiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31406,6 +32046,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateInvoiceDto> for CreateInvoiceDto {
+            #[inline]
             fn from(value: super::CreateInvoiceDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -31448,6 +32089,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateInvoiceFromEstimateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -31501,6 +32143,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateInvoiceFromEstimateDto>
         for super::CreateInvoiceFromEstimateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateInvoiceFromEstimateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31548,6 +32191,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateInvoiceFromEstimateDto>
         for CreateInvoiceFromEstimateDto {
+            #[inline]
             fn from(value: super::CreateInvoiceFromEstimateDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -31625,6 +32269,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateInvoiceScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -31848,6 +32493,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateInvoiceScheduleDto>
         for super::CreateInvoiceScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31985,6 +32631,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateInvoiceScheduleDto>
         for CreateInvoiceScheduleDto {
+            #[inline]
             fn from(value: super::CreateInvoiceScheduleDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -32075,6 +32722,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateInvoiceTemplateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -32275,6 +32923,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateInvoiceTemplateDto>
         for super::CreateInvoiceTemplateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateInvoiceTemplateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32400,6 +33049,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateInvoiceTemplateDto>
         for CreateInvoiceTemplateDto {
+            #[inline]
             fn from(value: super::CreateInvoiceTemplateDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -32479,6 +33129,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomRRuleOptionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     count: Ok(Default::default()),
@@ -32642,6 +33293,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomRRuleOptionsDto>
         for super::CustomRRuleOptionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomRRuleOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32751,6 +33403,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomRRuleOptionsDto>
         for CustomRRuleOptionsDto {
+            #[inline]
             fn from(value: super::CustomRRuleOptionsDto) -> Self {
                 Self {
                     count: Ok(value.count),
@@ -32782,6 +33435,7 @@ pub mod types {
             value: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for DiscountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     type_: Err("no value supplied for type_".to_string()),
@@ -32821,6 +33475,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DiscountDto> for super::DiscountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DiscountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32861,6 +33516,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DiscountDto> for DiscountDto {
+            #[inline]
             fn from(value: super::DiscountDto) -> Self {
                 Self {
                     type_: Ok(value.type_),
@@ -32877,6 +33533,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for EstimateIdParam {
+            #[inline]
             fn default() -> Self {
                 Self {
                     estimate_id: Err("no value supplied for estimate_id".to_string()),
@@ -32898,6 +33555,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<EstimateIdParam> for super::EstimateIdParam {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EstimateIdParam,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32922,6 +33580,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::EstimateIdParam> for EstimateIdParam {
+            #[inline]
             fn from(value: super::EstimateIdParam) -> Self {
                 Self {
                     estimate_id: Ok(value.estimate_id),
@@ -32972,6 +33631,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for EstimateLineItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Err("no value supplied for amount".to_string()),
@@ -33116,6 +33776,7 @@ pub mod types {
         impl ::std::convert::TryFrom<EstimateLineItemDto>
         for super::EstimateLineItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EstimateLineItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33216,6 +33877,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::EstimateLineItemDto> for EstimateLineItemDto {
+            #[inline]
             fn from(value: super::EstimateLineItemDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -33287,6 +33949,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for EstimateTemplatesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -33474,6 +34137,7 @@ pub mod types {
         impl ::std::convert::TryFrom<EstimateTemplatesDto>
         for super::EstimateTemplatesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EstimateTemplatesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33592,6 +34256,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::EstimateTemplatesDto> for EstimateTemplatesDto {
+            #[inline]
             fn from(value: super::EstimateTemplatesDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -33622,6 +34287,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FrequencySettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -33650,6 +34316,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FrequencySettingsDto>
         for super::FrequencySettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FrequencySettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33679,6 +34346,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FrequencySettingsDto> for FrequencySettingsDto {
+            #[inline]
             fn from(value: super::FrequencySettingsDto) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -33726,6 +34394,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InvoiceItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Err("no value supplied for amount".to_string()),
@@ -33857,6 +34526,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<InvoiceItemDto> for super::InvoiceItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InvoiceItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33951,6 +34621,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::InvoiceItemDto> for InvoiceItemDto {
+            #[inline]
             fn from(value: super::InvoiceItemDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -33980,6 +34651,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InvoiceSettingsSenderConfigurationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     from_email: Ok(Default::default()),
@@ -34008,6 +34680,7 @@ pub mod types {
         impl ::std::convert::TryFrom<InvoiceSettingsSenderConfigurationDto>
         for super::InvoiceSettingsSenderConfigurationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InvoiceSettingsSenderConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34038,6 +34711,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::InvoiceSettingsSenderConfigurationDto>
         for InvoiceSettingsSenderConfigurationDto {
+            #[inline]
             fn from(value: super::InvoiceSettingsSenderConfigurationDto) -> Self {
                 Self {
                     from_email: Ok(value.from_email),
@@ -34064,6 +34738,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ItemTaxDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calculation: Ok(Default::default()),
@@ -34135,6 +34810,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ItemTaxDto> for super::ItemTaxDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ItemTaxDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34193,6 +34869,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ItemTaxDto> for ItemTaxDto {
+            #[inline]
             fn from(value: super::ItemTaxDto) -> Self {
                 Self {
                     calculation: Ok(value.calculation),
@@ -34226,6 +34903,7 @@ pub mod types {
             value: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for LateFeesConfigurationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enable: Err("no value supplied for enable".to_string()),
@@ -34297,6 +34975,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LateFeesConfigurationDto>
         for super::LateFeesConfigurationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LateFeesConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34356,6 +35035,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::LateFeesConfigurationDto>
         for LateFeesConfigurationDto {
+            #[inline]
             fn from(value: super::LateFeesConfigurationDto) -> Self {
                 Self {
                     enable: Ok(value.enable),
@@ -34376,6 +35056,7 @@ pub mod types {
             interval_count: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for LateFeesFrequencyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     interval: Err("no value supplied for interval".to_string()),
@@ -34409,6 +35090,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LateFeesFrequencyDto>
         for super::LateFeesFrequencyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LateFeesFrequencyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34438,6 +35120,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LateFeesFrequencyDto> for LateFeesFrequencyDto {
+            #[inline]
             fn from(value: super::LateFeesFrequencyDto) -> Self {
                 Self {
                     interval: Ok(value.interval),
@@ -34454,6 +35137,7 @@ pub mod types {
             interval_count: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for LateFeesGraceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     interval: Err("no value supplied for interval".to_string()),
@@ -34486,6 +35170,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LateFeesGraceDto> for super::LateFeesGraceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LateFeesGraceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34515,6 +35200,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LateFeesGraceDto> for LateFeesGraceDto {
+            #[inline]
             fn from(value: super::LateFeesGraceDto) -> Self {
                 Self {
                     interval: Ok(value.interval),
@@ -34531,6 +35217,7 @@ pub mod types {
             value: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for LateFeesMaxFeesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     type_: Err("no value supplied for type_".to_string()),
@@ -34558,6 +35245,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LateFeesMaxFeesDto> for super::LateFeesMaxFeesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LateFeesMaxFeesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34586,6 +35274,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LateFeesMaxFeesDto> for LateFeesMaxFeesDto {
+            #[inline]
             fn from(value: super::LateFeesMaxFeesDto) -> Self {
                 Self {
                     type_: Ok(value.type_),
@@ -34601,6 +35290,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PatchInvoiceStatsLastViewedDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     invoice_id: Err("no value supplied for invoice_id".to_string()),
@@ -34620,6 +35310,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PatchInvoiceStatsLastViewedDto>
         for super::PatchInvoiceStatsLastViewedDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PatchInvoiceStatsLastViewedDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34645,6 +35336,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PatchInvoiceStatsLastViewedDto>
         for PatchInvoiceStatsLastViewedDto {
+            #[inline]
             fn from(value: super::PatchInvoiceStatsLastViewedDto) -> Self {
                 Self {
                     invoice_id: Ok(value.invoice_id),
@@ -34659,6 +35351,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PaymentMethodDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     stripe: Err("no value supplied for stripe".to_string()),
@@ -34677,6 +35370,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PaymentMethodDto> for super::PaymentMethodDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PaymentMethodDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34699,6 +35393,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PaymentMethodDto> for PaymentMethodDto {
+            #[inline]
             fn from(value: super::PaymentMethodDto) -> Self {
                 Self { stripe: Ok(value.stripe) }
             }
@@ -34719,6 +35414,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PaymentScheduleConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     date_config: Err("no value supplied for date_config".to_string()),
@@ -34761,6 +35457,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PaymentScheduleConfigDto>
         for super::PaymentScheduleConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PaymentScheduleConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34802,6 +35499,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PaymentScheduleConfigDto>
         for PaymentScheduleConfigDto {
+            #[inline]
             fn from(value: super::PaymentScheduleConfigDto) -> Self {
                 Self {
                     date_config: Ok(value.date_config),
@@ -34822,6 +35520,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PaymentScheduleDateConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     deposit_date_type: Err(
@@ -34864,6 +35563,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PaymentScheduleDateConfigDto>
         for super::PaymentScheduleDateConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PaymentScheduleDateConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34899,6 +35599,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PaymentScheduleDateConfigDto>
         for PaymentScheduleDateConfigDto {
+            #[inline]
             fn from(value: super::PaymentScheduleDateConfigDto) -> Self {
                 Self {
                     deposit_date_type: Ok(value.deposit_date_type),
@@ -34918,6 +35619,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PaymentScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     schedules: Err("no value supplied for schedules".to_string()),
@@ -34945,6 +35647,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PaymentScheduleDto> for super::PaymentScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PaymentScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34973,6 +35676,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PaymentScheduleDto> for PaymentScheduleDto {
+            #[inline]
             fn from(value: super::PaymentScheduleDto) -> Self {
                 Self {
                     schedules: Ok(value.schedules),
@@ -34996,6 +35700,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ProcessingFeeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     charges: Err("no value supplied for charges".to_string()),
@@ -35042,6 +35747,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProcessingFeeDto> for super::ProcessingFeeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProcessingFeeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35084,6 +35790,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProcessingFeeDto> for ProcessingFeeDto {
+            #[inline]
             fn from(value: super::ProcessingFeeDto) -> Self {
                 Self {
                     charges: Ok(value.charges),
@@ -35102,6 +35809,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ProcessingFeePaidChargeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Err("no value supplied for amount".to_string()),
@@ -35148,6 +35856,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ProcessingFeePaidChargeDto>
         for super::ProcessingFeePaidChargeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProcessingFeePaidChargeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35188,6 +35897,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ProcessingFeePaidChargeDto>
         for ProcessingFeePaidChargeDto {
+            #[inline]
             fn from(value: super::ProcessingFeePaidChargeDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -35229,6 +35939,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RecordPaymentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -35336,6 +36047,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RecordPaymentDto> for super::RecordPaymentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RecordPaymentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35418,6 +36130,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RecordPaymentDto> for RecordPaymentDto {
+            #[inline]
             fn from(value: super::RecordPaymentDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -35447,6 +36160,7 @@ pub mod types {
             live_mode: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for ScheduleInvoiceScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -35498,6 +36212,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleInvoiceScheduleDto>
         for super::ScheduleInvoiceScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35545,6 +36260,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleInvoiceScheduleDto>
         for ScheduleInvoiceScheduleDto {
+            #[inline]
             fn from(value: super::ScheduleInvoiceScheduleDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -35566,6 +36282,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleOptionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     execute_at: Ok(Default::default()),
@@ -35595,6 +36312,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ScheduleOptionsDto> for super::ScheduleOptionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35624,6 +36342,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ScheduleOptionsDto> for ScheduleOptionsDto {
+            #[inline]
             fn from(value: super::ScheduleOptionsDto) -> Self {
                 Self {
                     execute_at: Ok(value.execute_at),
@@ -35654,6 +36373,7 @@ pub mod types {
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SendEstimateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action: Err("no value supplied for action".to_string()),
@@ -35731,6 +36451,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SendEstimateDto> for super::SendEstimateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendEstimateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35795,6 +36516,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SendEstimateDto> for SendEstimateDto {
+            #[inline]
             fn from(value: super::SendEstimateDto) -> Self {
                 Self {
                     action: Ok(value.action),
@@ -35830,6 +36552,7 @@ pub mod types {
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SendInvoiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action: Err("no value supplied for action".to_string()),
@@ -35909,6 +36632,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SendInvoiceDto> for super::SendInvoiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35973,6 +36697,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SendInvoiceDto> for SendInvoiceDto {
+            #[inline]
             fn from(value: super::SendInvoiceDto) -> Self {
                 Self {
                     action: Ok(value.action),
@@ -36005,6 +36730,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SentToDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email: Err("no value supplied for email".to_string()),
@@ -36050,6 +36776,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SentToDto> for super::SentToDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SentToDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -36096,6 +36823,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SentToDto> for SentToDto {
+            #[inline]
             fn from(value: super::SentToDto) -> Self {
                 Self {
                     email: Ok(value.email),
@@ -36118,6 +36846,7 @@ pub mod types {
             last4: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SepaDirectDebitDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     bank_code: Err("no value supplied for bank_code".to_string()),
@@ -36157,6 +36886,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SepaDirectDebitDto> for super::SepaDirectDebitDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SepaDirectDebitDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -36197,6 +36927,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SepaDirectDebitDto> for SepaDirectDebitDto {
+            #[inline]
             fn from(value: super::SepaDirectDebitDto) -> Self {
                 Self {
                     bank_code: Ok(value.bank_code),
@@ -36210,6 +36941,7 @@ pub mod types {
             enable_bank_debit_only: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for StripePaymentMethodDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enable_bank_debit_only: Err(
@@ -36234,6 +36966,7 @@ pub mod types {
         impl ::std::convert::TryFrom<StripePaymentMethodDto>
         for super::StripePaymentMethodDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StripePaymentMethodDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -36259,6 +36992,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::StripePaymentMethodDto>
         for StripePaymentMethodDto {
+            #[inline]
             fn from(value: super::StripePaymentMethodDto) -> Self {
                 Self {
                     enable_bank_debit_only: Ok(value.enable_bank_debit_only),
@@ -36362,6 +37096,7 @@ pub mod types {
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Text2PayDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action: Err("no value supplied for action".to_string()),
@@ -36667,6 +37402,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Text2PayDto> for super::Text2PayDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Text2PayDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -36851,6 +37587,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Text2PayDto> for Text2PayDto {
+            #[inline]
             fn from(value: super::Text2PayDto) -> Self {
                 Self {
                     action: Ok(value.action),
@@ -36892,6 +37629,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TipsConfigurationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     tips_enabled: Err("no value supplied for tips_enabled".to_string()),
@@ -36928,6 +37666,7 @@ pub mod types {
         impl ::std::convert::TryFrom<TipsConfigurationDto>
         for super::TipsConfigurationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TipsConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -36962,6 +37701,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TipsConfigurationDto> for TipsConfigurationDto {
+            #[inline]
             fn from(value: super::TipsConfigurationDto) -> Self {
                 Self {
                     tips_enabled: Ok(value.tips_enabled),
@@ -37062,6 +37802,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateEstimateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -37367,6 +38108,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateEstimateDto> for super::UpdateEstimateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateEstimateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -37545,6 +38287,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateEstimateDto> for UpdateEstimateDto {
+            #[inline]
             fn from(value: super::UpdateEstimateDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -37670,6 +38413,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateInvoiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -37953,6 +38697,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateInvoiceDto> for super::UpdateInvoiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -38119,6 +38864,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateInvoiceDto> for UpdateInvoiceDto {
+            #[inline]
             fn from(value: super::UpdateInvoiceDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -38161,6 +38907,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateInvoiceLateFeesConfigurationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -38205,6 +38952,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateInvoiceLateFeesConfigurationDto>
         for super::UpdateInvoiceLateFeesConfigurationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateInvoiceLateFeesConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -38246,6 +38994,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateInvoiceLateFeesConfigurationDto>
         for UpdateInvoiceLateFeesConfigurationDto {
+            #[inline]
             fn from(value: super::UpdateInvoiceLateFeesConfigurationDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -38302,6 +39051,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateInvoiceScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -38459,6 +39209,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateInvoiceScheduleDto>
         for super::UpdateInvoiceScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateInvoiceScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -38566,6 +39317,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateInvoiceScheduleDto>
         for UpdateInvoiceScheduleDto {
+            #[inline]
             fn from(value: super::UpdateInvoiceScheduleDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -38627,6 +39379,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateInvoiceTemplateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -38749,6 +39502,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateInvoiceTemplateDto>
         for super::UpdateInvoiceTemplateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateInvoiceTemplateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -38838,6 +39592,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateInvoiceTemplateDto>
         for UpdateInvoiceTemplateDto {
+            #[inline]
             fn from(value: super::UpdateInvoiceTemplateDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -38867,6 +39622,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdatePaymentMethodsConfigurationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -38911,6 +39667,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdatePaymentMethodsConfigurationDto>
         for super::UpdatePaymentMethodsConfigurationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdatePaymentMethodsConfigurationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -38952,6 +39709,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdatePaymentMethodsConfigurationDto>
         for UpdatePaymentMethodsConfigurationDto {
+            #[inline]
             fn from(value: super::UpdatePaymentMethodsConfigurationDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -38969,6 +39727,7 @@ pub mod types {
             last4: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UsBankAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     bank_name: Err("no value supplied for bank_name".to_string()),
@@ -38996,6 +39755,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UsBankAccountDto> for super::UsBankAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UsBankAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -39024,6 +39784,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UsBankAccountDto> for UsBankAccountDto {
+            #[inline]
             fn from(value: super::UsBankAccountDto) -> Self {
                 Self {
                     bank_name: Ok(value.bank_name),
@@ -39040,6 +39801,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for VoidInvoiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -39067,6 +39829,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<VoidInvoiceDto> for super::VoidInvoiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: VoidInvoiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -39095,6 +39858,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::VoidInvoiceDto> for VoidInvoiceDto {
+            #[inline]
             fn from(value: super::VoidInvoiceDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -39108,21 +39872,27 @@ pub mod types {
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        #[inline]
         pub(super) fn create_estimates_dto_estimate_number_prefix() -> ::std::string::String {
             "EST-".to_string()
         }
+        #[inline]
         pub(super) fn discount_dto_value() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn discount_dto_response_type() -> super::DiscountDtoResponseType {
             super::DiscountDtoResponseType::Percentage
         }
+        #[inline]
         pub(super) fn discount_dto_response_value() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn estimate_templates_dto_estimate_number_prefix() -> ::std::string::String {
             "EST-".to_string()
         }
+        #[inline]
         pub(super) fn update_estimate_dto_estimate_number_prefix() -> ::std::string::String {
             "EST-".to_string()
         }
@@ -39133,6 +39903,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -39141,6 +39912,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -39149,11 +39921,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -39177,6 +39951,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -39193,6 +39968,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -39206,21 +39982,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -39257,6 +40038,7 @@ let response = client.list_invoice_templates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_invoice_templates(&self) -> builder::ListInvoiceTemplates<'_> {
         builder::ListInvoiceTemplates::new(self)
     }
@@ -39272,6 +40054,7 @@ let response = client.create_invoice_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_invoice_template(&self) -> builder::CreateInvoiceTemplate<'_> {
         builder::CreateInvoiceTemplate::new(self)
     }
@@ -39293,6 +40076,7 @@ let response = client.get_invoice_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_invoice_template(&self) -> builder::GetInvoiceTemplate<'_> {
         builder::GetInvoiceTemplate::new(self)
     }
@@ -39312,6 +40096,7 @@ let response = client.update_invoice_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_invoice_template(&self) -> builder::UpdateInvoiceTemplate<'_> {
         builder::UpdateInvoiceTemplate::new(self)
     }
@@ -39333,6 +40118,7 @@ let response = client.delete_invoice_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_invoice_template(&self) -> builder::DeleteInvoiceTemplate<'_> {
         builder::DeleteInvoiceTemplate::new(self)
     }
@@ -39352,6 +40138,7 @@ let response = client.update_invoice_template_late_fees_configuration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_invoice_template_late_fees_configuration(
         &self,
     ) -> builder::UpdateInvoiceTemplateLateFeesConfiguration<'_> {
@@ -39373,6 +40160,7 @@ let response = client.update_invoice_payment_methods_configuration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_invoice_payment_methods_configuration(
         &self,
     ) -> builder::UpdateInvoicePaymentMethodsConfiguration<'_> {
@@ -39408,6 +40196,7 @@ let response = client.list_invoice_schedules()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_invoice_schedules(&self) -> builder::ListInvoiceSchedules<'_> {
         builder::ListInvoiceSchedules::new(self)
     }
@@ -39423,6 +40212,7 @@ let response = client.create_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_invoice_schedule(&self) -> builder::CreateInvoiceSchedule<'_> {
         builder::CreateInvoiceSchedule::new(self)
     }
@@ -39444,6 +40234,7 @@ let response = client.get_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_invoice_schedule(&self) -> builder::GetInvoiceSchedule<'_> {
         builder::GetInvoiceSchedule::new(self)
     }
@@ -39463,6 +40254,7 @@ let response = client.update_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_invoice_schedule(&self) -> builder::UpdateInvoiceSchedule<'_> {
         builder::UpdateInvoiceSchedule::new(self)
     }
@@ -39484,6 +40276,7 @@ let response = client.delete_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_invoice_schedule(&self) -> builder::DeleteInvoiceSchedule<'_> {
         builder::DeleteInvoiceSchedule::new(self)
     }
@@ -39501,6 +40294,7 @@ let response = client.update_and_schedule_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_and_schedule_invoice_schedule(
         &self,
     ) -> builder::UpdateAndScheduleInvoiceSchedule<'_> {
@@ -39522,6 +40316,7 @@ let response = client.schedule_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn schedule_invoice_schedule(&self) -> builder::ScheduleInvoiceSchedule<'_> {
         builder::ScheduleInvoiceSchedule::new(self)
     }
@@ -39541,6 +40336,7 @@ let response = client.auto_payment_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn auto_payment_invoice_schedule(
         &self,
     ) -> builder::AutoPaymentInvoiceSchedule<'_> {
@@ -39562,6 +40358,7 @@ let response = client.cancel_invoice_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn cancel_invoice_schedule(&self) -> builder::CancelInvoiceSchedule<'_> {
         builder::CancelInvoiceSchedule::new(self)
     }
@@ -39577,6 +40374,7 @@ let response = client.text2pay_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn text2pay_invoice(&self) -> builder::Text2payInvoice<'_> {
         builder::Text2payInvoice::new(self)
     }
@@ -39596,6 +40394,7 @@ let response = client.generate_invoice_number()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn generate_invoice_number(&self) -> builder::GenerateInvoiceNumber<'_> {
         builder::GenerateInvoiceNumber::new(self)
     }
@@ -39615,6 +40414,7 @@ let response = client.get_invoice_settings()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_invoice_settings(&self) -> builder::GetInvoiceSettings<'_> {
         builder::GetInvoiceSettings::new(self)
     }
@@ -39636,6 +40436,7 @@ let response = client.get_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_invoice(&self) -> builder::GetInvoice<'_> {
         builder::GetInvoice::new(self)
     }
@@ -39655,6 +40456,7 @@ let response = client.update_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_invoice(&self) -> builder::UpdateInvoice<'_> {
         builder::UpdateInvoice::new(self)
     }
@@ -39676,6 +40478,7 @@ let response = client.delete_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_invoice(&self) -> builder::DeleteInvoice<'_> {
         builder::DeleteInvoice::new(self)
     }
@@ -39695,6 +40498,7 @@ let response = client.update_invoice_late_fees_configuration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_invoice_late_fees_configuration(
         &self,
     ) -> builder::UpdateInvoiceLateFeesConfiguration<'_> {
@@ -39716,6 +40520,7 @@ let response = client.void_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn void_invoice(&self) -> builder::VoidInvoice<'_> {
         builder::VoidInvoice::new(self)
     }
@@ -39735,6 +40540,7 @@ let response = client.send_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn send_invoice(&self) -> builder::SendInvoice<'_> {
         builder::SendInvoice::new(self)
     }
@@ -39754,6 +40560,7 @@ let response = client.record_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn record_invoice(&self) -> builder::RecordInvoice<'_> {
         builder::RecordInvoice::new(self)
     }
@@ -39769,6 +40576,7 @@ let response = client.update_invoice_last_visited_at()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_invoice_last_visited_at(
         &self,
     ) -> builder::UpdateInvoiceLastVisitedAt<'_> {
@@ -39786,6 +40594,7 @@ let response = client.create_new_estimate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_new_estimate(&self) -> builder::CreateNewEstimate<'_> {
         builder::CreateNewEstimate::new(self)
     }
@@ -39805,6 +40614,7 @@ let response = client.update_estimate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_estimate(&self) -> builder::UpdateEstimate<'_> {
         builder::UpdateEstimate::new(self)
     }
@@ -39824,6 +40634,7 @@ let response = client.delete_estimate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_estimate(&self) -> builder::DeleteEstimate<'_> {
         builder::DeleteEstimate::new(self)
     }
@@ -39843,6 +40654,7 @@ let response = client.generate_estimate_number()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn generate_estimate_number(&self) -> builder::GenerateEstimateNumber<'_> {
         builder::GenerateEstimateNumber::new(self)
     }
@@ -39862,6 +40674,7 @@ let response = client.send_estimate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn send_estimate(&self) -> builder::SendEstimate<'_> {
         builder::SendEstimate::new(self)
     }
@@ -39881,6 +40694,7 @@ let response = client.create_invoice_from_estimate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_invoice_from_estimate(
         &self,
     ) -> builder::CreateInvoiceFromEstimate<'_> {
@@ -39916,6 +40730,7 @@ let response = client.list_estimates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_estimates(&self) -> builder::ListEstimates<'_> {
         builder::ListEstimates::new(self)
     }
@@ -39931,6 +40746,7 @@ let response = client.update_estimate_last_visited_at()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_estimate_last_visited_at(
         &self,
     ) -> builder::UpdateEstimateLastVisitedAt<'_> {
@@ -39958,6 +40774,7 @@ let response = client.list_estimate_templates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_estimate_templates(&self) -> builder::ListEstimateTemplates<'_> {
         builder::ListEstimateTemplates::new(self)
     }
@@ -39973,6 +40790,7 @@ let response = client.create_estimate_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_estimate_template(&self) -> builder::CreateEstimateTemplate<'_> {
         builder::CreateEstimateTemplate::new(self)
     }
@@ -39992,6 +40810,7 @@ let response = client.update_estimate_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_estimate_template(&self) -> builder::UpdateEstimateTemplate<'_> {
         builder::UpdateEstimateTemplate::new(self)
     }
@@ -40011,6 +40830,7 @@ let response = client.delete_estimate_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_estimate_template(&self) -> builder::DeleteEstimateTemplate<'_> {
         builder::DeleteEstimateTemplate::new(self)
     }
@@ -40032,6 +40852,7 @@ let response = client.preview_estimate_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn preview_estimate_template(&self) -> builder::PreviewEstimateTemplate<'_> {
         builder::PreviewEstimateTemplate::new(self)
     }
@@ -40071,6 +40892,7 @@ let response = client.list_invoices()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_invoices(&self) -> builder::ListInvoices<'_> {
         builder::ListInvoices::new(self)
     }
@@ -40086,6 +40908,7 @@ let response = client.create_invoice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_invoice(&self) -> builder::CreateInvoice<'_> {
         builder::CreateInvoice::new(self)
     }
@@ -40116,6 +40939,7 @@ pub mod builder {
         status: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListInvoiceTemplates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40244,13 +41068,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/template`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40325,6 +41149,7 @@ pub mod builder {
         body: Result<types::builder::CreateInvoiceTemplateDto, String>,
     }
     impl<'a> CreateInvoiceTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40358,13 +41183,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/template`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40417,6 +41242,7 @@ pub mod builder {
         alt_type: Result<types::GetInvoiceTemplateAltType, String>,
     }
     impl<'a> GetInvoiceTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40462,13 +41288,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/template/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40518,6 +41344,7 @@ pub mod builder {
         body: Result<types::builder::UpdateInvoiceTemplateDto, String>,
     }
     impl<'a> UpdateInvoiceTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40564,13 +41391,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/template/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40624,6 +41451,7 @@ pub mod builder {
         alt_type: Result<types::DeleteInvoiceTemplateAltType, String>,
     }
     impl<'a> DeleteInvoiceTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40669,13 +41497,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/template/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40725,6 +41553,7 @@ pub mod builder {
         body: Result<types::builder::UpdateInvoiceLateFeesConfigurationDto, String>,
     }
     impl<'a> UpdateInvoiceTemplateLateFeesConfiguration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40772,13 +41601,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/template/{templateId}/late-fees-configuration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40836,6 +41665,7 @@ pub mod builder {
         body: Result<types::builder::UpdatePaymentMethodsConfigurationDto, String>,
     }
     impl<'a> UpdateInvoicePaymentMethodsConfiguration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40883,13 +41713,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/template/{templateId}/payment-methods-configuration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40954,6 +41784,7 @@ pub mod builder {
         status: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListInvoiceSchedules<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41082,13 +41913,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41163,6 +41994,7 @@ pub mod builder {
         body: Result<types::builder::CreateInvoiceScheduleDto, String>,
     }
     impl<'a> CreateInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41196,13 +42028,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41255,6 +42087,7 @@ pub mod builder {
         alt_type: Result<types::GetInvoiceScheduleAltType, String>,
     }
     impl<'a> GetInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41300,13 +42133,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/schedule/{scheduleId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41356,6 +42189,7 @@ pub mod builder {
         body: Result<types::builder::UpdateInvoiceScheduleDto, String>,
     }
     impl<'a> UpdateInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41402,13 +42236,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/schedule/{scheduleId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41462,6 +42296,7 @@ pub mod builder {
         alt_type: Result<types::DeleteInvoiceScheduleAltType, String>,
     }
     impl<'a> DeleteInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41507,13 +42342,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/schedule/{scheduleId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41562,6 +42397,7 @@ pub mod builder {
         schedule_id: Result<::std::string::String, String>,
     }
     impl<'a> UpdateAndScheduleInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41581,13 +42417,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/updateAndSchedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41633,6 +42469,7 @@ pub mod builder {
         body: Result<types::builder::ScheduleInvoiceScheduleDto, String>,
     }
     impl<'a> ScheduleInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41680,13 +42517,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41739,6 +42576,7 @@ pub mod builder {
         body: Result<types::builder::AutoPaymentScheduleDto, String>,
     }
     impl<'a> AutoPaymentInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41785,13 +42623,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/auto-payment`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41844,6 +42682,7 @@ pub mod builder {
         body: Result<types::builder::CancelInvoiceScheduleDto, String>,
     }
     impl<'a> CancelInvoiceSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41890,13 +42729,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/schedule/{scheduleId}/cancel`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41948,6 +42787,7 @@ pub mod builder {
         body: Result<types::builder::Text2PayDto, String>,
     }
     impl<'a> Text2payInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41977,13 +42817,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/text2pay`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42034,6 +42874,7 @@ pub mod builder {
         alt_type: Result<types::GenerateInvoiceNumberAltType, String>,
     }
     impl<'a> GenerateInvoiceNumber<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42066,13 +42907,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/generate-invoice-number`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42121,6 +42962,7 @@ pub mod builder {
         alt_type: Result<types::GetInvoiceSettingsAltType, String>,
     }
     impl<'a> GetInvoiceSettings<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42153,13 +42995,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/settings`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42209,6 +43051,7 @@ pub mod builder {
         alt_type: Result<types::GetInvoiceAltType, String>,
     }
     impl<'a> GetInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42253,13 +43096,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/{invoiceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42309,6 +43152,7 @@ pub mod builder {
         body: Result<types::builder::UpdateInvoiceDto, String>,
     }
     impl<'a> UpdateInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42353,13 +43197,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/{invoiceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42412,6 +43256,7 @@ pub mod builder {
         alt_type: Result<types::DeleteInvoiceAltType, String>,
     }
     impl<'a> DeleteInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42457,13 +43302,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/{invoiceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42513,6 +43358,7 @@ pub mod builder {
         body: Result<types::builder::UpdateInvoiceLateFeesConfigurationDto, String>,
     }
     impl<'a> UpdateInvoiceLateFeesConfiguration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42560,13 +43406,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/{invoiceId}/late-fees-configuration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42624,6 +43470,7 @@ pub mod builder {
         body: Result<types::builder::VoidInvoiceDto, String>,
     }
     impl<'a> VoidInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42668,13 +43515,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/{invoiceId}/void`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42726,6 +43573,7 @@ pub mod builder {
         body: Result<types::builder::SendInvoiceDto, String>,
     }
     impl<'a> SendInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42770,13 +43618,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/{invoiceId}/send`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42828,6 +43676,7 @@ pub mod builder {
         body: Result<types::builder::RecordPaymentDto, String>,
     }
     impl<'a> RecordInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42872,13 +43721,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/{invoiceId}/record-payment`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42929,6 +43778,7 @@ pub mod builder {
         body: Result<types::builder::PatchInvoiceStatsLastViewedDto, String>,
     }
     impl<'a> UpdateInvoiceLastVisitedAt<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42963,13 +43813,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/stats/last-visited-at`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43017,6 +43867,7 @@ pub mod builder {
         body: Result<types::builder::CreateEstimatesDto, String>,
     }
     impl<'a> CreateNewEstimate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43048,13 +43899,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43105,6 +43956,7 @@ pub mod builder {
         body: Result<types::builder::UpdateEstimateDto, String>,
     }
     impl<'a> UpdateEstimate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43149,13 +44001,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/estimate/{estimateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43207,6 +44059,7 @@ pub mod builder {
         body: Result<types::builder::AltDto, String>,
     }
     impl<'a> DeleteEstimate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43245,13 +44098,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/estimate/{estimateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43301,6 +44154,7 @@ pub mod builder {
         alt_type: Result<types::GenerateEstimateNumberAltType, String>,
     }
     impl<'a> GenerateEstimateNumber<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43333,13 +44187,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/number/generate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43388,6 +44242,7 @@ pub mod builder {
         body: Result<types::builder::SendEstimateDto, String>,
     }
     impl<'a> SendEstimate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43432,13 +44287,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate/{estimateId}/send`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43490,6 +44345,7 @@ pub mod builder {
         body: Result<types::builder::CreateInvoiceFromEstimateDto, String>,
     }
     impl<'a> CreateInvoiceFromEstimate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43537,13 +44393,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate/{estimateId}/invoice`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43603,6 +44459,7 @@ pub mod builder {
         status: Result<Option<types::ListEstimatesStatus>, String>,
     }
     impl<'a> ListEstimates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43730,13 +44587,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43809,6 +44666,7 @@ pub mod builder {
         body: Result<types::builder::EstimateIdParam, String>,
     }
     impl<'a> UpdateEstimateLastVisitedAt<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43840,13 +44698,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/invoices/estimate/stats/last-visited-at`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43897,6 +44755,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListEstimateTemplates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43969,13 +44828,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/template`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44029,6 +44888,7 @@ pub mod builder {
         body: Result<types::builder::EstimateTemplatesDto, String>,
     }
     impl<'a> CreateEstimateTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44062,13 +44922,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/estimate/template`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44120,6 +44980,7 @@ pub mod builder {
         body: Result<types::builder::EstimateTemplatesDto, String>,
     }
     impl<'a> UpdateEstimateTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44166,13 +45027,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/invoices/estimate/template/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44225,6 +45086,7 @@ pub mod builder {
         body: Result<types::builder::AltDto, String>,
     }
     impl<'a> DeleteEstimateTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44263,13 +45125,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/invoices/estimate/template/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44320,6 +45182,7 @@ pub mod builder {
         template_id: Result<::std::string::String, String>,
     }
     impl<'a> PreviewEstimateTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44365,13 +45228,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/estimate/template/preview`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44434,6 +45297,7 @@ pub mod builder {
         status: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListInvoices<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44603,13 +45467,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/invoices/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44693,6 +45557,7 @@ pub mod builder {
         body: Result<types::builder::CreateInvoiceDto, String>,
     }
     impl<'a> CreateInvoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44724,13 +45589,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/invoices/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44774,9 +45639,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListInvoiceTemplates<'a> {
         type Page = types::ListTemplatesResponseDto;
         type Item = types::GetTemplateResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_INVOICE_TEMPLATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -44786,6 +45653,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -44822,19 +45690,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -44847,10 +45719,12 @@ pub mod builder {
     }
     impl<'a> ListInvoiceTemplates<'a> {
         /// Every page of `GET /invoices/template`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /invoices/template`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -44858,9 +45732,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListInvoiceSchedules<'a> {
         type Page = types::ListSchedulesResponseDto;
         type Item = types::GetScheduleResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_INVOICE_SCHEDULES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -44870,6 +45746,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -44906,19 +45783,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.schedules.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.schedules.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -44931,10 +45812,12 @@ pub mod builder {
     }
     impl<'a> ListInvoiceSchedules<'a> {
         /// Every page of `GET /invoices/schedule`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /invoices/schedule`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -44942,9 +45825,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListEstimates<'a> {
         type Page = types::ListEstimatesResponseDto;
         type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_ESTIMATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -44954,6 +45839,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -44990,19 +45876,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.estimates.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.estimates.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -45015,10 +45905,12 @@ pub mod builder {
     }
     impl<'a> ListEstimates<'a> {
         /// Every page of `GET /invoices/estimate/list`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /invoices/estimate/list`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -45026,9 +45918,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListEstimateTemplates<'a> {
         type Page = types::ListEstimateTemplateResponseDto;
         type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_ESTIMATE_TEMPLATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -45038,6 +45932,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -45074,19 +45969,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -45099,10 +45998,12 @@ pub mod builder {
     }
     impl<'a> ListEstimateTemplates<'a> {
         /// Every page of `GET /invoices/estimate/template`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /invoices/estimate/template`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -45110,9 +46011,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListInvoices<'a> {
         type Page = types::ListInvoicesResponseDto;
         type Item = types::GetInvoiceResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_INVOICES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -45122,6 +46025,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -45157,19 +46061,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.invoices.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.invoices.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -45182,10 +46090,12 @@ pub mod builder {
     }
     impl<'a> ListInvoices<'a> {
         /// Every page of `GET /invoices/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /invoices/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

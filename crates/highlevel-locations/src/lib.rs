@@ -43,6 +43,7 @@ pub mod types {
             struct BusinessSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BusinessSchemaVisitor {
                 type Value = BusinessSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -221,6 +222,7 @@ pub mod types {
             struct CreateCustomFieldsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomFieldsDtoVisitor {
                 type Value = CreateCustomFieldsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -351,6 +353,7 @@ pub mod types {
         }
     }
     impl CreateCustomFieldsDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomFieldsDto {
             Default::default()
         }
@@ -396,6 +399,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -406,6 +410,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomFieldsDtoModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -418,6 +423,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -426,6 +432,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -443,6 +450,7 @@ pub mod types {
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
     }
     impl CreateCustomFieldsDtoTextBoxListOptionsItem {
+        #[inline]
         pub fn builder() -> builder::CreateCustomFieldsDtoTextBoxListOptionsItem {
             Default::default()
         }
@@ -507,6 +515,7 @@ pub mod types {
             struct CreateLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateLocationDtoVisitor {
                 type Value = CreateLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -731,6 +740,7 @@ pub mod types {
         }
     }
     impl CreateLocationDto {
+        #[inline]
         pub fn builder() -> builder::CreateLocationDto {
             Default::default()
         }
@@ -1511,6 +1521,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateLocationDtoCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -1766,6 +1777,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateLocationDtoCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2023,6 +2035,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2031,6 +2044,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2095,6 +2109,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateLocationSuccessfulResponseDtoVisitor {
                 type Value = CreateLocationSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3096,6 +3111,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateLocationSuccessfulResponseDtoCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -3351,6 +3367,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateLocationSuccessfulResponseDtoCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3608,6 +3625,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateLocationSuccessfulResponseDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3617,6 +3635,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateLocationSuccessfulResponseDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3637,6 +3656,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldDeleteSuccessfulResponseDtoVisitor {
                 type Value = CustomFieldDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3738,6 +3758,7 @@ pub mod types {
             struct CustomFieldSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldSchemaVisitor {
                 type Value = CustomFieldSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3988,6 +4009,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomFieldSchemaModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -3998,6 +4020,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomFieldSchemaModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4010,6 +4033,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomFieldSchemaModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4018,6 +4042,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CustomFieldSchemaModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4038,6 +4063,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldSuccessfulResponseDtoVisitor {
                 type Value = CustomFieldSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4105,6 +4131,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsListSuccessfulResponseDtoVisitor {
                 type Value = CustomFieldsListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4202,6 +4229,7 @@ pub mod types {
             struct CustomRRulesOptionsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomRRulesOptionsVisitor {
                 type Value = CustomRRulesOptions;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4355,6 +4383,7 @@ pub mod types {
         }
     }
     impl CustomRRulesOptions {
+        #[inline]
         pub fn builder() -> builder::CustomRRulesOptions {
             Default::default()
         }
@@ -4415,6 +4444,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("MO"),
@@ -4430,6 +4460,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4447,6 +4478,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4456,6 +4488,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4512,6 +4545,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -4525,6 +4559,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4540,6 +4575,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4549,6 +4585,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4597,6 +4634,7 @@ pub mod types {
             struct CustomRRulesOptionsResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomRRulesOptionsResponseVisitor {
                 type Value = CustomRRulesOptionsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4818,6 +4856,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("MO"),
@@ -4833,6 +4872,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsResponseDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4850,6 +4890,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsResponseDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4859,6 +4900,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsResponseDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4915,6 +4957,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -4928,6 +4971,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsResponseIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4943,6 +4987,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsResponseIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4952,6 +4997,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsResponseIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4972,6 +5018,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomValueDeleteSuccessfulResponseDtoVisitor {
                 type Value = CustomValueDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5043,6 +5090,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomValueIdSuccessfulResponseDtoVisitor {
                 type Value = CustomValueIdSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5116,6 +5164,7 @@ pub mod types {
             struct CustomValueSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomValueSchemaVisitor {
                 type Value = CustomValueSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5230,6 +5279,7 @@ pub mod types {
             struct CustomValuesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomValuesDtoVisitor {
                 type Value = CustomValuesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5279,6 +5329,7 @@ pub mod types {
         }
     }
     impl CustomValuesDto {
+        #[inline]
         pub fn builder() -> builder::CustomValuesDto {
             Default::default()
         }
@@ -5297,6 +5348,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomValuesListSuccessfulResponseDtoVisitor {
                 type Value = CustomValuesListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5371,6 +5423,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteRecurringTaskResponseDtoVisitor {
                 type Value = DeleteRecurringTaskResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5452,6 +5505,7 @@ pub mod types {
             struct EmailTemplateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmailTemplateSchemaVisitor {
                 type Value = EmailTemplateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5544,6 +5598,7 @@ pub mod types {
             struct FileUploadBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FileUploadBodyVisitor {
                 type Value = FileUploadBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5622,6 +5677,7 @@ pub mod types {
             struct FileUploadResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FileUploadResponseDtoVisitor {
                 type Value = FileUploadResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5726,6 +5782,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAllOrEmailSmsTemplatesType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("sms"),
@@ -5737,6 +5794,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAllOrEmailSmsTemplatesType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5750,6 +5808,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAllOrEmailSmsTemplatesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5759,6 +5818,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAllOrEmailSmsTemplatesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5809,6 +5869,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCustomFieldsModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -5820,6 +5881,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCustomFieldsModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5833,6 +5895,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCustomFieldsModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5841,6 +5904,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCustomFieldsModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5873,6 +5937,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetEmailTemplateResponseSchemaVisitor {
                 type Value = GetEmailTemplateResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6039,6 +6104,7 @@ pub mod types {
             struct GetLocationByIdSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLocationByIdSchemaVisitor {
                 type Value = GetLocationByIdSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6330,6 +6396,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLocationByIdSuccessfulResponseDtoVisitor {
                 type Value = GetLocationByIdSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6439,6 +6506,7 @@ pub mod types {
             struct GetLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLocationSchemaVisitor {
                 type Value = GetLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6664,6 +6732,7 @@ pub mod types {
             struct GetSmsTemplateResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetSmsTemplateResponseSchemaVisitor {
                 type Value = GetSmsTemplateResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6806,6 +6875,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTemplatesSuccessfulResponseDtoVisitor {
                 type Value = GetTemplatesSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6902,6 +6972,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTemplatesSuccessfulResponseDtoTemplatesItemVisitor {
                 type Value = GetTemplatesSuccessfulResponseDtoTemplatesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7053,6 +7124,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationDeletedSuccessfulResponseDtoVisitor {
                 type Value = LocationDeletedSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7136,6 +7208,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTagDeleteSuccessfulResponseDtoVisitor {
                 type Value = LocationTagDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7207,6 +7280,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTagSuccessfulResponseDtoVisitor {
                 type Value = LocationTagSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7274,6 +7348,7 @@ pub mod types {
             struct LocationTagsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocationTagsSchemaVisitor {
                 type Value = LocationTagsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7363,6 +7438,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTagsSuccessfulResponseDtoVisitor {
                 type Value = LocationTagsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7431,6 +7507,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTaskListSuccessfulResponseDtoVisitor {
                 type Value = LocationTaskListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7503,6 +7580,7 @@ pub mod types {
             struct MailgunSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MailgunSchemaVisitor {
                 type Value = MailgunSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7555,6 +7633,7 @@ pub mod types {
         }
     }
     impl MailgunSchema {
+        #[inline]
         pub fn builder() -> builder::MailgunSchema {
             Default::default()
         }
@@ -7577,6 +7656,7 @@ pub mod types {
             struct ProspectInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProspectInfoDtoVisitor {
                 type Value = ProspectInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7638,6 +7718,7 @@ pub mod types {
         }
     }
     impl ProspectInfoDto {
+        #[inline]
         pub fn builder() -> builder::ProspectInfoDto {
             Default::default()
         }
@@ -7673,6 +7754,7 @@ pub mod types {
             struct RecurringTaskCreateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringTaskCreateDtoVisitor {
                 type Value = RecurringTaskCreateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7771,6 +7853,7 @@ pub mod types {
         }
     }
     impl RecurringTaskCreateDto {
+        #[inline]
         pub fn builder() -> builder::RecurringTaskCreateDto {
             Default::default()
         }
@@ -7821,6 +7904,7 @@ pub mod types {
             struct RecurringTaskResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringTaskResponseDtoVisitor {
                 type Value = RecurringTaskResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8009,6 +8093,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for RecurringTaskSingleResponseDtoVisitor {
                 type Value = RecurringTaskSingleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8093,6 +8178,7 @@ pub mod types {
             struct RecurringTaskUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringTaskUpdateDtoVisitor {
                 type Value = RecurringTaskUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8200,6 +8286,7 @@ pub mod types {
         }
     }
     impl RecurringTaskUpdateDto {
+        #[inline]
         pub fn builder() -> builder::RecurringTaskUpdateDto {
             Default::default()
         }
@@ -8217,6 +8304,7 @@ pub mod types {
             struct SearchSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchSuccessfulResponseDtoVisitor {
                 type Value = SearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8291,6 +8379,7 @@ pub mod types {
             struct SettingsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SettingsSchemaVisitor {
                 type Value = SettingsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8400,6 +8489,7 @@ pub mod types {
         }
     }
     impl SettingsSchema {
+        #[inline]
         pub fn builder() -> builder::SettingsSchema {
             Default::default()
         }
@@ -8425,6 +8515,7 @@ pub mod types {
             struct SettingsSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SettingsSchemaResponseVisitor {
                 type Value = SettingsSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8553,6 +8644,7 @@ pub mod types {
             struct SmsTemplateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SmsTemplateSchemaVisitor {
                 type Value = SmsTemplateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8633,6 +8725,7 @@ pub mod types {
             struct SnapshotPutSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SnapshotPutSchemaVisitor {
                 type Value = SnapshotPutSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8686,6 +8779,7 @@ pub mod types {
         }
     }
     impl SnapshotPutSchema {
+        #[inline]
         pub fn builder() -> builder::SnapshotPutSchema {
             Default::default()
         }
@@ -8736,6 +8830,7 @@ pub mod types {
             struct SocialSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SocialSchemaVisitor {
                 type Value = SocialSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8904,6 +8999,7 @@ pub mod types {
         }
     }
     impl SocialSchema {
+        #[inline]
         pub fn builder() -> builder::SocialSchema {
             Default::default()
         }
@@ -8954,6 +9050,7 @@ pub mod types {
             struct SocialSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SocialSchemaResponseVisitor {
                 type Value = SocialSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9140,6 +9237,7 @@ pub mod types {
             struct TagBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TagBodyVisitor {
                 type Value = TagBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9182,6 +9280,7 @@ pub mod types {
         }
     }
     impl TagBody {
+        #[inline]
         pub fn builder() -> builder::TagBody {
             Default::default()
         }
@@ -9220,6 +9319,7 @@ pub mod types {
             struct TaskSearchParamsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TaskSearchParamsDtoVisitor {
                 type Value = TaskSearchParamsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9328,6 +9428,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for TaskSearchParamsDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 assigned_to: Default::default(),
@@ -9341,6 +9442,7 @@ pub mod types {
         }
     }
     impl TaskSearchParamsDto {
+        #[inline]
         pub fn builder() -> builder::TaskSearchParamsDto {
             Default::default()
         }
@@ -9359,6 +9461,7 @@ pub mod types {
             struct TextBoxListOptionsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TextBoxListOptionsSchemaVisitor {
                 type Value = TextBoxListOptionsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9424,6 +9527,7 @@ pub mod types {
         }
     }
     impl TextBoxListOptionsSchema {
+        #[inline]
         pub fn builder() -> builder::TextBoxListOptionsSchema {
             Default::default()
         }
@@ -9444,6 +9548,7 @@ pub mod types {
             struct TwilioSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TwilioSchemaVisitor {
                 type Value = TwilioSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9495,6 +9600,7 @@ pub mod types {
         }
     }
     impl TwilioSchema {
+        #[inline]
         pub fn builder() -> builder::TwilioSchema {
             Default::default()
         }
@@ -9531,6 +9637,7 @@ pub mod types {
             struct UpdateCustomFieldsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomFieldsDtoVisitor {
                 type Value = UpdateCustomFieldsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9652,6 +9759,7 @@ pub mod types {
         }
     }
     impl UpdateCustomFieldsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomFieldsDto {
             Default::default()
         }
@@ -9697,6 +9805,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCustomFieldsDtoModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -9707,6 +9816,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCustomFieldsDtoModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9719,6 +9829,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9727,6 +9838,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9744,6 +9856,7 @@ pub mod types {
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
     }
     impl UpdateCustomFieldsDtoTextBoxListOptionsItem {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomFieldsDtoTextBoxListOptionsItem {
             Default::default()
         }
@@ -9808,6 +9921,7 @@ pub mod types {
             struct UpdateLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateLocationDtoVisitor {
                 type Value = UpdateLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10038,6 +10152,7 @@ pub mod types {
         }
     }
     impl UpdateLocationDto {
+        #[inline]
         pub fn builder() -> builder::UpdateLocationDto {
             Default::default()
         }
@@ -10818,6 +10933,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateLocationDtoCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -11073,6 +11189,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateLocationDtoCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11330,6 +11447,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11338,6 +11456,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11380,6 +11499,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomFieldsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accepted_format: Ok(Default::default()),
@@ -11490,6 +11610,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomFieldsDto>
         for super::CreateCustomFieldsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11567,6 +11688,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomFieldsDto>
         for CreateCustomFieldsDto {
+            #[inline]
             fn from(value: super::CreateCustomFieldsDto) -> Self {
                 Self {
                     accepted_format: Ok(value.accepted_format),
@@ -11593,6 +11715,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -11625,6 +11748,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomFieldsDtoTextBoxListOptionsItem>
         for super::CreateCustomFieldsDtoTextBoxListOptionsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomFieldsDtoTextBoxListOptionsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11655,6 +11779,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomFieldsDtoTextBoxListOptionsItem>
         for CreateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn from(value: super::CreateCustomFieldsDtoTextBoxListOptionsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -11727,6 +11852,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -11893,6 +12019,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateLocationDto> for super::CreateLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12011,6 +12138,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateLocationDto> for CreateLocationDto {
+            #[inline]
             fn from(value: super::CreateLocationDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -12070,6 +12198,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomRRulesOptions {
+            #[inline]
             fn default() -> Self {
                 Self {
                     count: Ok(Default::default()),
@@ -12194,6 +12323,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomRRulesOptions>
         for super::CustomRRulesOptions {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomRRulesOptions,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12276,6 +12406,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomRRulesOptions> for CustomRRulesOptions {
+            #[inline]
             fn from(value: super::CustomRRulesOptions) -> Self {
                 Self {
                     count: Ok(value.count),
@@ -12297,6 +12428,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomValuesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -12324,6 +12456,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CustomValuesDto> for super::CustomValuesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomValuesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12352,6 +12485,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomValuesDto> for CustomValuesDto {
+            #[inline]
             fn from(value: super::CustomValuesDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -12365,6 +12499,7 @@ pub mod types {
             domain: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for MailgunSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     api_key: Err("no value supplied for api_key".to_string()),
@@ -12392,6 +12527,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MailgunSchema> for super::MailgunSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MailgunSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12420,6 +12556,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MailgunSchema> for MailgunSchema {
+            #[inline]
             fn from(value: super::MailgunSchema) -> Self {
                 Self {
                     api_key: Ok(value.api_key),
@@ -12440,6 +12577,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ProspectInfoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email: Err("no value supplied for email".to_string()),
@@ -12476,6 +12614,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProspectInfoDto> for super::ProspectInfoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProspectInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12516,6 +12655,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProspectInfoDto> for ProspectInfoDto {
+            #[inline]
             fn from(value: super::ProspectInfoDto) -> Self {
                 Self {
                     email: Ok(value.email),
@@ -12549,6 +12689,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for RecurringTaskCreateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_ids: Ok(Default::default()),
@@ -12627,6 +12768,7 @@ pub mod types {
         impl ::std::convert::TryFrom<RecurringTaskCreateDto>
         for super::RecurringTaskCreateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RecurringTaskCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12686,6 +12828,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::RecurringTaskCreateDto>
         for RecurringTaskCreateDto {
+            #[inline]
             fn from(value: super::RecurringTaskCreateDto) -> Self {
                 Self {
                     contact_ids: Ok(value.contact_ids),
@@ -12725,6 +12868,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RecurringTaskUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_ids: Ok(Default::default()),
@@ -12803,6 +12947,7 @@ pub mod types {
         impl ::std::convert::TryFrom<RecurringTaskUpdateDto>
         for super::RecurringTaskUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RecurringTaskUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12862,6 +13007,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::RecurringTaskUpdateDto>
         for RecurringTaskUpdateDto {
+            #[inline]
             fn from(value: super::RecurringTaskUpdateDto) -> Self {
                 Self {
                     contact_ids: Ok(value.contact_ids),
@@ -12893,6 +13039,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SettingsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_duplicate_contact: Ok(Default::default()),
@@ -12950,6 +13097,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SettingsSchema> for super::SettingsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12996,6 +13144,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SettingsSchema> for SettingsSchema {
+            #[inline]
             fn from(value: super::SettingsSchema) -> Self {
                 Self {
                     allow_duplicate_contact: Ok(value.allow_duplicate_contact),
@@ -13011,6 +13160,7 @@ pub mod types {
             override_: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for SnapshotPutSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -13038,6 +13188,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SnapshotPutSchema> for super::SnapshotPutSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SnapshotPutSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13066,6 +13217,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SnapshotPutSchema> for SnapshotPutSchema {
+            #[inline]
             fn from(value: super::SnapshotPutSchema) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -13121,6 +13273,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SocialSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     blog_rss: Ok(Default::default()),
@@ -13238,6 +13391,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SocialSchema> for super::SocialSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SocialSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13326,6 +13480,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SocialSchema> for SocialSchema {
+            #[inline]
             fn from(value: super::SocialSchema) -> Self {
                 Self {
                     blog_rss: Ok(value.blog_rss),
@@ -13347,6 +13502,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for TagBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -13365,6 +13521,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TagBody> for super::TagBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TagBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13387,6 +13544,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TagBody> for TagBody {
+            #[inline]
             fn from(value: super::TagBody) -> Self {
                 Self { name: Ok(value.name) }
             }
@@ -13417,6 +13575,7 @@ pub mod types {
             skip: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for TaskSearchParamsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -13496,6 +13655,7 @@ pub mod types {
         impl ::std::convert::TryFrom<TaskSearchParamsDto>
         for super::TaskSearchParamsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaskSearchParamsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13560,6 +13720,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TaskSearchParamsDto> for TaskSearchParamsDto {
+            #[inline]
             fn from(value: super::TaskSearchParamsDto) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -13584,6 +13745,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TextBoxListOptionsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     label: Ok(Default::default()),
@@ -13615,6 +13777,7 @@ pub mod types {
         impl ::std::convert::TryFrom<TextBoxListOptionsSchema>
         for super::TextBoxListOptionsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TextBoxListOptionsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13645,6 +13808,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::TextBoxListOptionsSchema>
         for TextBoxListOptionsSchema {
+            #[inline]
             fn from(value: super::TextBoxListOptionsSchema) -> Self {
                 Self {
                     label: Ok(value.label),
@@ -13661,6 +13825,7 @@ pub mod types {
             sid: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for TwilioSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     auth_token: Err("no value supplied for auth_token".to_string()),
@@ -13688,6 +13853,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TwilioSchema> for super::TwilioSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TwilioSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13716,6 +13882,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TwilioSchema> for TwilioSchema {
+            #[inline]
             fn from(value: super::TwilioSchema) -> Self {
                 Self {
                     auth_token: Ok(value.auth_token),
@@ -13753,6 +13920,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomFieldsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accepted_format: Ok(Default::default()),
@@ -13854,6 +14022,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomFieldsDto>
         for super::UpdateCustomFieldsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13925,6 +14094,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDto>
         for UpdateCustomFieldsDto {
+            #[inline]
             fn from(value: super::UpdateCustomFieldsDto) -> Self {
                 Self {
                     accepted_format: Ok(value.accepted_format),
@@ -13950,6 +14120,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -13982,6 +14153,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomFieldsDtoTextBoxListOptionsItem>
         for super::UpdateCustomFieldsDtoTextBoxListOptionsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomFieldsDtoTextBoxListOptionsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14012,6 +14184,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDtoTextBoxListOptionsItem>
         for UpdateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn from(value: super::UpdateCustomFieldsDtoTextBoxListOptionsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -14087,6 +14260,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -14252,6 +14426,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateLocationDto> for super::UpdateLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14370,6 +14545,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateLocationDto> for UpdateLocationDto {
+            #[inline]
             fn from(value: super::UpdateLocationDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -14401,15 +14577,19 @@ pub mod types {
         {
             T::try_from(V).unwrap()
         }
+        #[inline]
         pub(super) fn create_custom_fields_dto_position() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn task_search_params_dto_limit() -> f64 {
             25_f64
         }
+        #[inline]
         pub(super) fn task_search_params_dto_skip() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn update_custom_fields_dto_position() -> f64 {
             0_f64
         }
@@ -14420,6 +14600,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -14428,6 +14609,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -14436,11 +14618,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -14464,6 +14648,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -14480,6 +14665,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -14493,21 +14679,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -14536,6 +14727,7 @@ let response = client.search_locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_locations(&self) -> builder::SearchLocations<'_> {
         builder::SearchLocations::new(self)
     }
@@ -14553,6 +14745,7 @@ let response = client.get_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location(&self) -> builder::GetLocation<'_> {
         builder::GetLocation::new(self)
     }
@@ -14572,6 +14765,7 @@ let response = client.put_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn put_location(&self) -> builder::PutLocation<'_> {
         builder::PutLocation::new(self)
     }
@@ -14591,6 +14785,7 @@ let response = client.delete_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_location(&self) -> builder::DeleteLocation<'_> {
         builder::DeleteLocation::new(self)
     }
@@ -14608,6 +14803,7 @@ let response = client.get_location_tags()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_tags(&self) -> builder::GetLocationTags<'_> {
         builder::GetLocationTags::new(self)
     }
@@ -14627,6 +14823,7 @@ let response = client.create_tag()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_tag(&self) -> builder::CreateTag<'_> {
         builder::CreateTag::new(self)
     }
@@ -14646,6 +14843,7 @@ let response = client.get_tag_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tag_by_id(&self) -> builder::GetTagById<'_> {
         builder::GetTagById::new(self)
     }
@@ -14667,6 +14865,7 @@ let response = client.update_tag()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_tag(&self) -> builder::UpdateTag<'_> {
         builder::UpdateTag::new(self)
     }
@@ -14686,6 +14885,7 @@ let response = client.delete_tag()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_tag(&self) -> builder::DeleteTag<'_> {
         builder::DeleteTag::new(self)
     }
@@ -14705,6 +14905,7 @@ let response = client.task_search()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn task_search(&self) -> builder::TaskSearch<'_> {
         builder::TaskSearch::new(self)
     }
@@ -14724,6 +14925,7 @@ let response = client.get_recurring_task_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_recurring_task_by_id(&self) -> builder::GetRecurringTaskById<'_> {
         builder::GetRecurringTaskById::new(self)
     }
@@ -14745,6 +14947,7 @@ let response = client.update_recurring_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_recurring_task(&self) -> builder::UpdateRecurringTask<'_> {
         builder::UpdateRecurringTask::new(self)
     }
@@ -14764,6 +14967,7 @@ let response = client.delete_recurring_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_recurring_task(&self) -> builder::DeleteRecurringTask<'_> {
         builder::DeleteRecurringTask::new(self)
     }
@@ -14780,6 +14984,7 @@ let response = client.create_recurring_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_recurring_task(&self) -> builder::CreateRecurringTask<'_> {
         builder::CreateRecurringTask::new(self)
     }
@@ -14799,6 +15004,7 @@ let response = client.get_custom_fields()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_fields(&self) -> builder::GetCustomFields<'_> {
         builder::GetCustomFields::new(self)
     }
@@ -14818,6 +15024,7 @@ let response = client.create_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_field(&self) -> builder::CreateCustomField<'_> {
         builder::CreateCustomField::new(self)
     }
@@ -14837,6 +15044,7 @@ let response = client.get_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_field(&self) -> builder::GetCustomField<'_> {
         builder::GetCustomField::new(self)
     }
@@ -14858,6 +15066,7 @@ let response = client.update_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_field(&self) -> builder::UpdateCustomField<'_> {
         builder::UpdateCustomField::new(self)
     }
@@ -14877,6 +15086,7 @@ let response = client.delete_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_custom_field(&self) -> builder::DeleteCustomField<'_> {
         builder::DeleteCustomField::new(self)
     }
@@ -14893,6 +15103,7 @@ let response = client.upload_file_custom_fields()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_file_custom_fields(&self) -> builder::UploadFileCustomFields<'_> {
         builder::UploadFileCustomFields::new(self)
     }
@@ -14910,6 +15121,7 @@ let response = client.get_custom_values()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_values(&self) -> builder::GetCustomValues<'_> {
         builder::GetCustomValues::new(self)
     }
@@ -14929,6 +15141,7 @@ let response = client.create_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_value(&self) -> builder::CreateCustomValue<'_> {
         builder::CreateCustomValue::new(self)
     }
@@ -14948,6 +15161,7 @@ let response = client.get_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_value(&self) -> builder::GetCustomValue<'_> {
         builder::GetCustomValue::new(self)
     }
@@ -14969,6 +15183,7 @@ let response = client.update_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_value(&self) -> builder::UpdateCustomValue<'_> {
         builder::UpdateCustomValue::new(self)
     }
@@ -14988,6 +15203,7 @@ let response = client.delete_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_custom_value(&self) -> builder::DeleteCustomValue<'_> {
         builder::DeleteCustomValue::new(self)
     }
@@ -15003,6 +15219,7 @@ let response = client.get_timezones()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_timezones(&self) -> builder::GetTimezones<'_> {
         builder::GetTimezones::new(self)
     }
@@ -15030,6 +15247,7 @@ let response = client.get_all_or_email_sms_templates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_or_email_sms_templates(
         &self,
     ) -> builder::GetAllOrEmailSmsTemplates<'_> {
@@ -15051,6 +15269,7 @@ let response = client.delete_an_email_sms_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_an_email_sms_template(&self) -> builder::DeleteAnEmailSmsTemplate<'_> {
         builder::DeleteAnEmailSmsTemplate::new(self)
     }
@@ -15089,6 +15308,7 @@ let response = client.create_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_location(&self) -> builder::CreateLocation<'_> {
         builder::CreateLocation::new(self)
     }
@@ -15115,6 +15335,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> SearchLocations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15191,13 +15412,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15251,6 +15472,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15270,13 +15492,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15322,6 +15544,7 @@ pub mod builder {
         body: Result<types::builder::UpdateLocationDto, String>,
     }
     impl<'a> PutLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15366,13 +15589,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15424,6 +15647,7 @@ pub mod builder {
         delete_twilio_account: Result<bool, String>,
     }
     impl<'a> DeleteLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15457,13 +15681,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15516,6 +15740,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationTags<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15535,13 +15760,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15587,6 +15812,7 @@ pub mod builder {
         body: Result<types::builder::TagBody, String>,
     }
     impl<'a> CreateTag<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15625,13 +15851,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15681,6 +15907,7 @@ pub mod builder {
         tag_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTagById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15713,13 +15940,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/tags/{tagId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15770,6 +15997,7 @@ pub mod builder {
         body: Result<types::builder::TagBody, String>,
     }
     impl<'a> UpdateTag<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15821,13 +16049,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/tags/{tagId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15881,6 +16109,7 @@ pub mod builder {
         tag_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteTag<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15913,13 +16142,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/tags/{tagId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15969,6 +16198,7 @@ pub mod builder {
         body: Result<types::builder::TaskSearchParamsDto, String>,
     }
     impl<'a> TaskSearch<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16013,13 +16243,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/tasks/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16072,6 +16302,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetRecurringTaskById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16104,13 +16335,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/recurring-tasks/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16161,6 +16392,7 @@ pub mod builder {
         body: Result<types::builder::RecurringTaskUpdateDto, String>,
     }
     impl<'a> UpdateRecurringTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16220,13 +16452,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/recurring-tasks/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16283,6 +16515,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteRecurringTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16315,13 +16548,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/recurring-tasks/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16371,6 +16604,7 @@ pub mod builder {
         body: Result<types::builder::RecurringTaskCreateDto, String>,
     }
     impl<'a> CreateRecurringTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16417,13 +16651,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/recurring-tasks`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16476,6 +16710,7 @@ pub mod builder {
         model: Result<Option<types::GetCustomFieldsModel>, String>,
     }
     impl<'a> GetCustomFields<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16508,13 +16743,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customFields`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16562,6 +16797,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomFieldsDto, String>,
     }
     impl<'a> CreateCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16608,13 +16844,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/customFields`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16667,6 +16903,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16699,13 +16936,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customFields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16756,6 +16993,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomFieldsDto, String>,
     }
     impl<'a> UpdateCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16815,13 +17053,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/customFields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16878,6 +17116,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16910,13 +17149,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/customFields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16966,6 +17205,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadFileCustomFields<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16997,13 +17237,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/customFields/upload`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17056,6 +17296,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomValues<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17075,13 +17316,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customValues`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17127,6 +17368,7 @@ pub mod builder {
         body: Result<types::builder::CustomValuesDto, String>,
     }
     impl<'a> CreateCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17171,13 +17413,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/customValues`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17229,6 +17471,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17261,13 +17504,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customValues/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17318,6 +17561,7 @@ pub mod builder {
         body: Result<types::builder::CustomValuesDto, String>,
     }
     impl<'a> UpdateCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17375,13 +17619,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/customValues/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17437,6 +17681,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17469,13 +17714,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/customValues/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17524,6 +17769,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTimezones<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17543,13 +17789,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/timezones`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17596,6 +17842,7 @@ pub mod builder {
         type_: Result<Option<types::GetAllOrEmailSmsTemplatesType>, String>,
     }
     impl<'a> GetAllOrEmailSmsTemplates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17681,13 +17928,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/templates`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17743,6 +17990,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAnEmailSmsTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17775,13 +18023,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/templates/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17827,6 +18075,7 @@ pub mod builder {
         body: Result<types::builder::CreateLocationDto, String>,
     }
     impl<'a> CreateLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17858,13 +18107,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17908,9 +18157,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchLocations<'a> {
         type Page = types::SearchSuccessfulResponseDto;
         type Item = types::GetLocationSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_LOCATIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -17920,6 +18171,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -17956,19 +18208,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.locations.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.locations.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -17976,10 +18232,12 @@ pub mod builder {
     }
     impl<'a> SearchLocations<'a> {
         /// Every page of `GET /locations/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /locations/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -17987,9 +18245,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAllOrEmailSmsTemplates<'a> {
         type Page = types::GetTemplatesSuccessfulResponseDto;
         type Item = types::GetTemplatesSuccessfulResponseDtoTemplatesItem;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_ALL_OR_EMAIL_SMS_TEMPLATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -17999,6 +18259,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18035,19 +18296,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.templates.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.templates.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18060,10 +18325,12 @@ pub mod builder {
     }
     impl<'a> GetAllOrEmailSmsTemplates<'a> {
         /// Every page of `GET /locations/{locationId}/templates`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /locations/{locationId}/templates`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -32,6 +32,7 @@ pub mod types {
             struct CreateFolderParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateFolderParamsVisitor {
                 type Value = CreateFolderParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -106,6 +107,7 @@ pub mod types {
         }
     }
     impl CreateFolderParams {
+        #[inline]
         pub fn builder() -> builder::CreateFolderParams {
             Default::default()
         }
@@ -148,6 +150,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateFolderParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -157,6 +160,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateFolderParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -168,6 +172,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateFolderParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -176,6 +181,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateFolderParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -220,6 +226,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteMediaContentAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -229,6 +236,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteMediaContentAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -240,6 +248,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteMediaContentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -248,6 +257,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteMediaContentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -268,6 +278,7 @@ pub mod types {
             struct DeleteMediaObjectItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteMediaObjectItemVisitor {
                 type Value = DeleteMediaObjectItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -315,6 +326,7 @@ pub mod types {
         }
     }
     impl DeleteMediaObjectItem {
+        #[inline]
         pub fn builder() -> builder::DeleteMediaObjectItem {
             Default::default()
         }
@@ -339,6 +351,7 @@ pub mod types {
             struct DeleteMediaObjectsBodyParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteMediaObjectsBodyParamsVisitor {
                 type Value = DeleteMediaObjectsBodyParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -411,6 +424,7 @@ pub mod types {
         }
     }
     impl DeleteMediaObjectsBodyParams {
+        #[inline]
         pub fn builder() -> builder::DeleteMediaObjectsBodyParams {
             Default::default()
         }
@@ -453,6 +467,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteMediaObjectsBodyParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -462,6 +477,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteMediaObjectsBodyParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -473,6 +489,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteMediaObjectsBodyParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -482,6 +499,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteMediaObjectsBodyParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -529,6 +547,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteMediaObjectsBodyParamsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Deleted => f.write_str("deleted"),
@@ -539,6 +558,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteMediaObjectsBodyParamsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -551,6 +571,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteMediaObjectsBodyParamsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -560,6 +581,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteMediaObjectsBodyParamsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -604,6 +626,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FetchMediaContentAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -613,6 +636,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FetchMediaContentAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -624,6 +648,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FetchMediaContentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -632,6 +657,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FetchMediaContentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -699,6 +725,7 @@ pub mod types {
             struct FolderDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FolderDtoVisitor {
                 type Value = FolderDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -963,6 +990,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FolderDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -972,6 +1000,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FolderDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -983,6 +1012,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FolderDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -991,6 +1021,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FolderDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1011,6 +1042,7 @@ pub mod types {
             struct GetFilesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetFilesResponseDtoVisitor {
                 type Value = GetFilesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1091,6 +1123,7 @@ pub mod types {
             struct GetFilesResponseDtoFilesItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetFilesResponseDtoFilesItemVisitor {
                 type Value = GetFilesResponseDtoFilesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1242,6 +1275,7 @@ pub mod types {
             struct MoveOrDeleteObjectParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MoveOrDeleteObjectParamsVisitor {
                 type Value = MoveOrDeleteObjectParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1320,6 +1354,7 @@ pub mod types {
             struct UpdateMediaObjectVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateMediaObjectVisitor {
                 type Value = UpdateMediaObject;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1378,6 +1413,7 @@ pub mod types {
         }
     }
     impl UpdateMediaObject {
+        #[inline]
         pub fn builder() -> builder::UpdateMediaObject {
             Default::default()
         }
@@ -1400,6 +1436,7 @@ pub mod types {
             struct UpdateMediaObjectsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateMediaObjectsVisitor {
                 type Value = UpdateMediaObjects;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1465,6 +1502,7 @@ pub mod types {
         }
     }
     impl UpdateMediaObjects {
+        #[inline]
         pub fn builder() -> builder::UpdateMediaObjects {
             Default::default()
         }
@@ -1507,6 +1545,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateMediaObjectsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -1516,6 +1555,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateMediaObjectsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1527,6 +1567,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateMediaObjectsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1535,6 +1576,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateMediaObjectsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1559,6 +1601,7 @@ pub mod types {
             struct UpdateObjectVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateObjectVisitor {
                 type Value = UpdateObject;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1616,6 +1659,7 @@ pub mod types {
         }
     }
     impl UpdateObject {
+        #[inline]
         pub fn builder() -> builder::UpdateObject {
             Default::default()
         }
@@ -1658,6 +1702,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateObjectAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -1667,6 +1712,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateObjectAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1678,6 +1724,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateObjectAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1686,6 +1733,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateObjectAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1708,6 +1756,7 @@ pub mod types {
             struct UploadFileResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFileResponseDtoVisitor {
                 type Value = UploadFileResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1788,6 +1837,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateFolderParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -1833,6 +1883,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateFolderParams> for super::CreateFolderParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateFolderParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1879,6 +1930,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateFolderParams> for CreateFolderParams {
+            #[inline]
             fn from(value: super::CreateFolderParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -1893,6 +1945,7 @@ pub mod types {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for DeleteMediaObjectItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -1912,6 +1965,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DeleteMediaObjectItem>
         for super::DeleteMediaObjectItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteMediaObjectItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1935,6 +1989,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DeleteMediaObjectItem>
         for DeleteMediaObjectItem {
+            #[inline]
             fn from(value: super::DeleteMediaObjectItem) -> Self {
                 Self { id: Ok(value.id) }
             }
@@ -1956,6 +2011,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DeleteMediaObjectsBodyParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -2009,6 +2065,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DeleteMediaObjectsBodyParams>
         for super::DeleteMediaObjectsBodyParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteMediaObjectsBodyParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2056,6 +2113,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DeleteMediaObjectsBodyParams>
         for DeleteMediaObjectsBodyParams {
+            #[inline]
             fn from(value: super::DeleteMediaObjectsBodyParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -2074,6 +2132,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateMediaObject {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -2101,6 +2160,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateMediaObject> for super::UpdateMediaObject {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateMediaObject,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2129,6 +2189,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateMediaObject> for UpdateMediaObject {
+            #[inline]
             fn from(value: super::UpdateMediaObject) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -2149,6 +2210,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateMediaObjects {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -2190,6 +2252,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateMediaObjects> for super::UpdateMediaObjects {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateMediaObjects,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2230,6 +2293,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateMediaObjects> for UpdateMediaObjects {
+            #[inline]
             fn from(value: super::UpdateMediaObjects) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -2248,6 +2312,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateObject {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -2284,6 +2349,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateObject> for super::UpdateObject {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateObject,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2318,6 +2384,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateObject> for UpdateObject {
+            #[inline]
             fn from(value: super::UpdateObject) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -2333,6 +2400,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2341,6 +2409,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2349,11 +2418,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2377,6 +2448,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2393,6 +2465,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2406,21 +2479,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2459,6 +2537,7 @@ let response = client.fetch_media_content()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_media_content(&self) -> builder::FetchMediaContent<'_> {
         builder::FetchMediaContent::new(self)
     }
@@ -2474,6 +2553,7 @@ let response = client.upload_media_content()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_media_content(&self) -> builder::UploadMediaContent<'_> {
         builder::UploadMediaContent::new(self)
     }
@@ -2493,6 +2573,7 @@ let response = client.update_media_object()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_media_object(&self) -> builder::UpdateMediaObject<'_> {
         builder::UpdateMediaObject::new(self)
     }
@@ -2514,6 +2595,7 @@ let response = client.delete_media_content()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_media_content(&self) -> builder::DeleteMediaContent<'_> {
         builder::DeleteMediaContent::new(self)
     }
@@ -2529,6 +2611,7 @@ let response = client.create_media_folder()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_media_folder(&self) -> builder::CreateMediaFolder<'_> {
         builder::CreateMediaFolder::new(self)
     }
@@ -2544,6 +2627,7 @@ let response = client.bulk_update_media_objects()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_update_media_objects(&self) -> builder::BulkUpdateMediaObjects<'_> {
         builder::BulkUpdateMediaObjects::new(self)
     }
@@ -2559,6 +2643,7 @@ let response = client.bulk_delete_media_objects()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_delete_media_objects(&self) -> builder::BulkDeleteMediaObjects<'_> {
         builder::BulkDeleteMediaObjects::new(self)
     }
@@ -2590,6 +2675,7 @@ pub mod builder {
         type_: Result<::std::string::String, String>,
     }
     impl<'a> FetchMediaContent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2731,13 +2817,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/medias/files`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2813,6 +2899,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadMediaContent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2831,13 +2918,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/medias/upload-file`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2890,6 +2977,7 @@ pub mod builder {
         body: Result<types::builder::UpdateObject, String>,
     }
     impl<'a> UpdateMediaObject<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2932,13 +3020,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/medias/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2988,6 +3076,7 @@ pub mod builder {
         alt_type: Result<types::DeleteMediaContentAltType, String>,
     }
     impl<'a> DeleteMediaContent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3033,13 +3122,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/medias/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3085,6 +3174,7 @@ pub mod builder {
         body: Result<types::builder::CreateFolderParams, String>,
     }
     impl<'a> CreateMediaFolder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3116,13 +3206,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/medias/folder`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3169,6 +3259,7 @@ pub mod builder {
         body: Result<types::builder::UpdateMediaObjects, String>,
     }
     impl<'a> BulkUpdateMediaObjects<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3200,13 +3291,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/medias/update-files`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3253,6 +3344,7 @@ pub mod builder {
         body: Result<types::builder::DeleteMediaObjectsBodyParams, String>,
     }
     impl<'a> BulkDeleteMediaObjects<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3287,13 +3379,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/medias/delete-files`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3335,9 +3427,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for FetchMediaContent<'a> {
         type Page = types::GetFilesResponseDto;
         type Item = types::GetFilesResponseDtoFilesItem;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::FETCH_MEDIA_CONTENT
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3347,6 +3441,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3383,19 +3478,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.files.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.files.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3403,10 +3502,12 @@ pub mod builder {
     }
     impl<'a> FetchMediaContent<'a> {
         /// Every page of `GET /medias/files`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /medias/files`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

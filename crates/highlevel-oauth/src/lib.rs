@@ -63,6 +63,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetAccessCodeSuccessfulResponseDtoVisitor {
                 type Value = GetAccessCodeSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -318,6 +319,7 @@ pub mod types {
             struct GetAccessCodebodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAccessCodebodyDtoVisitor {
                 type Value = GetAccessCodebodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -433,6 +435,7 @@ pub mod types {
         }
     }
     impl GetAccessCodebodyDto {
+        #[inline]
         pub fn builder() -> builder::GetAccessCodebodyDto {
             Default::default()
         }
@@ -481,6 +484,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAccessCodebodyDtoGrantType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AuthorizationCode => f.write_str("authorization_code"),
@@ -492,6 +496,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAccessCodebodyDtoGrantType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -505,6 +510,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAccessCodebodyDtoGrantType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -514,6 +520,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAccessCodebodyDtoGrantType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -561,6 +568,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAccessCodebodyDtoUserType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Company => f.write_str("Company"),
@@ -571,6 +579,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAccessCodebodyDtoUserType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -583,6 +592,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAccessCodebodyDtoUserType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -592,6 +602,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAccessCodebodyDtoUserType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -616,6 +627,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetInstalledLocationsSuccessfulResponseDtoVisitor {
                 type Value = GetInstalledLocationsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -719,6 +731,7 @@ pub mod types {
             struct GetLocationAccessCodeBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLocationAccessCodeBodyDtoVisitor {
                 type Value = GetLocationAccessCodeBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -779,6 +792,7 @@ pub mod types {
         }
     }
     impl GetLocationAccessCodeBodyDto {
+        #[inline]
         pub fn builder() -> builder::GetLocationAccessCodeBodyDto {
             Default::default()
         }
@@ -823,6 +837,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLocationAccessTokenSuccessfulResponseDtoVisitor {
                 type Value = GetLocationAccessTokenSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1009,6 +1024,7 @@ pub mod types {
             struct InstalledLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstalledLocationSchemaVisitor {
                 type Value = InstalledLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1155,6 +1171,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GetAccessCodebodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     client_id: Err("no value supplied for client_id".to_string()),
@@ -1241,6 +1258,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GetAccessCodebodyDto>
         for super::GetAccessCodebodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetAccessCodebodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1305,6 +1323,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GetAccessCodebodyDto> for GetAccessCodebodyDto {
+            #[inline]
             fn from(value: super::GetAccessCodebodyDto) -> Self {
                 Self {
                     client_id: Ok(value.client_id),
@@ -1329,6 +1348,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GetLocationAccessCodeBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -1360,6 +1380,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GetLocationAccessCodeBodyDto>
         for super::GetLocationAccessCodeBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetLocationAccessCodeBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1390,6 +1411,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GetLocationAccessCodeBodyDto>
         for GetLocationAccessCodeBodyDto {
+            #[inline]
             fn from(value: super::GetLocationAccessCodeBodyDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -1404,6 +1426,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1412,6 +1435,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1420,11 +1444,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1448,6 +1474,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1464,6 +1491,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1477,21 +1505,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1510,6 +1543,7 @@ let response = client.get_access_token()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_access_token(&self) -> builder::GetAccessToken<'_> {
         builder::GetAccessToken::new(self)
     }
@@ -1525,6 +1559,7 @@ let response = client.get_location_access_token()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_access_token(&self) -> builder::GetLocationAccessToken<'_> {
         builder::GetLocationAccessToken::new(self)
     }
@@ -1560,6 +1595,7 @@ let response = client.get_installed_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_installed_location(&self) -> builder::GetInstalledLocation<'_> {
         builder::GetInstalledLocation::new(self)
     }
@@ -1582,6 +1618,7 @@ pub mod builder {
         body: Result<types::builder::GetAccessCodebodyDto, String>,
     }
     impl<'a> GetAccessToken<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1615,13 +1652,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/oauth/token`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1672,6 +1709,7 @@ pub mod builder {
         body: Result<types::builder::GetLocationAccessCodeBodyDto, String>,
     }
     impl<'a> GetLocationAccessToken<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1706,13 +1744,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/oauth/locationToken`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1772,6 +1810,7 @@ pub mod builder {
         version_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetInstalledLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1910,13 +1949,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/oauth/installedLocations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1990,9 +2029,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetInstalledLocation<'a> {
         type Page = types::GetInstalledLocationsSuccessfulResponseDto;
         type Item = types::InstalledLocationSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_INSTALLED_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -2002,6 +2043,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -2038,19 +2080,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.locations.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.locations.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -2058,10 +2104,12 @@ pub mod builder {
     }
     impl<'a> GetInstalledLocation<'a> {
         /// Every page of `GET /oauth/installedLocations`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /oauth/installedLocations`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -33,6 +33,7 @@ pub mod types {
             struct AdditionalDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdditionalDetailsDtoVisitor {
                 type Value = AdditionalDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -104,6 +105,7 @@ pub mod types {
         }
     }
     impl AdditionalDetailsDto {
+        #[inline]
         pub fn builder() -> builder::AdditionalDetailsDto {
             Default::default()
         }
@@ -125,6 +127,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateAddFollowersSuccessfulResponseDtoVisitor {
                 type Value = CreateAddFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -227,6 +230,7 @@ pub mod types {
             struct CreateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateDtoVisitor {
                 type Value = CreateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -347,6 +351,7 @@ pub mod types {
         }
     }
     impl CreateDto {
+        #[inline]
         pub fn builder() -> builder::CreateDto {
             Default::default()
         }
@@ -365,6 +370,7 @@ pub mod types {
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchema>,
     }
     impl CreateDtoCustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::CreateDtoCustomFieldsItem {
             Default::default()
         }
@@ -419,6 +425,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -432,6 +439,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -447,6 +455,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -455,6 +464,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -476,6 +486,7 @@ pub mod types {
             struct CustomFieldResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldResponseSchemaVisitor {
                 type Value = CustomFieldResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -556,6 +567,7 @@ pub mod types {
             struct CustomFieldsInputArraySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldsInputArraySchemaVisitor {
                 type Value = CustomFieldsInputArraySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -624,6 +636,7 @@ pub mod types {
         }
     }
     impl CustomFieldsInputArraySchema {
+        #[inline]
         pub fn builder() -> builder::CustomFieldsInputArraySchema {
             Default::default()
         }
@@ -644,6 +657,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputObjectSchemaVisitor {
                 type Value = CustomFieldsInputObjectSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -713,6 +727,7 @@ pub mod types {
         }
     }
     impl CustomFieldsInputObjectSchema {
+        #[inline]
         pub fn builder() -> builder::CustomFieldsInputObjectSchema {
             Default::default()
         }
@@ -735,6 +750,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputStringSchemaVisitor {
                 type Value = CustomFieldsInputStringSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -813,6 +829,7 @@ pub mod types {
         }
     }
     impl CustomFieldsInputStringSchema {
+        #[inline]
         pub fn builder() -> builder::CustomFieldsInputStringSchema {
             Default::default()
         }
@@ -834,6 +851,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteFollowersSuccessfulResponseDtoVisitor {
                 type Value = DeleteFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -918,6 +936,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteUpdateOpportunitySuccessfulResponseDtoVisitor {
                 type Value = DeleteUpdateOpportunitySuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -990,6 +1009,7 @@ pub mod types {
             struct FollowersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowersDtoVisitor {
                 type Value = FollowersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1035,6 +1055,7 @@ pub mod types {
         }
     }
     impl FollowersDto {
+        #[inline]
         pub fn builder() -> builder::FollowersDto {
             Default::default()
         }
@@ -1053,6 +1074,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPipelinesSuccessfulResponseDtoVisitor {
                 type Value = GetPipelinesSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1120,6 +1142,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPostOpportunitySuccessfulResponseDtoVisitor {
                 type Value = GetPostOpportunitySuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1205,6 +1228,7 @@ pub mod types {
             struct LostReasonResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LostReasonResponseSchemaVisitor {
                 type Value = LostReasonResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1322,6 +1346,7 @@ pub mod types {
             struct LostReasonsResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LostReasonsResponseSchemaVisitor {
                 type Value = LostReasonsResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1413,6 +1438,7 @@ pub mod types {
             struct OpportunitySearchBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OpportunitySearchBodyDtoVisitor {
                 type Value = OpportunitySearchBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1500,6 +1526,7 @@ pub mod types {
         }
     }
     impl OpportunitySearchBodyDto {
+        #[inline]
         pub fn builder() -> builder::OpportunitySearchBodyDto {
             Default::default()
         }
@@ -1536,6 +1563,7 @@ pub mod types {
             struct PipelinesResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PipelinesResponseSchemaVisitor {
                 type Value = PipelinesResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1704,6 +1732,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PipelinesResponseSchemaColorRenderMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Dot => f.write_str("dot"),
@@ -1715,6 +1744,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PipelinesResponseSchemaColorRenderMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1728,6 +1758,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PipelinesResponseSchemaColorRenderMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1737,6 +1768,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PipelinesResponseSchemaColorRenderMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1759,6 +1791,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PipelinesResponseSchemaStagesItemVisitor {
                 type Value = PipelinesResponseSchemaStagesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1853,6 +1886,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostSearchSuccessfulResponseDtoVisitor {
                 type Value = PostSearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1954,6 +1988,7 @@ pub mod types {
             struct SearchMetaResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchMetaResponseSchemaVisitor {
                 type Value = SearchMetaResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2105,6 +2140,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SearchOpportunitiesContactResponseSchemaVisitor {
                 type Value = SearchOpportunitiesContactResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2296,6 +2332,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SearchOpportunitiesResponseSchemaVisitor {
                 type Value = SearchOpportunitiesResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2679,6 +2716,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchOpportunityStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -2692,6 +2730,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchOpportunityStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2707,6 +2746,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchOpportunityStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2715,6 +2755,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchOpportunityStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2738,6 +2779,7 @@ pub mod types {
             struct SearchSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchSuccessfulResponseDtoVisitor {
                 type Value = SearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2841,6 +2883,7 @@ pub mod types {
             struct UpdateOpportunityDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateOpportunityDtoVisitor {
                 type Value = UpdateOpportunityDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2963,6 +3006,7 @@ pub mod types {
         }
     }
     impl UpdateOpportunityDto {
+        #[inline]
         pub fn builder() -> builder::UpdateOpportunityDto {
             Default::default()
         }
@@ -2981,6 +3025,7 @@ pub mod types {
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchema>,
     }
     impl UpdateOpportunityDtoCustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::UpdateOpportunityDtoCustomFieldsItem {
             Default::default()
         }
@@ -3035,6 +3080,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateOpportunityDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -3048,6 +3094,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateOpportunityDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3063,6 +3110,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateOpportunityDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3071,6 +3119,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateOpportunityDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3092,6 +3141,7 @@ pub mod types {
             struct UpdateStatusDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateStatusDtoVisitor {
                 type Value = UpdateStatusDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3147,6 +3197,7 @@ pub mod types {
         }
     }
     impl UpdateStatusDto {
+        #[inline]
         pub fn builder() -> builder::UpdateStatusDto {
             Default::default()
         }
@@ -3201,6 +3252,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateStatusDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -3214,6 +3266,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateStatusDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3229,6 +3282,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3237,6 +3291,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3291,6 +3346,7 @@ pub mod types {
             struct UpsertOpportunityDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertOpportunityDtoVisitor {
                 type Value = UpsertOpportunityDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3459,6 +3515,7 @@ pub mod types {
         }
     }
     impl UpsertOpportunityDto {
+        #[inline]
         pub fn builder() -> builder::UpsertOpportunityDto {
             Default::default()
         }
@@ -3504,6 +3561,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoFollowersActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Add => f.write_str("add"),
@@ -3514,6 +3572,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertOpportunityDtoFollowersActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3526,6 +3585,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertOpportunityDtoFollowersActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3535,6 +3595,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertOpportunityDtoFollowersActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3591,6 +3652,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -3604,6 +3666,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertOpportunityDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3619,6 +3682,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertOpportunityDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3627,6 +3691,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertOpportunityDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3649,6 +3714,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpsertOpportunitySuccessfulResponseDtoVisitor {
                 type Value = UpsertOpportunitySuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3724,6 +3790,7 @@ pub mod types {
             un_read_conversations: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for AdditionalDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_events: Err(
@@ -3780,6 +3847,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdditionalDetailsDto>
         for super::AdditionalDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdditionalDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3826,6 +3894,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdditionalDetailsDto> for AdditionalDetailsDto {
+            #[inline]
             fn from(value: super::AdditionalDetailsDto) -> Self {
                 Self {
                     calendar_events: Ok(value.calendar_events),
@@ -3869,6 +3938,7 @@ pub mod types {
             status: ::std::result::Result<super::CreateDtoStatus, ::std::string::String>,
         }
         impl ::std::default::Default for CreateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -3979,6 +4049,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateDto> for super::CreateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4055,6 +4126,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateDto> for CreateDto {
+            #[inline]
             fn from(value: super::CreateDto) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -4085,6 +4157,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateDtoCustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -4128,6 +4201,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateDtoCustomFieldsItem>
         for super::CreateDtoCustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4169,6 +4243,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateDtoCustomFieldsItem>
         for CreateDtoCustomFieldsItem {
+            #[inline]
             fn from(value: super::CreateDtoCustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -4190,6 +4265,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomFieldsInputArraySchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -4230,6 +4306,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomFieldsInputArraySchema>
         for super::CustomFieldsInputArraySchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomFieldsInputArraySchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4265,6 +4342,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomFieldsInputArraySchema>
         for CustomFieldsInputArraySchema {
+            #[inline]
             fn from(value: super::CustomFieldsInputArraySchema) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -4286,6 +4364,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomFieldsInputObjectSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -4328,6 +4407,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomFieldsInputObjectSchema>
         for super::CustomFieldsInputObjectSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomFieldsInputObjectSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4363,6 +4443,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomFieldsInputObjectSchema>
         for CustomFieldsInputObjectSchema {
+            #[inline]
             fn from(value: super::CustomFieldsInputObjectSchema) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -4387,6 +4468,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomFieldsInputStringSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -4427,6 +4509,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomFieldsInputStringSchema>
         for super::CustomFieldsInputStringSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomFieldsInputStringSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4462,6 +4545,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomFieldsInputStringSchema>
         for CustomFieldsInputStringSchema {
+            #[inline]
             fn from(value: super::CustomFieldsInputStringSchema) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -4478,6 +4562,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FollowersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     followers: Err("no value supplied for followers".to_string()),
@@ -4496,6 +4581,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FollowersDto> for super::FollowersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FollowersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4518,6 +4604,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FollowersDto> for FollowersDto {
+            #[inline]
             fn from(value: super::FollowersDto) -> Self {
                 Self {
                     followers: Ok(value.followers),
@@ -4543,6 +4630,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for OpportunitySearchBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     additional_details: Err(
@@ -4618,6 +4706,7 @@ pub mod types {
         impl ::std::convert::TryFrom<OpportunitySearchBodyDto>
         for super::OpportunitySearchBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpportunitySearchBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4677,6 +4766,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::OpportunitySearchBodyDto>
         for OpportunitySearchBodyDto {
+            #[inline]
             fn from(value: super::OpportunitySearchBodyDto) -> Self {
                 Self {
                     additional_details: Ok(value.additional_details),
@@ -4720,6 +4810,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateOpportunityDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -4812,6 +4903,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateOpportunityDto>
         for super::UpdateOpportunityDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateOpportunityDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4876,6 +4968,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateOpportunityDto> for UpdateOpportunityDto {
+            #[inline]
             fn from(value: super::UpdateOpportunityDto) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -4904,6 +4997,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateOpportunityDtoCustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -4947,6 +5041,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateOpportunityDtoCustomFieldsItem>
         for super::UpdateOpportunityDtoCustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateOpportunityDtoCustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4988,6 +5083,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateOpportunityDtoCustomFieldsItem>
         for UpdateOpportunityDtoCustomFieldsItem {
+            #[inline]
             fn from(value: super::UpdateOpportunityDtoCustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -5008,6 +5104,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateStatusDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     lost_reason_id: Ok(Default::default()),
@@ -5038,6 +5135,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateStatusDto> for super::UpdateStatusDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5067,6 +5165,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateStatusDto> for UpdateStatusDto {
+            #[inline]
             fn from(value: super::UpdateStatusDto) -> Self {
                 Self {
                     lost_reason_id: Ok(value.lost_reason_id),
@@ -5123,6 +5222,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertOpportunityDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -5275,6 +5375,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertOpportunityDto>
         for super::UpsertOpportunityDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertOpportunityDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5369,6 +5470,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertOpportunityDto> for UpsertOpportunityDto {
+            #[inline]
             fn from(value: super::UpsertOpportunityDto) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -5393,6 +5495,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5401,6 +5504,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5409,11 +5513,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -5437,6 +5543,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -5453,6 +5560,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -5466,21 +5574,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -5513,6 +5626,7 @@ let response = client.get_lost_reason()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_lost_reason(&self) -> builder::GetLostReason<'_> {
         builder::GetLostReason::new(self)
     }
@@ -5568,6 +5682,7 @@ let response = client.search_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_opportunity(&self) -> builder::SearchOpportunity<'_> {
         builder::SearchOpportunity::new(self)
     }
@@ -5583,6 +5698,7 @@ let response = client.search_opportunities_advanced()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_opportunities_advanced(
         &self,
     ) -> builder::SearchOpportunitiesAdvanced<'_> {
@@ -5600,6 +5716,7 @@ let response = client.get_pipelines()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_pipelines(&self) -> builder::GetPipelines<'_> {
         builder::GetPipelines::new(self)
     }
@@ -5617,6 +5734,7 @@ let response = client.get_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_opportunity(&self) -> builder::GetOpportunity<'_> {
         builder::GetOpportunity::new(self)
     }
@@ -5636,6 +5754,7 @@ let response = client.update_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_opportunity(&self) -> builder::UpdateOpportunity<'_> {
         builder::UpdateOpportunity::new(self)
     }
@@ -5653,6 +5772,7 @@ let response = client.delete_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_opportunity(&self) -> builder::DeleteOpportunity<'_> {
         builder::DeleteOpportunity::new(self)
     }
@@ -5672,6 +5792,7 @@ let response = client.update_opportunity_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_opportunity_status(&self) -> builder::UpdateOpportunityStatus<'_> {
         builder::UpdateOpportunityStatus::new(self)
     }
@@ -5687,6 +5808,7 @@ let response = client.upsert_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upsert_opportunity(&self) -> builder::UpsertOpportunity<'_> {
         builder::UpsertOpportunity::new(self)
     }
@@ -5706,6 +5828,7 @@ let response = client.add_followers_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_followers_opportunity(&self) -> builder::AddFollowersOpportunity<'_> {
         builder::AddFollowersOpportunity::new(self)
     }
@@ -5727,6 +5850,7 @@ let response = client.remove_followers_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_followers_opportunity(
         &self,
     ) -> builder::RemoveFollowersOpportunity<'_> {
@@ -5744,6 +5868,7 @@ let response = client.create_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_opportunity(&self) -> builder::CreateOpportunity<'_> {
         builder::CreateOpportunity::new(self)
     }
@@ -5772,6 +5897,7 @@ pub mod builder {
         skip: Result<Option<i64>, String>,
     }
     impl<'a> GetLostReason<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5866,13 +5992,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/lost-reason`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5960,6 +6086,7 @@ pub mod builder {
         status: Result<Option<types::SearchOpportunityStatus>, String>,
     }
     impl<'a> SearchOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6231,13 +6358,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6372,6 +6499,7 @@ pub mod builder {
         body: Result<types::builder::OpportunitySearchBodyDto, String>,
     }
     impl<'a> SearchOpportunitiesAdvanced<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6405,13 +6533,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6462,6 +6590,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetPipelines<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6481,13 +6610,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/pipelines`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6535,6 +6664,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6554,13 +6684,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6606,6 +6736,7 @@ pub mod builder {
         body: Result<types::builder::UpdateOpportunityDto, String>,
     }
     impl<'a> UpdateOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6652,13 +6783,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/opportunities/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6710,6 +6841,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6729,13 +6861,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/opportunities/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6781,6 +6913,7 @@ pub mod builder {
         body: Result<types::builder::UpdateStatusDto, String>,
     }
     impl<'a> UpdateOpportunityStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6825,13 +6958,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/opportunities/{id}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6882,6 +7015,7 @@ pub mod builder {
         body: Result<types::builder::UpsertOpportunityDto, String>,
     }
     impl<'a> UpsertOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6915,13 +7049,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/upsert`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6973,6 +7107,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> AddFollowersOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7015,13 +7150,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/{id}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7074,6 +7209,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> RemoveFollowersOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7129,13 +7265,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/opportunities/{id}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7194,6 +7330,7 @@ pub mod builder {
         body: Result<types::builder::CreateDto, String>,
     }
     impl<'a> CreateOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7221,13 +7358,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7271,9 +7408,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetLostReason<'a> {
         type Page = types::LostReasonsResponseSchema;
         type Item = types::LostReasonResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_LOST_REASON
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -7283,6 +7422,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -7319,19 +7459,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.lost_reasons.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.lost_reasons.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -7344,10 +7488,12 @@ pub mod builder {
     }
     impl<'a> GetLostReason<'a> {
         /// Every page of `GET /opportunities/lost-reason`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /opportunities/lost-reason`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -7355,9 +7501,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchOpportunity<'a> {
         type Page = types::SearchSuccessfulResponseDto;
         type Item = types::SearchOpportunitiesResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_OPPORTUNITY
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -7368,6 +7516,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -7414,19 +7563,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.opportunities.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.opportunities.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(&mut envelope, "meta", &page.meta);
@@ -7435,10 +7588,12 @@ pub mod builder {
     }
     impl<'a> SearchOpportunity<'a> {
         /// Every page of `GET /opportunities/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `startAfter` + `startAfterId` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /opportunities/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `startAfter` + `startAfterId` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

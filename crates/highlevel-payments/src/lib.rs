@@ -28,6 +28,7 @@ pub mod types {
             struct AmountSummaryVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AmountSummaryVisitor {
                 type Value = AmountSummary;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -106,6 +107,7 @@ pub mod types {
             struct ApplyToFuturePaymentsConfigVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ApplyToFuturePaymentsConfigVisitor {
                 type Value = ApplyToFuturePaymentsConfig;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -172,6 +174,7 @@ pub mod types {
         }
     }
     impl ApplyToFuturePaymentsConfig {
+        #[inline]
         pub fn builder() -> builder::ApplyToFuturePaymentsConfig {
             Default::default()
         }
@@ -195,6 +198,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ApplyToFuturePaymentsConfigDtoVisitor {
                 type Value = ApplyToFuturePaymentsConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -313,6 +317,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Forever => f.write_str("forever"),
@@ -323,6 +328,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ApplyToFuturePaymentsConfigDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -335,6 +341,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ApplyToFuturePaymentsConfigDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -344,6 +351,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ApplyToFuturePaymentsConfigDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -388,6 +396,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDurationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Months => f.write_str("months"),
@@ -397,6 +406,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ApplyToFuturePaymentsConfigDurationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -408,6 +418,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ApplyToFuturePaymentsConfigDurationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -417,6 +428,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ApplyToFuturePaymentsConfigDurationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -464,6 +476,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Forever => f.write_str("forever"),
@@ -474,6 +487,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ApplyToFuturePaymentsConfigType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -486,6 +500,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ApplyToFuturePaymentsConfigType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -495,6 +510,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ApplyToFuturePaymentsConfigType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -516,6 +532,7 @@ pub mod types {
             struct CardDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CardDtoVisitor {
                 type Value = CardDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -564,6 +581,7 @@ pub mod types {
         }
     }
     impl CardDto {
+        #[inline]
         pub fn builder() -> builder::CardDto {
             Default::default()
         }
@@ -612,6 +630,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CardDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Visa => f.write_str("visa"),
@@ -623,6 +642,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CardDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -636,6 +656,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CardDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -644,6 +665,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CardDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -664,6 +686,7 @@ pub mod types {
             struct ChequeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ChequeDtoVisitor {
                 type Value = ChequeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -706,6 +729,7 @@ pub mod types {
         }
     }
     impl ChequeDto {
+        #[inline]
         pub fn builder() -> builder::ChequeDto {
             Default::default()
         }
@@ -727,6 +751,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ConnectCustomProvidersConfigDtoVisitor {
                 type Value = ConnectCustomProvidersConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -781,6 +806,7 @@ pub mod types {
         }
     }
     impl ConnectCustomProvidersConfigDto {
+        #[inline]
         pub fn builder() -> builder::ConnectCustomProvidersConfigDto {
             Default::default()
         }
@@ -838,6 +864,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ConnectCustomProvidersResponseSchemaVisitor {
                 type Value = ConnectCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1105,6 +1132,7 @@ pub mod types {
             struct CouponDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CouponDtoVisitor {
                 type Value = CouponDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1397,6 +1425,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CouponDtoDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -1407,6 +1436,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CouponDtoDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1419,6 +1449,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CouponDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1427,6 +1458,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CouponDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1477,6 +1509,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CouponDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Scheduled => f.write_str("scheduled"),
@@ -1488,6 +1521,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CouponDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1501,6 +1535,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CouponDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1509,6 +1544,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CouponDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1569,6 +1605,7 @@ pub mod types {
             struct CreateCouponParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCouponParamsVisitor {
                 type Value = CreateCouponParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1733,6 +1770,7 @@ pub mod types {
         }
     }
     impl CreateCouponParams {
+        #[inline]
         pub fn builder() -> builder::CreateCouponParams {
             Default::default()
         }
@@ -1775,6 +1813,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -1784,6 +1823,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1795,6 +1835,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1803,6 +1844,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1850,6 +1892,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponParamsDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -1860,6 +1903,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponParamsDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1872,6 +1916,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1881,6 +1926,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1956,6 +2002,7 @@ pub mod types {
             struct CreateCouponResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCouponResponseDtoVisitor {
                 type Value = CreateCouponResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2265,6 +2312,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -2275,6 +2323,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponResponseDtoDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2287,6 +2336,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponResponseDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2296,6 +2346,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCouponResponseDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2346,6 +2397,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Scheduled => f.write_str("scheduled"),
@@ -2357,6 +2409,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2370,6 +2423,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2379,6 +2433,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCouponResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2416,6 +2471,7 @@ pub mod types {
             struct CreateCustomProvidersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomProvidersDtoVisitor {
                 type Value = CreateCustomProvidersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2513,6 +2569,7 @@ pub mod types {
         }
     }
     impl CreateCustomProvidersDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomProvidersDto {
             Default::default()
         }
@@ -2570,6 +2627,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateCustomProvidersResponseSchemaVisitor {
                 type Value = CreateCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2798,6 +2856,7 @@ pub mod types {
             struct CreateFulfillmentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateFulfillmentDtoVisitor {
                 type Value = CreateFulfillmentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2878,6 +2937,7 @@ pub mod types {
         }
     }
     impl CreateFulfillmentDto {
+        #[inline]
         pub fn builder() -> builder::CreateFulfillmentDto {
             Default::default()
         }
@@ -2920,6 +2980,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateFulfillmentDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -2929,6 +2990,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateFulfillmentDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2940,6 +3002,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateFulfillmentDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2948,6 +3011,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateFulfillmentDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2970,6 +3034,7 @@ pub mod types {
             struct CreateFulfillmentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateFulfillmentResponseDtoVisitor {
                 type Value = CreateFulfillmentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3069,6 +3134,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateWhiteLabelIntegrationProviderDtoVisitor {
                 type Value = CreateWhiteLabelIntegrationProviderDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3172,6 +3238,7 @@ pub mod types {
         }
     }
     impl CreateWhiteLabelIntegrationProviderDto {
+        #[inline]
         pub fn builder() -> builder::CreateWhiteLabelIntegrationProviderDto {
             Default::default()
         }
@@ -3215,6 +3282,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -3224,6 +3292,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateWhiteLabelIntegrationProviderDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3236,6 +3305,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CreateWhiteLabelIntegrationProviderDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3245,6 +3315,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateWhiteLabelIntegrationProviderDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3293,6 +3364,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoProvider {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AuthorizeNet => f.write_str("authorize-net"),
@@ -3303,6 +3375,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateWhiteLabelIntegrationProviderDtoProvider {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3316,6 +3389,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CreateWhiteLabelIntegrationProviderDtoProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3325,6 +3399,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateWhiteLabelIntegrationProviderDtoProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3375,6 +3450,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateWhitelabelIntegrationResponseDtoVisitor {
                 type Value = CreateWhitelabelIntegrationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3555,6 +3631,7 @@ pub mod types {
             struct CustomProviderKeysVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomProviderKeysVisitor {
                 type Value = CustomProviderKeys;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3614,6 +3691,7 @@ pub mod types {
         }
     }
     impl CustomProviderKeys {
+        #[inline]
         pub fn builder() -> builder::CustomProviderKeys {
             Default::default()
         }
@@ -3663,6 +3741,7 @@ pub mod types {
             struct CustomRRuleOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomRRuleOptionsDtoVisitor {
                 type Value = CustomRRuleOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3902,6 +3981,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("mo"),
@@ -3917,6 +3997,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3934,6 +4015,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3943,6 +4025,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4005,6 +4088,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -4020,6 +4104,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4037,6 +4122,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4046,6 +4132,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4123,6 +4210,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoMonthOfYear {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Jan => f.write_str("jan"),
@@ -4143,6 +4231,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoMonthOfYear {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4165,6 +4254,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4174,6 +4264,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4248,6 +4339,7 @@ pub mod types {
             struct DefaultPriceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultPriceResponseDtoVisitor {
                 type Value = DefaultPriceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4538,6 +4630,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DefaultPriceResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -4548,6 +4641,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DefaultPriceResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4560,6 +4654,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DefaultPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4568,6 +4663,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DefaultPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4640,6 +4736,7 @@ pub mod types {
             struct DefaultProductResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultProductResponseDtoVisitor {
                 type Value = DefaultProductResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4905,6 +5002,7 @@ pub mod types {
             struct DeleteCouponParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteCouponParamsVisitor {
                 type Value = DeleteCouponParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4967,6 +5065,7 @@ pub mod types {
         }
     }
     impl DeleteCouponParams {
+        #[inline]
         pub fn builder() -> builder::DeleteCouponParams {
             Default::default()
         }
@@ -5009,6 +5108,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteCouponParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5018,6 +5118,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteCouponParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5029,6 +5130,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5037,6 +5139,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5059,6 +5162,7 @@ pub mod types {
             struct DeleteCouponResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteCouponResponseDtoVisitor {
                 type Value = DeleteCouponResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5138,6 +5242,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteCustomProvidersConfigDtoVisitor {
                 type Value = DeleteCustomProvidersConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5189,6 +5294,7 @@ pub mod types {
         }
     }
     impl DeleteCustomProvidersConfigDto {
+        #[inline]
         pub fn builder() -> builder::DeleteCustomProvidersConfigDto {
             Default::default()
         }
@@ -5208,6 +5314,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteCustomProvidersResponseSchemaVisitor {
                 type Value = DeleteCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5280,6 +5387,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DisconnectCustomProvidersResponseSchemaVisitor {
                 type Value = DisconnectCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5359,6 +5467,7 @@ pub mod types {
             struct FulfilledItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfilledItemVisitor {
                 type Value = FulfilledItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5470,6 +5579,7 @@ pub mod types {
             struct FulfillmentItemsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentItemsVisitor {
                 type Value = FulfillmentItems;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5522,6 +5632,7 @@ pub mod types {
         }
     }
     impl FulfillmentItems {
+        #[inline]
         pub fn builder() -> builder::FulfillmentItems {
             Default::default()
         }
@@ -5561,6 +5672,7 @@ pub mod types {
             struct FulfillmentSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentSchemaVisitor {
                 type Value = FulfillmentSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5722,6 +5834,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FulfillmentSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5731,6 +5844,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FulfillmentSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5742,6 +5856,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FulfillmentSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5750,6 +5865,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FulfillmentSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5778,6 +5894,7 @@ pub mod types {
             struct FulfillmentTrackingVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentTrackingVisitor {
                 type Value = FulfillmentTracking;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5855,6 +5972,7 @@ pub mod types {
         }
     }
     impl FulfillmentTracking {
+        #[inline]
         pub fn builder() -> builder::FulfillmentTracking {
             Default::default()
         }
@@ -5881,6 +5999,7 @@ pub mod types {
             struct FulfillmentTrackingResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentTrackingResponseVisitor {
                 type Value = FulfillmentTrackingResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5996,6 +6115,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCouponAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6005,6 +6125,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCouponAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6016,6 +6137,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCouponAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6024,6 +6146,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCouponAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6083,6 +6206,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetCustomProvidersResponseSchemaVisitor {
                 type Value = GetCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6365,6 +6489,7 @@ pub mod types {
             struct GetOrderResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetOrderResponseSchemaVisitor {
                 type Value = GetOrderResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6740,6 +6865,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetSubscriptionByIdAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6749,6 +6875,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetSubscriptionByIdAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6760,6 +6887,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetSubscriptionByIdAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6768,6 +6896,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetSubscriptionByIdAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6872,6 +7001,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSubscriptionResponseSchemaVisitor {
                 type Value = GetSubscriptionResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7356,6 +7486,7 @@ pub mod types {
             struct GetTxnResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTxnResponseSchemaVisitor {
                 type Value = GetTxnResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7803,6 +7934,7 @@ pub mod types {
             struct IntegrationProviderSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IntegrationProviderSchemaVisitor {
                 type Value = IntegrationProviderSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8001,6 +8133,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListCouponsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8010,6 +8143,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListCouponsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8021,6 +8155,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListCouponsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8029,6 +8164,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListCouponsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8053,6 +8189,7 @@ pub mod types {
             struct ListCouponsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListCouponsResponseDtoVisitor {
                 type Value = ListCouponsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8172,6 +8309,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListCouponsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Scheduled => f.write_str("scheduled"),
@@ -8183,6 +8321,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListCouponsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8196,6 +8335,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListCouponsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8204,6 +8344,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListCouponsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8226,6 +8367,7 @@ pub mod types {
             struct ListFulfillmentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListFulfillmentResponseDtoVisitor {
                 type Value = ListFulfillmentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8328,6 +8470,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListIntegrationProvidersAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8337,6 +8480,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListIntegrationProvidersAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8348,6 +8492,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListIntegrationProvidersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8357,6 +8502,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListIntegrationProvidersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8401,6 +8547,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListOrderFulfillmentAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8410,6 +8557,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListOrderFulfillmentAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8421,6 +8569,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListOrderFulfillmentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8429,6 +8578,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListOrderFulfillmentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8473,6 +8623,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListOrderNotesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8482,6 +8633,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListOrderNotesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8493,6 +8645,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListOrderNotesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8501,6 +8654,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListOrderNotesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8554,6 +8708,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListOrdersPaymentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Paid => f.write_str("paid"),
@@ -8566,6 +8721,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListOrdersPaymentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8580,6 +8736,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListOrdersPaymentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8588,6 +8745,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListOrdersPaymentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8610,6 +8768,7 @@ pub mod types {
             struct ListOrdersResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListOrdersResponseDtoVisitor {
                 type Value = ListOrdersResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8689,6 +8848,7 @@ pub mod types {
             struct ListSubscriptionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListSubscriptionResponseDtoVisitor {
                 type Value = ListSubscriptionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8791,6 +8951,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListSubscriptionsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8800,6 +8961,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListSubscriptionsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8811,6 +8973,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListSubscriptionsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8819,6 +8982,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListSubscriptionsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8841,6 +9005,7 @@ pub mod types {
             struct ListTxnsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListTxnsResponseDtoVisitor {
                 type Value = ListTxnsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8920,6 +9085,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListWhitelabelIntegrationProviderResponseDtoVisitor {
                 type Value = ListWhitelabelIntegrationProviderResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8997,6 +9163,7 @@ pub mod types {
             struct MembershipOfferDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MembershipOfferDtoVisitor {
                 type Value = MembershipOfferDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9160,6 +9327,7 @@ pub mod types {
             struct OrderResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OrderResponseSchemaVisitor {
                 type Value = OrderResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9516,6 +9684,7 @@ pub mod types {
             struct OrderSourceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OrderSourceVisitor {
                 type Value = OrderSource;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9699,6 +9868,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OrderSourceSubType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneStepOrderForm => f.write_str("one_step_order_form"),
@@ -9726,6 +9896,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OrderSourceSubType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9755,6 +9926,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OrderSourceSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9763,6 +9935,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OrderSourceSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9849,6 +10022,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OrderSourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Funnel => f.write_str("funnel"),
@@ -9872,6 +10046,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OrderSourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9897,6 +10072,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OrderSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9905,6 +10081,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OrderSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9951,6 +10128,7 @@ pub mod types {
             struct PostRecordOrderPaymentBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostRecordOrderPaymentBodyVisitor {
                 type Value = PostRecordOrderPaymentBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10082,6 +10260,7 @@ pub mod types {
         }
     }
     impl PostRecordOrderPaymentBody {
+        #[inline]
         pub fn builder() -> builder::PostRecordOrderPaymentBody {
             Default::default()
         }
@@ -10124,6 +10303,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10133,6 +10313,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PostRecordOrderPaymentBodyAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10144,6 +10325,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PostRecordOrderPaymentBodyAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10153,6 +10335,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PostRecordOrderPaymentBodyAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10209,6 +10392,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Cash => f.write_str("cash"),
@@ -10222,6 +10406,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PostRecordOrderPaymentBodyMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10237,6 +10422,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PostRecordOrderPaymentBodyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10246,6 +10432,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PostRecordOrderPaymentBodyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10267,6 +10454,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostRecordOrderPaymentResponseVisitor {
                 type Value = PostRecordOrderPaymentResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10338,6 +10526,7 @@ pub mod types {
             struct ProductLabelDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductLabelDtoVisitor {
                 type Value = ProductLabelDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10428,6 +10617,7 @@ pub mod types {
             struct ProductVariantDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductVariantDtoVisitor {
                 type Value = ProductVariantDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10519,6 +10709,7 @@ pub mod types {
             struct ProductVariantOptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductVariantOptionDtoVisitor {
                 type Value = ProductVariantOptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10598,6 +10789,7 @@ pub mod types {
             struct RecurringDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringDtoVisitor {
                 type Value = RecurringDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10704,6 +10896,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RecurringDtoInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -10716,6 +10909,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RecurringDtoInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10730,6 +10924,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RecurringDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10738,6 +10933,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10758,6 +10954,7 @@ pub mod types {
             struct ScheduleOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleOptionsDtoVisitor {
                 type Value = ScheduleOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10909,6 +11106,7 @@ pub mod types {
             struct SubscriptionResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SubscriptionResponseSchemaVisitor {
                 type Value = SubscriptionResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11295,6 +11493,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SubscriptionResponseSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -11304,6 +11503,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SubscriptionResponseSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11315,6 +11515,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SubscriptionResponseSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11324,6 +11525,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SubscriptionResponseSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11435,6 +11637,7 @@ pub mod types {
             struct TxnResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TxnResponseSchemaVisitor {
                 type Value = TxnResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11917,6 +12120,7 @@ pub mod types {
             struct UpdateCouponParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCouponParamsVisitor {
                 type Value = UpdateCouponParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12087,6 +12291,7 @@ pub mod types {
         }
     }
     impl UpdateCouponParams {
+        #[inline]
         pub fn builder() -> builder::UpdateCouponParams {
             Default::default()
         }
@@ -12129,6 +12334,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCouponParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -12138,6 +12344,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCouponParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12149,6 +12356,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12157,6 +12365,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12204,6 +12413,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCouponParamsDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -12214,6 +12424,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCouponParamsDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12226,6 +12437,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12235,6 +12447,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12264,6 +12477,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCustomProviderCapabilitiesDtoVisitor {
                 type Value = UpdateCustomProviderCapabilitiesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12347,6 +12561,7 @@ pub mod types {
         }
     }
     impl UpdateCustomProviderCapabilitiesDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomProviderCapabilitiesDto {
             Default::default()
         }
@@ -12367,6 +12582,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCustomProviderCapabilitiesResponseSchemaVisitor {
                 type Value = UpdateCustomProviderCapabilitiesResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12444,6 +12660,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ApplyToFuturePaymentsConfig {
+            #[inline]
             fn default() -> Self {
                 Self {
                     duration: Err("no value supplied for duration".to_string()),
@@ -12488,6 +12705,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ApplyToFuturePaymentsConfig>
         for super::ApplyToFuturePaymentsConfig {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ApplyToFuturePaymentsConfig,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12529,6 +12747,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ApplyToFuturePaymentsConfig>
         for ApplyToFuturePaymentsConfig {
+            #[inline]
             fn from(value: super::ApplyToFuturePaymentsConfig) -> Self {
                 Self {
                     duration: Ok(value.duration),
@@ -12543,6 +12762,7 @@ pub mod types {
             type_: ::std::result::Result<super::CardDtoType, ::std::string::String>,
         }
         impl ::std::default::Default for CardDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     last4: Err("no value supplied for last4".to_string()),
@@ -12570,6 +12790,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CardDto> for super::CardDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12598,6 +12819,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CardDto> for CardDto {
+            #[inline]
             fn from(value: super::CardDto) -> Self {
                 Self {
                     last4: Ok(value.last4),
@@ -12610,6 +12832,7 @@ pub mod types {
             number: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ChequeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     number: Err("no value supplied for number".to_string()),
@@ -12628,6 +12851,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ChequeDto> for super::ChequeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ChequeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12650,6 +12874,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ChequeDto> for ChequeDto {
+            #[inline]
             fn from(value: super::ChequeDto) -> Self {
                 Self { number: Ok(value.number) }
             }
@@ -12666,6 +12891,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ConnectCustomProvidersConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     live: Err("no value supplied for live".to_string()),
@@ -12694,6 +12920,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ConnectCustomProvidersConfigDto>
         for super::ConnectCustomProvidersConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ConnectCustomProvidersConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12724,6 +12951,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ConnectCustomProvidersConfigDto>
         for ConnectCustomProvidersConfigDto {
+            #[inline]
             fn from(value: super::ConnectCustomProvidersConfigDto) -> Self {
                 Self {
                     live: Ok(value.live),
@@ -12769,6 +12997,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCouponParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -12924,6 +13153,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateCouponParams> for super::CreateCouponParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13026,6 +13256,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateCouponParams> for CreateCouponParams {
+            #[inline]
             fn from(value: super::CreateCouponParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13071,6 +13302,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomProvidersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -13147,6 +13379,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomProvidersDto>
         for super::CreateCustomProvidersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomProvidersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13208,6 +13441,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomProvidersDto>
         for CreateCustomProvidersDto {
+            #[inline]
             fn from(value: super::CreateCustomProvidersDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -13239,6 +13473,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateFulfillmentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13299,6 +13534,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateFulfillmentDto>
         for super::CreateFulfillmentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateFulfillmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13351,6 +13587,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateFulfillmentDto> for CreateFulfillmentDto {
+            #[inline]
             fn from(value: super::CreateFulfillmentDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13387,6 +13624,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateWhiteLabelIntegrationProviderDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13470,6 +13708,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateWhiteLabelIntegrationProviderDto>
         for super::CreateWhiteLabelIntegrationProviderDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateWhiteLabelIntegrationProviderDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13535,6 +13774,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateWhiteLabelIntegrationProviderDto>
         for CreateWhiteLabelIntegrationProviderDto {
+            #[inline]
             fn from(value: super::CreateWhiteLabelIntegrationProviderDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13556,6 +13796,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomProviderKeys {
+            #[inline]
             fn default() -> Self {
                 Self {
                     api_key: Err("no value supplied for api_key".to_string()),
@@ -13588,6 +13829,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CustomProviderKeys> for super::CustomProviderKeys {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomProviderKeys,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13617,6 +13859,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomProviderKeys> for CustomProviderKeys {
+            #[inline]
             fn from(value: super::CustomProviderKeys) -> Self {
                 Self {
                     api_key: Ok(value.api_key),
@@ -13634,6 +13877,7 @@ pub mod types {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for DeleteCouponParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13670,6 +13914,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DeleteCouponParams> for super::DeleteCouponParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13704,6 +13949,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DeleteCouponParams> for DeleteCouponParams {
+            #[inline]
             fn from(value: super::DeleteCouponParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13717,6 +13963,7 @@ pub mod types {
             live_mode: ::std::result::Result<::serde_json::Value, ::std::string::String>,
         }
         impl ::std::default::Default for DeleteCustomProvidersConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     live_mode: Err("no value supplied for live_mode".to_string()),
@@ -13736,6 +13983,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DeleteCustomProvidersConfigDto>
         for super::DeleteCustomProvidersConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteCustomProvidersConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13761,6 +14009,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DeleteCustomProvidersConfigDto>
         for DeleteCustomProvidersConfigDto {
+            #[inline]
             fn from(value: super::DeleteCustomProvidersConfigDto) -> Self {
                 Self {
                     live_mode: Ok(value.live_mode),
@@ -13776,6 +14025,7 @@ pub mod types {
             qty: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for FulfillmentItems {
+            #[inline]
             fn default() -> Self {
                 Self {
                     price_id: Err("no value supplied for price_id".to_string()),
@@ -13803,6 +14053,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FulfillmentItems> for super::FulfillmentItems {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FulfillmentItems,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13831,6 +14082,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FulfillmentItems> for FulfillmentItems {
+            #[inline]
             fn from(value: super::FulfillmentItems) -> Self {
                 Self {
                     price_id: Ok(value.price_id),
@@ -13854,6 +14106,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FulfillmentTracking {
+            #[inline]
             fn default() -> Self {
                 Self {
                     shipping_carrier: Ok(Default::default()),
@@ -13900,6 +14153,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FulfillmentTracking>
         for super::FulfillmentTracking {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FulfillmentTracking,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13940,6 +14194,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FulfillmentTracking> for FulfillmentTracking {
+            #[inline]
             fn from(value: super::FulfillmentTracking) -> Self {
                 Self {
                     shipping_carrier: Ok(value.shipping_carrier),
@@ -13985,6 +14240,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostRecordOrderPaymentBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -14081,6 +14337,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostRecordOrderPaymentBody>
         for super::PostRecordOrderPaymentBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostRecordOrderPaymentBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14158,6 +14415,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostRecordOrderPaymentBody>
         for PostRecordOrderPaymentBody {
+            #[inline]
             fn from(value: super::PostRecordOrderPaymentBody) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -14211,6 +14469,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCouponParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -14375,6 +14634,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateCouponParams> for super::UpdateCouponParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14483,6 +14743,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateCouponParams> for UpdateCouponParams {
+            #[inline]
             fn from(value: super::UpdateCouponParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -14520,6 +14781,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomProviderCapabilitiesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Ok(Default::default()),
@@ -14566,6 +14828,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomProviderCapabilitiesDto>
         for super::UpdateCustomProviderCapabilitiesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomProviderCapabilitiesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14609,6 +14872,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomProviderCapabilitiesDto>
         for UpdateCustomProviderCapabilitiesDto {
+            #[inline]
             fn from(value: super::UpdateCustomProviderCapabilitiesDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -14632,6 +14896,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -14640,6 +14905,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -14648,11 +14914,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -14676,6 +14944,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -14692,6 +14961,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -14705,21 +14975,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -14746,6 +15021,7 @@ let response = client.list_integration_providers()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_integration_providers(&self) -> builder::ListIntegrationProviders<'_> {
         builder::ListIntegrationProviders::new(self)
     }
@@ -14761,6 +15037,7 @@ let response = client.create_integration_provider()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_integration_provider(&self) -> builder::CreateIntegrationProvider<'_> {
         builder::CreateIntegrationProvider::new(self)
     }
@@ -14802,6 +15079,7 @@ let response = client.list_orders()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_orders(&self) -> builder::ListOrders<'_> {
         builder::ListOrders::new(self)
     }
@@ -14823,6 +15101,7 @@ let response = client.get_order_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_order_by_id(&self) -> builder::GetOrderById<'_> {
         builder::GetOrderById::new(self)
     }
@@ -14842,6 +15121,7 @@ let response = client.record_order_payment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn record_order_payment(&self) -> builder::RecordOrderPayment<'_> {
         builder::RecordOrderPayment::new(self)
     }
@@ -14863,6 +15143,7 @@ let response = client.list_order_fulfillment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_order_fulfillment(&self) -> builder::ListOrderFulfillment<'_> {
         builder::ListOrderFulfillment::new(self)
     }
@@ -14882,6 +15163,7 @@ let response = client.create_order_fulfillment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_order_fulfillment(&self) -> builder::CreateOrderFulfillment<'_> {
         builder::CreateOrderFulfillment::new(self)
     }
@@ -14903,6 +15185,7 @@ let response = client.list_order_notes()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_order_notes(&self) -> builder::ListOrderNotes<'_> {
         builder::ListOrderNotes::new(self)
     }
@@ -14946,6 +15229,7 @@ let response = client.list_transactions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_transactions(&self) -> builder::ListTransactions<'_> {
         builder::ListTransactions::new(self)
     }
@@ -14969,6 +15253,7 @@ let response = client.get_transaction_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_transaction_by_id(&self) -> builder::GetTransactionById<'_> {
         builder::GetTransactionById::new(self)
     }
@@ -15010,6 +15295,7 @@ let response = client.list_subscriptions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_subscriptions(&self) -> builder::ListSubscriptions<'_> {
         builder::ListSubscriptions::new(self)
     }
@@ -15031,6 +15317,7 @@ let response = client.get_subscription_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_subscription_by_id(&self) -> builder::GetSubscriptionById<'_> {
         builder::GetSubscriptionById::new(self)
     }
@@ -15058,6 +15345,7 @@ let response = client.list_coupons()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_coupons(&self) -> builder::ListCoupons<'_> {
         builder::ListCoupons::new(self)
     }
@@ -15081,6 +15369,7 @@ let response = client.get_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_coupon(&self) -> builder::GetCoupon<'_> {
         builder::GetCoupon::new(self)
     }
@@ -15096,6 +15385,7 @@ let response = client.update_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_coupon(&self) -> builder::UpdateCoupon<'_> {
         builder::UpdateCoupon::new(self)
     }
@@ -15111,6 +15401,7 @@ let response = client.create_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_coupon(&self) -> builder::CreateCoupon<'_> {
         builder::CreateCoupon::new(self)
     }
@@ -15126,6 +15417,7 @@ let response = client.delete_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_coupon(&self) -> builder::DeleteCoupon<'_> {
         builder::DeleteCoupon::new(self)
     }
@@ -15145,6 +15437,7 @@ let response = client.create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_integration(&self) -> builder::CreateIntegration<'_> {
         builder::CreateIntegration::new(self)
     }
@@ -15162,6 +15455,7 @@ let response = client.delete_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_integration(&self) -> builder::DeleteIntegration<'_> {
         builder::DeleteIntegration::new(self)
     }
@@ -15179,6 +15473,7 @@ let response = client.fetch_config()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_config(&self) -> builder::FetchConfig<'_> {
         builder::FetchConfig::new(self)
     }
@@ -15198,6 +15493,7 @@ let response = client.create_config()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_config(&self) -> builder::CreateConfig<'_> {
         builder::CreateConfig::new(self)
     }
@@ -15217,6 +15513,7 @@ let response = client.disconnect_config()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn disconnect_config(&self) -> builder::DisconnectConfig<'_> {
         builder::DisconnectConfig::new(self)
     }
@@ -15232,6 +15529,7 @@ let response = client.custom_provider_marketplace_app_update_capabilities()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn custom_provider_marketplace_app_update_capabilities(
         &self,
     ) -> builder::CustomProviderMarketplaceAppUpdateCapabilities<'_> {
@@ -15259,6 +15557,7 @@ pub mod builder {
         offset: Result<Option<i64>, String>,
     }
     impl<'a> ListIntegrationProviders<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15313,13 +15612,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/integrations/provider/whitelabel`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15371,6 +15670,7 @@ pub mod builder {
         body: Result<types::builder::CreateWhiteLabelIntegrationProviderDto, String>,
     }
     impl<'a> CreateIntegrationProvider<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15405,13 +15705,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/integrations/provider/whitelabel`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15474,6 +15774,7 @@ pub mod builder {
         status: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListOrders<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15655,13 +15956,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15763,6 +16064,7 @@ pub mod builder {
         location_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetOrderById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15809,13 +16111,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders/{orderId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15867,6 +16169,7 @@ pub mod builder {
         body: Result<types::builder::PostRecordOrderPaymentBody, String>,
     }
     impl<'a> RecordOrderPayment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15914,13 +16217,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/orders/{orderId}/record-payment`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15974,6 +16277,7 @@ pub mod builder {
         alt_type: Result<types::ListOrderFulfillmentAltType, String>,
     }
     impl<'a> ListOrderFulfillment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16019,13 +16323,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders/{orderId}/fulfillments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16075,6 +16379,7 @@ pub mod builder {
         body: Result<types::builder::CreateFulfillmentDto, String>,
     }
     impl<'a> CreateOrderFulfillment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16121,13 +16426,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/orders/{orderId}/fulfillments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16181,6 +16486,7 @@ pub mod builder {
         alt_type: Result<types::ListOrderNotesAltType, String>,
     }
     impl<'a> ListOrderNotes<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16226,13 +16532,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders/{orderId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16291,6 +16597,7 @@ pub mod builder {
         subscription_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListTransactions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16485,13 +16792,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/transactions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16603,6 +16910,7 @@ pub mod builder {
         location_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetTransactionById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16662,13 +16970,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/transactions/{transactionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16733,6 +17041,7 @@ pub mod builder {
         start_at: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListSubscriptions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16913,13 +17222,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/subscriptions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17020,6 +17329,7 @@ pub mod builder {
         alt_type: Result<types::GetSubscriptionByIdAltType, String>,
     }
     impl<'a> GetSubscriptionById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17065,13 +17375,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/subscriptions/{subscriptionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17125,6 +17435,7 @@ pub mod builder {
         status: Result<Option<types::ListCouponsStatus>, String>,
     }
     impl<'a> ListCoupons<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17205,13 +17516,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/coupon/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17270,6 +17581,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17327,13 +17639,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17385,6 +17697,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCouponParams, String>,
     }
     impl<'a> UpdateCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17416,13 +17729,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17472,6 +17785,7 @@ pub mod builder {
         body: Result<types::builder::CreateCouponParams, String>,
     }
     impl<'a> CreateCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17503,13 +17817,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17559,6 +17873,7 @@ pub mod builder {
         body: Result<types::builder::DeleteCouponParams, String>,
     }
     impl<'a> DeleteCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17590,13 +17905,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17647,6 +17962,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomProvidersDto, String>,
     }
     impl<'a> CreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17693,13 +18009,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/custom-provider/provider`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17754,6 +18070,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17773,13 +18090,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/payments/custom-provider/provider`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17827,6 +18144,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FetchConfig<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17846,13 +18164,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/custom-provider/connect`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17901,6 +18219,7 @@ pub mod builder {
         body: Result<types::builder::ConnectCustomProvidersConfigDto, String>,
     }
     impl<'a> CreateConfig<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17948,13 +18267,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/custom-provider/connect`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18010,6 +18329,7 @@ pub mod builder {
         body: Result<types::builder::DeleteCustomProvidersConfigDto, String>,
     }
     impl<'a> DisconnectConfig<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18057,13 +18377,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/custom-provider/disconnect`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18118,6 +18438,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomProviderCapabilitiesDto, String>,
     }
     impl<'a> CustomProviderMarketplaceAppUpdateCapabilities<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18152,13 +18473,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/payments/custom-provider/capabilities`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18203,9 +18524,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListOrders<'a> {
         type Page = types::ListOrdersResponseDto;
         type Item = types::OrderResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_ORDERS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18215,6 +18538,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18250,19 +18574,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18275,10 +18603,12 @@ pub mod builder {
     }
     impl<'a> ListOrders<'a> {
         /// Every page of `GET /payments/orders`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/orders`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -18286,9 +18616,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListTransactions<'a> {
         type Page = types::ListTxnsResponseDto;
         type Item = types::TxnResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_TRANSACTIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18298,6 +18630,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18334,19 +18667,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18359,10 +18696,12 @@ pub mod builder {
     }
     impl<'a> ListTransactions<'a> {
         /// Every page of `GET /payments/transactions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/transactions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -18370,9 +18709,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListSubscriptions<'a> {
         type Page = types::ListSubscriptionResponseDto;
         type Item = types::SubscriptionResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_SUBSCRIPTIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18382,6 +18723,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18418,19 +18760,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18443,10 +18789,12 @@ pub mod builder {
     }
     impl<'a> ListSubscriptions<'a> {
         /// Every page of `GET /payments/subscriptions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/subscriptions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -18454,9 +18802,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListCoupons<'a> {
         type Page = types::ListCouponsResponseDto;
         type Item = types::CouponDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_COUPONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18466,6 +18816,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18501,19 +18852,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18526,10 +18881,12 @@ pub mod builder {
     }
     impl<'a> ListCoupons<'a> {
         /// Every page of `GET /payments/coupon/list`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/coupon/list`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -40,6 +40,7 @@ pub mod types {
             struct ActiveNumbersResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ActiveNumbersResponseVisitor {
                 type Value = ActiveNumbersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -184,6 +185,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ActiveNumbersResponseAccountStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -195,6 +197,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ActiveNumbersResponseAccountStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -208,6 +211,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ActiveNumbersResponseAccountStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -217,6 +221,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ActiveNumbersResponseAccountStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -239,6 +244,7 @@ pub mod types {
             struct AvailableNumbersResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailableNumbersResponseDtoVisitor {
                 type Value = AvailableNumbersResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -359,6 +365,7 @@ pub mod types {
             struct AvailablePhoneNumberDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailablePhoneNumberDtoVisitor {
                 type Value = AvailablePhoneNumberDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -616,6 +623,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AvailablePhoneNumberDtoAddressRequirements {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::None => f.write_str("none"),
@@ -628,6 +636,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AvailablePhoneNumberDtoAddressRequirements {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -642,6 +651,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AvailablePhoneNumberDtoAddressRequirements {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -651,6 +661,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AvailablePhoneNumberDtoAddressRequirements {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -673,6 +684,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AvailablePhoneNumberDtoCapabilitiesVisitor {
                 type Value = AvailablePhoneNumberDtoCapabilities;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -771,6 +783,7 @@ pub mod types {
             struct AvailablePhoneNumberDtoPriceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailablePhoneNumberDtoPriceVisitor {
                 type Value = AvailablePhoneNumberDtoPrice;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -915,6 +928,7 @@ pub mod types {
             struct DetailedPhoneNumberDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DetailedPhoneNumberDtoVisitor {
                 type Value = DetailedPhoneNumberDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1189,6 +1203,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DetailedPhoneNumberDtoCapabilitiesVisitor {
                 type Value = DetailedPhoneNumberDtoCapabilities;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1297,6 +1312,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DetailedPhoneNumberDtoInboundCallServiceVisitor {
                 type Value = DetailedPhoneNumberDtoInboundCallService;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1412,6 +1428,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoInboundCallServiceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::VoiceAi => f.write_str("voice_ai"),
@@ -1423,6 +1440,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DetailedPhoneNumberDtoInboundCallServiceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1436,6 +1454,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DetailedPhoneNumberDtoInboundCallServiceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1445,6 +1464,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DetailedPhoneNumberDtoInboundCallServiceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1495,6 +1515,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoOrigin {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Twilio => f.write_str("twilio"),
@@ -1506,6 +1527,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DetailedPhoneNumberDtoOrigin {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1519,6 +1541,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DetailedPhoneNumberDtoOrigin {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1528,6 +1551,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DetailedPhoneNumberDtoOrigin {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1581,6 +1605,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DetailedPhoneNumberDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Local => f.write_str("local"),
@@ -1593,6 +1618,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DetailedPhoneNumberDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1607,6 +1633,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DetailedPhoneNumberDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1615,6 +1642,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DetailedPhoneNumberDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1639,6 +1667,7 @@ pub mod types {
             struct GetNumberPoolListResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetNumberPoolListResponseVisitor {
                 type Value = GetNumberPoolListResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1758,6 +1787,7 @@ pub mod types {
             struct NumberPoolDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NumberPoolDtoVisitor {
                 type Value = NumberPoolDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1932,6 +1962,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for NumberPoolDtoInboundCallServiceVisitor {
                 type Value = NumberPoolDtoInboundCallService;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2012,6 +2043,7 @@ pub mod types {
             struct NumberPoolDtoNumbersItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NumberPoolDtoNumbersItemVisitor {
                 type Value = NumberPoolDtoNumbersItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2117,6 +2149,7 @@ pub mod types {
             struct PurchasePhoneNumberBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PurchasePhoneNumberBodyDtoVisitor {
                 type Value = PurchasePhoneNumberBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2264,6 +2297,7 @@ pub mod types {
         }
     }
     impl PurchasePhoneNumberBodyDto {
+        #[inline]
         pub fn builder() -> builder::PurchasePhoneNumberBodyDto {
             Default::default()
         }
@@ -2312,6 +2346,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PurchasePhoneNumberBodyDtoNumberType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Local => f.write_str("local"),
@@ -2323,6 +2358,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PurchasePhoneNumberBodyDtoNumberType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2336,6 +2372,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PurchasePhoneNumberBodyDtoNumberType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2345,6 +2382,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PurchasePhoneNumberBodyDtoNumberType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2408,6 +2446,7 @@ pub mod types {
             struct TwilioAccountResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TwilioAccountResponseDtoVisitor {
                 type Value = TwilioAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2615,6 +2654,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PurchasePhoneNumberBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_sid: Ok(Default::default()),
@@ -2726,6 +2766,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PurchasePhoneNumberBodyDto>
         for super::PurchasePhoneNumberBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PurchasePhoneNumberBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2803,6 +2844,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PurchasePhoneNumberBodyDto>
         for PurchasePhoneNumberBodyDto {
+            #[inline]
             fn from(value: super::PurchasePhoneNumberBodyDto) -> Self {
                 Self {
                     address_sid: Ok(value.address_sid),
@@ -2824,6 +2866,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2832,6 +2875,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2840,11 +2884,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2868,6 +2914,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2884,6 +2931,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2897,21 +2945,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2932,6 +2985,7 @@ let response = client.get_number_pool_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_number_pool_list(&self) -> builder::GetNumberPoolList<'_> {
         builder::GetNumberPoolList::new(self)
     }
@@ -2965,6 +3019,7 @@ let response = client.available_numbers()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn available_numbers(&self) -> builder::AvailableNumbers<'_> {
         builder::AvailableNumbers::new(self)
     }
@@ -2984,6 +3039,7 @@ let response = client.purchase_phone_number()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn purchase_phone_number(&self) -> builder::PurchasePhoneNumber<'_> {
         builder::PurchasePhoneNumber::new(self)
     }
@@ -3009,6 +3065,7 @@ let response = client.active_numbers()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn active_numbers(&self) -> builder::ActiveNumbers<'_> {
         builder::ActiveNumbers::new(self)
     }
@@ -3031,6 +3088,7 @@ pub mod builder {
         location_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetNumberPoolList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3051,13 +3109,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/number-pools`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3113,6 +3171,7 @@ pub mod builder {
         voice_enabled: Result<Option<bool>, String>,
     }
     impl<'a> AvailableNumbers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3236,13 +3295,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/numbers/location/{locationId}/available`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3328,6 +3387,7 @@ pub mod builder {
         body: Result<types::builder::PurchasePhoneNumberBodyDto, String>,
     }
     impl<'a> PurchasePhoneNumber<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3375,13 +3435,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/phone-system/numbers/location/{locationId}/purchase`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3437,6 +3497,7 @@ pub mod builder {
         skip_number_pool: Result<Option<bool>, String>,
     }
     impl<'a> ActiveNumbers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3508,13 +3569,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/numbers/location/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3578,9 +3639,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ActiveNumbers<'a> {
         type Page = types::ActiveNumbersResponse;
         type Item = types::DetailedPhoneNumberDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::ACTIVE_NUMBERS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3590,6 +3653,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3626,19 +3690,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.numbers.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.numbers.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3646,10 +3714,12 @@ pub mod builder {
     }
     impl<'a> ActiveNumbers<'a> {
         /// Every page of `GET /phone-system/numbers/location/{locationId}`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 0.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /phone-system/numbers/location/{locationId}`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 0.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -67,6 +67,7 @@ pub mod types {
             struct BulkEditPriceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEditPriceDtoVisitor {
                 type Value = BulkEditPriceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -271,6 +272,7 @@ pub mod types {
         }
     }
     impl BulkEditPriceDto {
+        #[inline]
         pub fn builder() -> builder::BulkEditPriceDto {
             Default::default()
         }
@@ -340,6 +342,7 @@ pub mod types {
             struct BulkEditProductDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEditProductDtoVisitor {
                 type Value = BulkEditProductDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -558,6 +561,7 @@ pub mod types {
         }
     }
     impl BulkEditProductDto {
+        #[inline]
         pub fn builder() -> builder::BulkEditProductDto {
             Default::default()
         }
@@ -579,6 +583,7 @@ pub mod types {
             struct BulkEditRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEditRequestDtoVisitor {
                 type Value = BulkEditRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -644,6 +649,7 @@ pub mod types {
         }
     }
     impl BulkEditRequestDto {
+        #[inline]
         pub fn builder() -> builder::BulkEditRequestDto {
             Default::default()
         }
@@ -686,6 +692,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BulkEditRequestDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -695,6 +702,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BulkEditRequestDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -706,6 +714,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BulkEditRequestDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -714,6 +723,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for BulkEditRequestDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -738,6 +748,7 @@ pub mod types {
             struct BulkEditResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEditResponseDtoVisitor {
                 type Value = BulkEditResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -856,6 +867,7 @@ pub mod types {
             struct BulkUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkUpdateDtoVisitor {
                 type Value = BulkUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -992,6 +1004,7 @@ pub mod types {
         }
     }
     impl BulkUpdateDto {
+        #[inline]
         pub fn builder() -> builder::BulkUpdateDto {
             Default::default()
         }
@@ -1034,6 +1047,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BulkUpdateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -1043,6 +1057,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BulkUpdateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1054,6 +1069,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BulkUpdateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1062,6 +1078,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for BulkUpdateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1120,6 +1137,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BulkUpdateDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::BulkUpdatePrice => f.write_str("bulk-update-price"),
@@ -1135,6 +1153,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BulkUpdateDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1150,6 +1169,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BulkUpdateDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1158,6 +1178,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for BulkUpdateDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1189,6 +1210,7 @@ pub mod types {
             struct BulkUpdateFiltersVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkUpdateFiltersVisitor {
                 type Value = BulkUpdateFilters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1275,6 +1297,7 @@ pub mod types {
         }
     }
     impl BulkUpdateFilters {
+        #[inline]
         pub fn builder() -> builder::BulkUpdateFilters {
             Default::default()
         }
@@ -1295,6 +1318,7 @@ pub mod types {
             struct BulkUpdateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkUpdateResponseDtoVisitor {
                 type Value = BulkUpdateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1393,6 +1417,7 @@ pub mod types {
             struct CollectionSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CollectionSchemaVisitor {
                 type Value = CollectionSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1528,6 +1553,7 @@ pub mod types {
             struct CollectionSeoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CollectionSeoDtoVisitor {
                 type Value = CollectionSeoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1589,6 +1615,7 @@ pub mod types {
         }
     }
     impl CollectionSeoDto {
+        #[inline]
         pub fn builder() -> builder::CollectionSeoDto {
             Default::default()
         }
@@ -1609,6 +1636,7 @@ pub mod types {
             struct CollectionSeoDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CollectionSeoDtoResponseVisitor {
                 type Value = CollectionSeoDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1691,6 +1719,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CountReviewsByStatusResponseDtoVisitor {
                 type Value = CountReviewsByStatusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1757,6 +1786,7 @@ pub mod types {
             struct CreateCollectionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCollectionResponseDtoVisitor {
                 type Value = CreateCollectionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1888,6 +1918,7 @@ pub mod types {
             struct CreatePriceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatePriceDtoVisitor {
                 type Value = CreatePriceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2162,6 +2193,7 @@ pub mod types {
         }
     }
     impl CreatePriceDto {
+        #[inline]
         pub fn builder() -> builder::CreatePriceDto {
             Default::default()
         }
@@ -2207,6 +2239,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreatePriceDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -2217,6 +2250,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreatePriceDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2229,6 +2263,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreatePriceDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2237,6 +2272,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreatePriceDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2311,6 +2347,7 @@ pub mod types {
             struct CreatePriceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatePriceResponseDtoVisitor {
                 type Value = CreatePriceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2601,6 +2638,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreatePriceResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -2611,6 +2649,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreatePriceResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2623,6 +2662,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreatePriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2631,6 +2671,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreatePriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2671,6 +2712,7 @@ pub mod types {
             struct CreateProductCollectionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateProductCollectionsDtoVisitor {
                 type Value = CreateProductCollectionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2776,6 +2818,7 @@ pub mod types {
         }
     }
     impl CreateProductCollectionsDto {
+        #[inline]
         pub fn builder() -> builder::CreateProductCollectionsDto {
             Default::default()
         }
@@ -2818,6 +2861,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateProductCollectionsDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -2827,6 +2871,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateProductCollectionsDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2838,6 +2883,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateProductCollectionsDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2847,6 +2893,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateProductCollectionsDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2919,6 +2966,7 @@ pub mod types {
             struct CreateProductDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateProductDtoVisitor {
                 type Value = CreateProductDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3138,6 +3186,7 @@ pub mod types {
         }
     }
     impl CreateProductDto {
+        #[inline]
         pub fn builder() -> builder::CreateProductDto {
             Default::default()
         }
@@ -3189,6 +3238,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateProductDtoProductType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Digital => f.write_str("DIGITAL"),
@@ -3201,6 +3251,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateProductDtoProductType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3215,6 +3266,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateProductDtoProductType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3223,6 +3275,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateProductDtoProductType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3295,6 +3348,7 @@ pub mod types {
             struct CreateProductResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateProductResponseDtoVisitor {
                 type Value = CreateProductResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3558,6 +3612,7 @@ pub mod types {
             struct DefaultCollectionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultCollectionResponseDtoVisitor {
                 type Value = DefaultCollectionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3690,6 +3745,7 @@ pub mod types {
             struct DefaultPriceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultPriceResponseDtoVisitor {
                 type Value = DefaultPriceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3980,6 +4036,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DefaultPriceResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -3990,6 +4047,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DefaultPriceResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4002,6 +4060,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DefaultPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4010,6 +4069,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DefaultPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4082,6 +4142,7 @@ pub mod types {
             struct DefaultProductResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultProductResponseDtoVisitor {
                 type Value = DefaultProductResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4343,6 +4404,7 @@ pub mod types {
             struct DeletePriceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePriceResponseDtoVisitor {
                 type Value = DeletePriceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4433,6 +4495,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteProductCollectionAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -4442,6 +4505,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteProductCollectionAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4453,6 +4517,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteProductCollectionAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4462,6 +4527,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteProductCollectionAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4485,6 +4551,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteProductCollectionResponseDtoVisitor {
                 type Value = DeleteProductCollectionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4567,6 +4634,7 @@ pub mod types {
             struct DeleteProductResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteProductResponseDtoVisitor {
                 type Value = DeleteProductResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4658,6 +4726,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteProductReviewAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -4667,6 +4736,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteProductReviewAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4678,6 +4748,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteProductReviewAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4686,6 +4757,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteProductReviewAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4709,6 +4781,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteProductReviewResponseDtoVisitor {
                 type Value = DeleteProductReviewResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4790,6 +4863,7 @@ pub mod types {
             struct GetInventoryResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetInventoryResponseDtoVisitor {
                 type Value = GetInventoryResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4889,6 +4963,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetListInventoryAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -4898,6 +4973,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetListInventoryAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4909,6 +4985,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetListInventoryAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4917,6 +4994,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetListInventoryAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4991,6 +5069,7 @@ pub mod types {
             struct GetPriceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPriceResponseDtoVisitor {
                 type Value = GetPriceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5281,6 +5360,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetPriceResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -5291,6 +5371,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetPriceResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5303,6 +5384,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5311,6 +5393,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5355,6 +5438,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetProductCollectionAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5364,6 +5448,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetProductCollectionAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5375,6 +5460,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetProductCollectionAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5383,6 +5469,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetProductCollectionAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5455,6 +5542,7 @@ pub mod types {
             struct GetProductResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetProductResponseDtoVisitor {
                 type Value = GetProductResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5739,6 +5827,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetProductReviewsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5748,6 +5837,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetProductReviewsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5759,6 +5849,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetProductReviewsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5767,6 +5858,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetProductReviewsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5814,6 +5906,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetProductReviewsSortField {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CreatedAt => f.write_str("createdAt"),
@@ -5824,6 +5917,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetProductReviewsSortField {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5836,6 +5930,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetProductReviewsSortField {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5844,6 +5939,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetProductReviewsSortField {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5891,6 +5987,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetProductReviewsSortOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Asc => f.write_str("asc"),
@@ -5901,6 +5998,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetProductReviewsSortOrder {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5913,6 +6011,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetProductReviewsSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5921,6 +6020,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetProductReviewsSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5949,6 +6049,7 @@ pub mod types {
             struct GetProductStatsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetProductStatsResponseDtoVisitor {
                 type Value = GetProductStatsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6064,6 +6165,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetProductStoreStatsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6073,6 +6175,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetProductStoreStatsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6084,6 +6187,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetProductStoreStatsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6092,6 +6196,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetProductStoreStatsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6136,6 +6241,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetReviewsCountAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6145,6 +6251,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetReviewsCountAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6156,6 +6263,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetReviewsCountAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6164,6 +6272,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetReviewsCountAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6210,6 +6319,7 @@ pub mod types {
             struct InventoryItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InventoryItemDtoVisitor {
                 type Value = InventoryItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6380,6 +6490,7 @@ pub mod types {
             struct ListCollectionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListCollectionResponseDtoVisitor {
                 type Value = ListCollectionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6485,6 +6596,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListInvoicesSortOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Asc => f.write_str("asc"),
@@ -6495,6 +6607,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListInvoicesSortOrder {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6507,6 +6620,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListInvoicesSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6515,6 +6629,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListInvoicesSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6536,6 +6651,7 @@ pub mod types {
             struct ListPricesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListPricesResponseDtoVisitor {
                 type Value = ListPricesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6620,6 +6736,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListProductReviewsResponseDtoVisitor {
                 type Value = ListProductReviewsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6700,6 +6817,7 @@ pub mod types {
             struct ListProductsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListProductsResponseDtoVisitor {
                 type Value = ListProductsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6778,6 +6896,7 @@ pub mod types {
             struct ListProductsStatsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListProductsStatsVisitor {
                 type Value = ListProductsStats;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6847,6 +6966,7 @@ pub mod types {
             struct MembershipOfferDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MembershipOfferDtoVisitor {
                 type Value = MembershipOfferDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6906,6 +7026,7 @@ pub mod types {
         }
     }
     impl MembershipOfferDto {
+        #[inline]
         pub fn builder() -> builder::MembershipOfferDto {
             Default::default()
         }
@@ -6928,6 +7049,7 @@ pub mod types {
             struct MembershipOfferDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MembershipOfferDtoResponseVisitor {
                 type Value = MembershipOfferDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7024,6 +7146,7 @@ pub mod types {
             struct PriceDimensionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PriceDimensionsDtoVisitor {
                 type Value = PriceDimensionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7089,6 +7212,7 @@ pub mod types {
         }
     }
     impl PriceDimensionsDto {
+        #[inline]
         pub fn builder() -> builder::PriceDimensionsDto {
             Default::default()
         }
@@ -7137,6 +7261,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PriceDimensionsDtoUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Cm => f.write_str("cm"),
@@ -7148,6 +7273,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PriceDimensionsDtoUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7161,6 +7287,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PriceDimensionsDtoUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7169,6 +7296,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PriceDimensionsDtoUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7200,6 +7328,7 @@ pub mod types {
             struct PriceMetaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PriceMetaDtoVisitor {
                 type Value = PriceMetaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7272,6 +7401,7 @@ pub mod types {
         }
     }
     impl PriceMetaDto {
+        #[inline]
         pub fn builder() -> builder::PriceMetaDto {
             Default::default()
         }
@@ -7329,6 +7459,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PriceMetaDtoInternalSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AgencyPlan => f.write_str("agency_plan"),
@@ -7343,6 +7474,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PriceMetaDtoInternalSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7359,6 +7491,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PriceMetaDtoInternalSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7367,6 +7500,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PriceMetaDtoInternalSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7417,6 +7551,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PriceMetaDtoSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Stripe => f.write_str("stripe"),
@@ -7428,6 +7563,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PriceMetaDtoSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7441,6 +7577,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PriceMetaDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7449,6 +7586,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PriceMetaDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7473,6 +7611,7 @@ pub mod types {
             struct PriceUpdateFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PriceUpdateFieldVisitor {
                 type Value = PriceUpdateField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7534,6 +7673,7 @@ pub mod types {
         }
     }
     impl PriceUpdateField {
+        #[inline]
         pub fn builder() -> builder::PriceUpdateField {
             Default::default()
         }
@@ -7588,6 +7728,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PriceUpdateFieldType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::IncreaseByAmount => f.write_str("INCREASE_BY_AMOUNT"),
@@ -7601,6 +7742,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PriceUpdateFieldType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7616,6 +7758,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PriceUpdateFieldType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7624,6 +7767,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PriceUpdateFieldType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7638,6 +7782,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for ProductCategories {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -7646,6 +7791,7 @@ pub mod types {
     }
     impl ::std::convert::From<ProductCategories>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: ProductCategories) -> Self {
             value.0
         }
@@ -7653,6 +7799,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for ProductCategories {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -7677,6 +7824,7 @@ pub mod types {
             struct ProductLabelDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductLabelDtoVisitor {
                 type Value = ProductLabelDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7744,6 +7892,7 @@ pub mod types {
         }
     }
     impl ProductLabelDto {
+        #[inline]
         pub fn builder() -> builder::ProductLabelDto {
             Default::default()
         }
@@ -7766,6 +7915,7 @@ pub mod types {
             struct ProductLabelDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductLabelDtoResponseVisitor {
                 type Value = ProductLabelDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7873,6 +8023,7 @@ pub mod types {
             struct ProductMediaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductMediaDtoVisitor {
                 type Value = ProductMediaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7961,6 +8112,7 @@ pub mod types {
         }
     }
     impl ProductMediaDto {
+        #[inline]
         pub fn builder() -> builder::ProductMediaDto {
             Default::default()
         }
@@ -8006,6 +8158,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ProductMediaDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("image"),
@@ -8016,6 +8169,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProductMediaDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8028,6 +8182,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProductMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8036,6 +8191,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ProductMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8060,6 +8216,7 @@ pub mod types {
             struct ProductReviewDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductReviewDtoVisitor {
                 type Value = ProductReviewDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8121,6 +8278,7 @@ pub mod types {
         }
     }
     impl ProductReviewDto {
+        #[inline]
         pub fn builder() -> builder::ProductReviewDto {
             Default::default()
         }
@@ -8131,17 +8289,20 @@ pub mod types {
     pub struct ProductReviewDtoComment(::std::string::String);
     impl ::std::ops::Deref for ProductReviewDtoComment {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ProductReviewDtoComment> for ::std::string::String {
+        #[inline]
         fn from(value: ProductReviewDtoComment) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ProductReviewDtoComment {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8156,6 +8317,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProductReviewDtoComment {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8164,6 +8326,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ProductReviewDtoComment {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8188,17 +8351,20 @@ pub mod types {
     pub struct ProductReviewDtoHeadline(::std::string::String);
     impl ::std::ops::Deref for ProductReviewDtoHeadline {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ProductReviewDtoHeadline> for ::std::string::String {
+        #[inline]
         fn from(value: ProductReviewDtoHeadline) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ProductReviewDtoHeadline {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8213,6 +8379,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProductReviewDtoHeadline {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8221,6 +8388,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ProductReviewDtoHeadline {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8255,6 +8423,7 @@ pub mod types {
             struct ProductSeoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductSeoDtoVisitor {
                 type Value = ProductSeoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8316,6 +8485,7 @@ pub mod types {
         }
     }
     impl ProductSeoDto {
+        #[inline]
         pub fn builder() -> builder::ProductSeoDto {
             Default::default()
         }
@@ -8338,6 +8508,7 @@ pub mod types {
             struct ProductVariantDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductVariantDtoVisitor {
                 type Value = ProductVariantDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8400,6 +8571,7 @@ pub mod types {
         }
     }
     impl ProductVariantDto {
+        #[inline]
         pub fn builder() -> builder::ProductVariantDto {
             Default::default()
         }
@@ -8424,6 +8596,7 @@ pub mod types {
             struct ProductVariantDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductVariantDtoResponseVisitor {
                 type Value = ProductVariantDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8516,6 +8689,7 @@ pub mod types {
             struct ProductVariantOptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductVariantOptionDtoVisitor {
                 type Value = ProductVariantOptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8569,6 +8743,7 @@ pub mod types {
         }
     }
     impl ProductVariantOptionDto {
+        #[inline]
         pub fn builder() -> builder::ProductVariantOptionDto {
             Default::default()
         }
@@ -8590,6 +8765,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ProductVariantOptionDtoResponseVisitor {
                 type Value = ProductVariantOptionDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8670,6 +8846,7 @@ pub mod types {
             struct RecurringDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringDtoVisitor {
                 type Value = RecurringDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8724,6 +8901,7 @@ pub mod types {
         }
     }
     impl RecurringDto {
+        #[inline]
         pub fn builder() -> builder::RecurringDto {
             Default::default()
         }
@@ -8775,6 +8953,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RecurringDtoInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -8787,6 +8966,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RecurringDtoInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8801,6 +8981,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RecurringDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8809,6 +8990,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8831,6 +9013,7 @@ pub mod types {
             struct RecurringDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringDtoResponseVisitor {
                 type Value = RecurringDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8942,6 +9125,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RecurringDtoResponseInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -8954,6 +9138,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RecurringDtoResponseInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8968,6 +9153,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RecurringDtoResponseInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8977,6 +9163,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for RecurringDtoResponseInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8999,6 +9186,7 @@ pub mod types {
             struct ShippingOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ShippingOptionsDtoVisitor {
                 type Value = ShippingOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9064,6 +9252,7 @@ pub mod types {
         }
     }
     impl ShippingOptionsDto {
+        #[inline]
         pub fn builder() -> builder::ShippingOptionsDto {
             Default::default()
         }
@@ -9085,6 +9274,7 @@ pub mod types {
             struct UpdateDisplayPriorityBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateDisplayPriorityBodyDtoVisitor {
                 type Value = UpdateDisplayPriorityBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9151,6 +9341,7 @@ pub mod types {
         }
     }
     impl UpdateDisplayPriorityBodyDto {
+        #[inline]
         pub fn builder() -> builder::UpdateDisplayPriorityBodyDto {
             Default::default()
         }
@@ -9193,6 +9384,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateDisplayPriorityBodyDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -9202,6 +9394,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateDisplayPriorityBodyDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9213,6 +9406,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateDisplayPriorityBodyDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9222,6 +9416,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateDisplayPriorityBodyDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9245,6 +9440,7 @@ pub mod types {
             struct UpdateInventoryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateInventoryDtoVisitor {
                 type Value = UpdateInventoryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9307,6 +9503,7 @@ pub mod types {
         }
     }
     impl UpdateInventoryDto {
+        #[inline]
         pub fn builder() -> builder::UpdateInventoryDto {
             Default::default()
         }
@@ -9349,6 +9546,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateInventoryDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -9358,6 +9556,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateInventoryDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9369,6 +9568,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateInventoryDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9377,6 +9577,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateInventoryDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9405,6 +9606,7 @@ pub mod types {
             struct UpdateInventoryItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateInventoryItemDtoVisitor {
                 type Value = UpdateInventoryItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9485,6 +9687,7 @@ pub mod types {
         }
     }
     impl UpdateInventoryItemDto {
+        #[inline]
         pub fn builder() -> builder::UpdateInventoryItemDto {
             Default::default()
         }
@@ -9505,6 +9708,7 @@ pub mod types {
             struct UpdateInventoryResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateInventoryResponseDtoVisitor {
                 type Value = UpdateInventoryResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9649,6 +9853,7 @@ pub mod types {
             struct UpdatePriceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdatePriceDtoVisitor {
                 type Value = UpdatePriceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9923,6 +10128,7 @@ pub mod types {
         }
     }
     impl UpdatePriceDto {
+        #[inline]
         pub fn builder() -> builder::UpdatePriceDto {
             Default::default()
         }
@@ -9968,6 +10174,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdatePriceDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -9978,6 +10185,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdatePriceDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9990,6 +10198,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdatePriceDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9998,6 +10207,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdatePriceDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10072,6 +10282,7 @@ pub mod types {
             struct UpdatePriceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdatePriceResponseDtoVisitor {
                 type Value = UpdatePriceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10362,6 +10573,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdatePriceResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -10372,6 +10584,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdatePriceResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10384,6 +10597,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdatePriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10392,6 +10606,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdatePriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10415,6 +10630,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateProductCollectionResponseDtoVisitor {
                 type Value = UpdateProductCollectionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10514,6 +10730,7 @@ pub mod types {
             struct UpdateProductCollectionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateProductCollectionsDtoVisitor {
                 type Value = UpdateProductCollectionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10618,6 +10835,7 @@ pub mod types {
         }
     }
     impl UpdateProductCollectionsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateProductCollectionsDto {
             Default::default()
         }
@@ -10660,6 +10878,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateProductCollectionsDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10669,6 +10888,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateProductCollectionsDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10680,6 +10900,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateProductCollectionsDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10689,6 +10910,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateProductCollectionsDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10764,6 +10986,7 @@ pub mod types {
             struct UpdateProductDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateProductDtoVisitor {
                 type Value = UpdateProductDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10992,6 +11215,7 @@ pub mod types {
         }
     }
     impl UpdateProductDto {
+        #[inline]
         pub fn builder() -> builder::UpdateProductDto {
             Default::default()
         }
@@ -11043,6 +11267,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateProductDtoProductType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Digital => f.write_str("DIGITAL"),
@@ -11055,6 +11280,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateProductDtoProductType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11069,6 +11295,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateProductDtoProductType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11077,6 +11304,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateProductDtoProductType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11149,6 +11377,7 @@ pub mod types {
             struct UpdateProductResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateProductResponseDtoVisitor {
                 type Value = UpdateProductResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11432,6 +11661,7 @@ pub mod types {
             struct UpdateProductReviewDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateProductReviewDtoVisitor {
                 type Value = UpdateProductReviewDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11547,6 +11777,7 @@ pub mod types {
         }
     }
     impl UpdateProductReviewDto {
+        #[inline]
         pub fn builder() -> builder::UpdateProductReviewDto {
             Default::default()
         }
@@ -11589,6 +11820,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateProductReviewDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -11598,6 +11830,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateProductReviewDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11609,6 +11842,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateProductReviewDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11618,6 +11852,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateProductReviewDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11642,6 +11877,7 @@ pub mod types {
             struct UpdateProductReviewObjectDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateProductReviewObjectDtoVisitor {
                 type Value = UpdateProductReviewObjectDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11711,6 +11947,7 @@ pub mod types {
         }
     }
     impl UpdateProductReviewObjectDto {
+        #[inline]
         pub fn builder() -> builder::UpdateProductReviewObjectDto {
             Default::default()
         }
@@ -11734,6 +11971,7 @@ pub mod types {
             struct UpdateProductReviewsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateProductReviewsDtoVisitor {
                 type Value = UpdateProductReviewsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11805,6 +12043,7 @@ pub mod types {
         }
     }
     impl UpdateProductReviewsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateProductReviewsDto {
             Default::default()
         }
@@ -11847,6 +12086,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateProductReviewsDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -11856,6 +12096,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateProductReviewsDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11867,6 +12108,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateProductReviewsDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11876,6 +12118,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateProductReviewsDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11899,6 +12142,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateProductReviewsResponseDtoVisitor {
                 type Value = UpdateProductReviewsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11983,6 +12227,7 @@ pub mod types {
             struct UpdateProductStoreDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateProductStoreDtoVisitor {
                 type Value = UpdateProductStoreDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12054,6 +12299,7 @@ pub mod types {
         }
     }
     impl UpdateProductStoreDto {
+        #[inline]
         pub fn builder() -> builder::UpdateProductStoreDto {
             Default::default()
         }
@@ -12099,6 +12345,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateProductStoreDtoAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Include => f.write_str("include"),
@@ -12109,6 +12356,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateProductStoreDtoAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12121,6 +12369,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateProductStoreDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12129,6 +12378,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateProductStoreDtoAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12173,6 +12423,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateProductStoreDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -12182,6 +12433,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateProductStoreDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12193,6 +12445,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateProductStoreDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12202,6 +12455,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateProductStoreDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12225,6 +12479,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateProductStoreResponseDtoVisitor {
                 type Value = UpdateProductStoreResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12310,6 +12565,7 @@ pub mod types {
             struct UserDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserDetailsDtoVisitor {
                 type Value = UserDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12383,6 +12639,7 @@ pub mod types {
         }
     }
     impl UserDetailsDto {
+        #[inline]
         pub fn builder() -> builder::UserDetailsDto {
             Default::default()
         }
@@ -12393,17 +12650,20 @@ pub mod types {
     pub struct UserDetailsDtoName(::std::string::String);
     impl ::std::ops::Deref for UserDetailsDtoName {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<UserDetailsDtoName> for ::std::string::String {
+        #[inline]
         fn from(value: UserDetailsDtoName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UserDetailsDtoName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12418,6 +12678,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserDetailsDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12426,6 +12687,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UserDetailsDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12460,6 +12722,7 @@ pub mod types {
             struct WeightOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WeightOptionsDtoVisitor {
                 type Value = WeightOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12509,6 +12772,7 @@ pub mod types {
         }
     }
     impl WeightOptionsDto {
+        #[inline]
         pub fn builder() -> builder::WeightOptionsDto {
             Default::default()
         }
@@ -12560,6 +12824,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for WeightOptionsDtoUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Kg => f.write_str("kg"),
@@ -12572,6 +12837,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for WeightOptionsDtoUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12586,6 +12852,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for WeightOptionsDtoUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12594,6 +12861,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for WeightOptionsDtoUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12659,6 +12927,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkEditPriceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(Default::default()),
@@ -12817,6 +13086,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BulkEditPriceDto> for super::BulkEditPriceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkEditPriceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12923,6 +13193,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BulkEditPriceDto> for BulkEditPriceDto {
+            #[inline]
             fn from(value: super::BulkEditPriceDto) -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(value.allow_out_of_stock_purchases),
@@ -13011,6 +13282,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkEditProductDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     automatic_tax_category_id: Ok(Default::default()),
@@ -13195,6 +13467,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BulkEditProductDto> for super::BulkEditProductDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkEditProductDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13313,6 +13586,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BulkEditProductDto> for BulkEditProductDto {
+            #[inline]
             fn from(value: super::BulkEditProductDto) -> Self {
                 Self {
                     automatic_tax_category_id: Ok(value.automatic_tax_category_id),
@@ -13347,6 +13621,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkEditRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13383,6 +13658,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BulkEditRequestDto> for super::BulkEditRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkEditRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13417,6 +13693,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BulkEditRequestDto> for BulkEditRequestDto {
+            #[inline]
             fn from(value: super::BulkEditRequestDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13466,6 +13743,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13583,6 +13861,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BulkUpdateDto> for super::BulkUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13665,6 +13944,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BulkUpdateDto> for BulkUpdateDto {
+            #[inline]
             fn from(value: super::BulkUpdateDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13700,6 +13980,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkUpdateFilters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     available_in_store: Ok(Default::default()),
@@ -13754,6 +14035,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BulkUpdateFilters> for super::BulkUpdateFilters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkUpdateFilters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13800,6 +14082,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BulkUpdateFilters> for BulkUpdateFilters {
+            #[inline]
             fn from(value: super::BulkUpdateFilters) -> Self {
                 Self {
                     available_in_store: Ok(value.available_in_store),
@@ -13821,6 +14104,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CollectionSeoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -13851,6 +14135,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CollectionSeoDto> for super::CollectionSeoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CollectionSeoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13880,6 +14165,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CollectionSeoDto> for CollectionSeoDto {
+            #[inline]
             fn from(value: super::CollectionSeoDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -13973,6 +14259,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreatePriceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(Default::default()),
@@ -14221,6 +14508,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreatePriceDto> for super::CreatePriceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreatePriceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14375,6 +14663,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreatePriceDto> for CreatePriceDto {
+            #[inline]
             fn from(value: super::CreatePriceDto) -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(value.allow_out_of_stock_purchases),
@@ -14425,6 +14714,7 @@ pub mod types {
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateProductCollectionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -14503,6 +14793,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateProductCollectionsDto>
         for super::CreateProductCollectionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateProductCollectionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14568,6 +14859,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateProductCollectionsDto>
         for CreateProductCollectionsDto {
+            #[inline]
             fn from(value: super::CreateProductCollectionsDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -14644,6 +14936,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateProductDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     automatic_tax_category_id: Ok(Default::default()),
@@ -14847,6 +15140,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateProductDto> for super::CreateProductDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateProductDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14977,6 +15271,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateProductDto> for CreateProductDto {
+            #[inline]
             fn from(value: super::CreateProductDto) -> Self {
                 Self {
                     automatic_tax_category_id: Ok(value.automatic_tax_category_id),
@@ -15007,6 +15302,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for MembershipOfferDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -15043,6 +15339,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MembershipOfferDto> for super::MembershipOfferDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MembershipOfferDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15077,6 +15374,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MembershipOfferDto> for MembershipOfferDto {
+            #[inline]
             fn from(value: super::MembershipOfferDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -15096,6 +15394,7 @@ pub mod types {
             width: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for PriceDimensionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     height: Err("no value supplied for height".to_string()),
@@ -15141,6 +15440,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PriceDimensionsDto> for super::PriceDimensionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PriceDimensionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15187,6 +15487,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PriceDimensionsDto> for PriceDimensionsDto {
+            #[inline]
             fn from(value: super::PriceDimensionsDto) -> Self {
                 Self {
                     height: Ok(value.height),
@@ -15216,6 +15517,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PriceMetaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     internal_source: Err(
@@ -15271,6 +15573,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PriceMetaDto> for super::PriceMetaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PriceMetaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15317,6 +15620,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PriceMetaDto> for PriceMetaDto {
+            #[inline]
             fn from(value: super::PriceMetaDto) -> Self {
                 Self {
                     internal_source: Ok(value.internal_source),
@@ -15339,6 +15643,7 @@ pub mod types {
             value: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for PriceUpdateField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     round_to_whole: Ok(Default::default()),
@@ -15378,6 +15683,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PriceUpdateField> for super::PriceUpdateField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PriceUpdateField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15418,6 +15724,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PriceUpdateField> for PriceUpdateField {
+            #[inline]
             fn from(value: super::PriceUpdateField) -> Self {
                 Self {
                     round_to_whole: Ok(value.round_to_whole),
@@ -15439,6 +15746,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ProductLabelDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_date: Ok(Default::default()),
@@ -15475,6 +15783,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProductLabelDto> for super::ProductLabelDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductLabelDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15515,6 +15824,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProductLabelDto> for ProductLabelDto {
+            #[inline]
             fn from(value: super::ProductLabelDto) -> Self {
                 Self {
                     end_date: Ok(value.end_date),
@@ -15545,6 +15855,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ProductMediaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -15613,6 +15924,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProductMediaDto> for super::ProductMediaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15671,6 +15983,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProductMediaDto> for ProductMediaDto {
+            #[inline]
             fn from(value: super::ProductMediaDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -15695,6 +16008,7 @@ pub mod types {
             user: ::std::result::Result<super::UserDetailsDto, ::std::string::String>,
         }
         impl ::std::default::Default for ProductReviewDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     comment: Err("no value supplied for comment".to_string()),
@@ -15731,6 +16045,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProductReviewDto> for super::ProductReviewDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductReviewDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15765,6 +16080,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProductReviewDto> for ProductReviewDto {
+            #[inline]
             fn from(value: super::ProductReviewDto) -> Self {
                 Self {
                     comment: Ok(value.comment),
@@ -15785,6 +16101,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ProductSeoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -15815,6 +16132,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProductSeoDto> for super::ProductSeoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductSeoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15843,6 +16161,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProductSeoDto> for ProductSeoDto {
+            #[inline]
             fn from(value: super::ProductSeoDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -15860,6 +16179,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ProductVariantDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -15898,6 +16218,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProductVariantDto> for super::ProductVariantDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductVariantDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15932,6 +16253,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProductVariantDto> for ProductVariantDto {
+            #[inline]
             fn from(value: super::ProductVariantDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -15946,6 +16268,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ProductVariantOptionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -15974,6 +16297,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ProductVariantOptionDto>
         for super::ProductVariantOptionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductVariantOptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16003,6 +16327,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ProductVariantOptionDto>
         for ProductVariantOptionDto {
+            #[inline]
             fn from(value: super::ProductVariantOptionDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -16019,6 +16344,7 @@ pub mod types {
             interval_count: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for RecurringDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     interval: Err("no value supplied for interval".to_string()),
@@ -16051,6 +16377,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RecurringDto> for super::RecurringDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RecurringDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16080,6 +16407,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RecurringDto> for RecurringDto {
+            #[inline]
             fn from(value: super::RecurringDto) -> Self {
                 Self {
                     interval: Ok(value.interval),
@@ -16099,6 +16427,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ShippingOptionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     dimensions: Ok(Default::default()),
@@ -16130,6 +16459,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ShippingOptionsDto> for super::ShippingOptionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ShippingOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16159,6 +16489,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ShippingOptionsDto> for ShippingOptionsDto {
+            #[inline]
             fn from(value: super::ShippingOptionsDto) -> Self {
                 Self {
                     dimensions: Ok(value.dimensions),
@@ -16179,6 +16510,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateDisplayPriorityBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -16218,6 +16550,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateDisplayPriorityBodyDto>
         for super::UpdateDisplayPriorityBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateDisplayPriorityBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16253,6 +16586,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateDisplayPriorityBodyDto>
         for UpdateDisplayPriorityBodyDto {
+            #[inline]
             fn from(value: super::UpdateDisplayPriorityBodyDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -16274,6 +16608,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateInventoryDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -16312,6 +16647,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateInventoryDto> for super::UpdateInventoryDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateInventoryDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16346,6 +16682,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateInventoryDto> for UpdateInventoryDto {
+            #[inline]
             fn from(value: super::UpdateInventoryDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -16370,6 +16707,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateInventoryItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(Default::default()),
@@ -16413,6 +16751,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateInventoryItemDto>
         for super::UpdateInventoryItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateInventoryItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16454,6 +16793,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateInventoryItemDto>
         for UpdateInventoryItemDto {
+            #[inline]
             fn from(value: super::UpdateInventoryItemDto) -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(value.allow_out_of_stock_purchases),
@@ -16548,6 +16888,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdatePriceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(Default::default()),
@@ -16796,6 +17137,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdatePriceDto> for super::UpdatePriceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdatePriceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16950,6 +17292,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdatePriceDto> for UpdatePriceDto {
+            #[inline]
             fn from(value: super::UpdatePriceDto) -> Self {
                 Self {
                     allow_out_of_stock_purchases: Ok(value.allow_out_of_stock_purchases),
@@ -17002,6 +17345,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateProductCollectionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -17068,6 +17412,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateProductCollectionsDto>
         for super::UpdateProductCollectionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateProductCollectionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17127,6 +17472,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateProductCollectionsDto>
         for UpdateProductCollectionsDto {
+            #[inline]
             fn from(value: super::UpdateProductCollectionsDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -17206,6 +17552,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateProductDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     automatic_tax_category_id: Ok(Default::default()),
@@ -17418,6 +17765,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateProductDto> for super::UpdateProductDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateProductDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17554,6 +17902,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateProductDto> for UpdateProductDto {
+            #[inline]
             fn from(value: super::UpdateProductDto) -> Self {
                 Self {
                     automatic_tax_category_id: Ok(value.automatic_tax_category_id),
@@ -17608,6 +17957,7 @@ pub mod types {
             status: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateProductReviewDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -17690,6 +18040,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateProductReviewDto>
         for super::UpdateProductReviewDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateProductReviewDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17761,6 +18112,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateProductReviewDto>
         for UpdateProductReviewDto {
+            #[inline]
             fn from(value: super::UpdateProductReviewDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -17790,6 +18142,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateProductReviewObjectDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     product_id: Err("no value supplied for product_id".to_string()),
@@ -17827,6 +18180,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateProductReviewObjectDto>
         for super::UpdateProductReviewObjectDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateProductReviewObjectDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17868,6 +18222,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateProductReviewObjectDto>
         for UpdateProductReviewObjectDto {
+            #[inline]
             fn from(value: super::UpdateProductReviewObjectDto) -> Self {
                 Self {
                     product_id: Ok(value.product_id),
@@ -17890,6 +18245,7 @@ pub mod types {
             status: ::std::result::Result<::serde_json::Value, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateProductReviewsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -17938,6 +18294,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateProductReviewsDto>
         for super::UpdateProductReviewsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateProductReviewsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17985,6 +18342,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateProductReviewsDto>
         for UpdateProductReviewsDto {
+            #[inline]
             fn from(value: super::UpdateProductReviewsDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -18011,6 +18369,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateProductStoreDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action: Err("no value supplied for action".to_string()),
@@ -18060,6 +18419,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateProductStoreDto>
         for super::UpdateProductStoreDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateProductStoreDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18107,6 +18467,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateProductStoreDto>
         for UpdateProductStoreDto {
+            #[inline]
             fn from(value: super::UpdateProductStoreDto) -> Self {
                 Self {
                     action: Ok(value.action),
@@ -18133,6 +18494,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UserDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email: Err("no value supplied for email".to_string()),
@@ -18181,6 +18543,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UserDetailsDto> for super::UserDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UserDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18227,6 +18590,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UserDetailsDto> for UserDetailsDto {
+            #[inline]
             fn from(value: super::UserDetailsDto) -> Self {
                 Self {
                     email: Ok(value.email),
@@ -18245,6 +18609,7 @@ pub mod types {
             value: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for WeightOptionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     unit: Err("no value supplied for unit".to_string()),
@@ -18272,6 +18637,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<WeightOptionsDto> for super::WeightOptionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WeightOptionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18300,6 +18666,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::WeightOptionsDto> for WeightOptionsDto {
+            #[inline]
             fn from(value: super::WeightOptionsDto) -> Self {
                 Self {
                     unit: Ok(value.unit),
@@ -18314,6 +18681,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -18322,6 +18690,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -18330,11 +18699,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -18358,6 +18729,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -18374,6 +18746,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -18387,21 +18760,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -18420,6 +18798,7 @@ let response = client.bulk_update()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_update(&self) -> builder::BulkUpdate<'_> {
         builder::BulkUpdate::new(self)
     }
@@ -18435,6 +18814,7 @@ let response = client.bulk_edit()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_edit(&self) -> builder::BulkEdit<'_> {
         builder::BulkEdit::new(self)
     }
@@ -18460,6 +18840,7 @@ let response = client.list_prices_for_product()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_prices_for_product(&self) -> builder::ListPricesForProduct<'_> {
         builder::ListPricesForProduct::new(self)
     }
@@ -18479,6 +18860,7 @@ let response = client.create_price_for_product()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_price_for_product(&self) -> builder::CreatePriceForProduct<'_> {
         builder::CreatePriceForProduct::new(self)
     }
@@ -18504,6 +18886,7 @@ let response = client.get_list_inventory()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_list_inventory(&self) -> builder::GetListInventory<'_> {
         builder::GetListInventory::new(self)
     }
@@ -18519,6 +18902,7 @@ let response = client.update_inventory()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_inventory(&self) -> builder::UpdateInventory<'_> {
         builder::UpdateInventory::new(self)
     }
@@ -18540,6 +18924,7 @@ let response = client.get_price_by_id_for_product()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_price_by_id_for_product(&self) -> builder::GetPriceByIdForProduct<'_> {
         builder::GetPriceByIdForProduct::new(self)
     }
@@ -18561,6 +18946,7 @@ let response = client.update_price_by_id_for_product()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_price_by_id_for_product(
         &self,
     ) -> builder::UpdatePriceByIdForProduct<'_> {
@@ -18584,6 +18970,7 @@ let response = client.delete_price_by_id_for_product()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_price_by_id_for_product(
         &self,
     ) -> builder::DeletePriceByIdForProduct<'_> {
@@ -18611,6 +18998,7 @@ let response = client.get_product_store_stats()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_product_store_stats(&self) -> builder::GetProductStoreStats<'_> {
         builder::GetProductStoreStats::new(self)
     }
@@ -18630,6 +19018,7 @@ let response = client.update_store_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_store_status(&self) -> builder::UpdateStoreStatus<'_> {
         builder::UpdateStoreStatus::new(self)
     }
@@ -18649,6 +19038,7 @@ let response = client.update_display_priority()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_display_priority(&self) -> builder::UpdateDisplayPriority<'_> {
         builder::UpdateDisplayPriority::new(self)
     }
@@ -18676,6 +19066,7 @@ let response = client.get_product_collection()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_product_collection(&self) -> builder::GetProductCollection<'_> {
         builder::GetProductCollection::new(self)
     }
@@ -18691,6 +19082,7 @@ let response = client.create_product_collection()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_product_collection(&self) -> builder::CreateProductCollection<'_> {
         builder::CreateProductCollection::new(self)
     }
@@ -18710,6 +19102,7 @@ let response = client.get_product_collection_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_product_collection_id(&self) -> builder::GetProductCollectionId<'_> {
         builder::GetProductCollectionId::new(self)
     }
@@ -18729,6 +19122,7 @@ let response = client.update_product_collection()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_product_collection(&self) -> builder::UpdateProductCollection<'_> {
         builder::UpdateProductCollection::new(self)
     }
@@ -18750,6 +19144,7 @@ let response = client.delete_product_collection()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_product_collection(&self) -> builder::DeleteProductCollection<'_> {
         builder::DeleteProductCollection::new(self)
     }
@@ -18787,6 +19182,7 @@ let response = client.get_product_reviews()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_product_reviews(&self) -> builder::GetProductReviews<'_> {
         builder::GetProductReviews::new(self)
     }
@@ -18816,6 +19212,7 @@ let response = client.get_reviews_count()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_reviews_count(&self) -> builder::GetReviewsCount<'_> {
         builder::GetReviewsCount::new(self)
     }
@@ -18835,6 +19232,7 @@ let response = client.update_product_review()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_product_review(&self) -> builder::UpdateProductReview<'_> {
         builder::UpdateProductReview::new(self)
     }
@@ -18858,6 +19256,7 @@ let response = client.delete_product_review()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_product_review(&self) -> builder::DeleteProductReview<'_> {
         builder::DeleteProductReview::new(self)
     }
@@ -18873,6 +19272,7 @@ let response = client.bulk_update_product_review()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_update_product_review(&self) -> builder::BulkUpdateProductReview<'_> {
         builder::BulkUpdateProductReview::new(self)
     }
@@ -18894,6 +19294,7 @@ let response = client.get_product_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_product_by_id(&self) -> builder::GetProductById<'_> {
         builder::GetProductById::new(self)
     }
@@ -18913,6 +19314,7 @@ let response = client.update_product_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_product_by_id(&self) -> builder::UpdateProductById<'_> {
         builder::UpdateProductById::new(self)
     }
@@ -18934,6 +19336,7 @@ let response = client.delete_product_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_product_by_id(&self) -> builder::DeleteProductById<'_> {
         builder::DeleteProductById::new(self)
     }
@@ -18973,6 +19376,7 @@ let response = client.list_invoices()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_invoices(&self) -> builder::ListInvoices<'_> {
         builder::ListInvoices::new(self)
     }
@@ -18988,6 +19392,7 @@ let response = client.create_product()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_product(&self) -> builder::CreateProduct<'_> {
         builder::CreateProduct::new(self)
     }
@@ -19010,6 +19415,7 @@ pub mod builder {
         body: Result<types::builder::BulkUpdateDto, String>,
     }
     impl<'a> BulkUpdate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19039,13 +19445,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/bulk-update`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19095,6 +19501,7 @@ pub mod builder {
         body: Result<types::builder::BulkEditRequestDto, String>,
     }
     impl<'a> BulkEdit<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19126,13 +19533,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/bulk-update/edit`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19186,6 +19593,7 @@ pub mod builder {
         offset: Result<Option<i64>, String>,
     }
     impl<'a> ListPricesForProduct<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19254,13 +19662,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/{productId}/price`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19316,6 +19724,7 @@ pub mod builder {
         body: Result<types::builder::CreatePriceDto, String>,
     }
     impl<'a> CreatePriceForProduct<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19360,13 +19769,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/{productId}/price`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19421,6 +19830,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetListInventory<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19489,13 +19899,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/inventory`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19549,6 +19959,7 @@ pub mod builder {
         body: Result<types::builder::UpdateInventoryDto, String>,
     }
     impl<'a> UpdateInventory<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19580,13 +19991,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/inventory`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19638,6 +20049,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetPriceByIdForProduct<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19683,13 +20095,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/{productId}/price/{priceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19744,6 +20156,7 @@ pub mod builder {
         body: Result<types::builder::UpdatePriceDto, String>,
     }
     impl<'a> UpdatePriceByIdForProduct<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19801,13 +20214,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/{productId}/price/{priceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19864,6 +20277,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeletePriceByIdForProduct<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19909,13 +20323,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/{productId}/price/{priceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19972,6 +20386,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetProductStoreStats<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20045,13 +20460,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/store/{storeId}/stats`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20110,6 +20525,7 @@ pub mod builder {
         body: Result<types::builder::UpdateProductStoreDto, String>,
     }
     impl<'a> UpdateStoreStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20156,13 +20572,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/store/{storeId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20215,6 +20631,7 @@ pub mod builder {
         body: Result<types::builder::UpdateDisplayPriorityBodyDto, String>,
     }
     impl<'a> UpdateDisplayPriority<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20262,13 +20679,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/store/{storeId}/priority`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20322,6 +20739,7 @@ pub mod builder {
         offset: Result<Option<i64>, String>,
     }
     impl<'a> GetProductCollection<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20404,13 +20822,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/collections`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20471,6 +20889,7 @@ pub mod builder {
         body: Result<types::builder::CreateProductCollectionsDto, String>,
     }
     impl<'a> CreateProductCollection<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20505,13 +20924,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/collections`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20563,6 +20982,7 @@ pub mod builder {
         alt_id: Result<::std::string::String, String>,
     }
     impl<'a> GetProductCollectionId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20595,13 +21015,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/collections/{collectionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20649,6 +21069,7 @@ pub mod builder {
         body: Result<types::builder::UpdateProductCollectionsDto, String>,
     }
     impl<'a> UpdateProductCollection<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20696,13 +21117,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/collections/{collectionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20756,6 +21177,7 @@ pub mod builder {
         alt_type: Result<types::DeleteProductCollectionAltType, String>,
     }
     impl<'a> DeleteProductCollection<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20801,13 +21223,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/collections/{collectionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20866,6 +21288,7 @@ pub mod builder {
         store_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetProductReviews<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21015,13 +21438,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/reviews`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21106,6 +21529,7 @@ pub mod builder {
         store_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetReviewsCount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21205,13 +21629,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/reviews/count`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21279,6 +21703,7 @@ pub mod builder {
         body: Result<types::builder::UpdateProductReviewDto, String>,
     }
     impl<'a> UpdateProductReview<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21325,13 +21750,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/reviews/{reviewId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21386,6 +21811,7 @@ pub mod builder {
         product_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteProductReview<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21444,13 +21870,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/reviews/{reviewId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21501,6 +21927,7 @@ pub mod builder {
         body: Result<types::builder::UpdateProductReviewsDto, String>,
     }
     impl<'a> BulkUpdateProductReview<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21534,13 +21961,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/reviews/bulk-update`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21593,6 +22020,7 @@ pub mod builder {
         send_wishlist_status: Result<Option<bool>, String>,
     }
     impl<'a> GetProductById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21638,13 +22066,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/{productId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21702,6 +22130,7 @@ pub mod builder {
         body: Result<types::builder::UpdateProductDto, String>,
     }
     impl<'a> UpdateProductById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21746,13 +22175,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/products/{productId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21805,6 +22234,7 @@ pub mod builder {
         send_wishlist_status: Result<Option<bool>, String>,
     }
     impl<'a> DeleteProductById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21850,13 +22280,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/products/{productId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -21924,6 +22354,7 @@ pub mod builder {
         store_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListInvoices<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22089,13 +22520,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/products/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22203,6 +22634,7 @@ pub mod builder {
         body: Result<types::builder::CreateProductDto, String>,
     }
     impl<'a> CreateProduct<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22234,13 +22666,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/products/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22284,9 +22716,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListPricesForProduct<'a> {
         type Page = types::ListPricesResponseDto;
         type Item = types::DefaultPriceResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_PRICES_FOR_PRODUCT
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -22296,6 +22730,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -22332,19 +22767,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.prices.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.prices.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -22357,10 +22796,12 @@ pub mod builder {
     }
     impl<'a> ListPricesForProduct<'a> {
         /// Every page of `GET /products/{productId}/price`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /products/{productId}/price`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -22368,9 +22809,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetListInventory<'a> {
         type Page = types::GetInventoryResponseDto;
         type Item = types::InventoryItemDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_LIST_INVENTORY
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -22380,6 +22823,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -22416,19 +22860,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.inventory.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.inventory.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -22436,10 +22884,12 @@ pub mod builder {
     }
     impl<'a> GetListInventory<'a> {
         /// Every page of `GET /products/inventory`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /products/inventory`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -22447,9 +22897,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetProductCollection<'a> {
         type Page = types::ListCollectionResponseDto;
         type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_PRODUCT_COLLECTION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -22459,6 +22911,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -22495,19 +22948,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -22520,10 +22977,12 @@ pub mod builder {
     }
     impl<'a> GetProductCollection<'a> {
         /// Every page of `GET /products/collections`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /products/collections`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -22531,9 +22990,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetProductReviews<'a> {
         type Page = types::ListProductReviewsResponseDto;
         type Item = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_PRODUCT_REVIEWS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -22543,6 +23004,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -22579,19 +23041,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -22604,10 +23070,12 @@ pub mod builder {
     }
     impl<'a> GetProductReviews<'a> {
         /// Every page of `GET /products/reviews`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /products/reviews`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -22615,9 +23083,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListInvoices<'a> {
         type Page = types::ListProductsResponseDto;
         type Item = types::DefaultProductResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_INVOICES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -22627,6 +23097,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -22662,19 +23133,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.products.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.products.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -22687,10 +23162,12 @@ pub mod builder {
     }
     impl<'a> ListInvoices<'a> {
         /// Every page of `GET /products/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /products/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -26,6 +26,7 @@ pub mod types {
             struct BadRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BadRequestDtoVisitor {
                 type Value = BadRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -117,6 +118,7 @@ pub mod types {
             struct CcRecipientItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CcRecipientItemVisitor {
                 type Value = CcRecipientItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -202,6 +204,7 @@ pub mod types {
         }
     }
     impl CcRecipientItem {
+        #[inline]
         pub fn builder() -> builder::CcRecipientItem {
             Default::default()
         }
@@ -224,6 +227,7 @@ pub mod types {
             struct DiscountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DiscountDtoVisitor {
                 type Value = DiscountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -335,6 +339,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DiscountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -345,6 +350,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DiscountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -357,6 +363,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DiscountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -365,6 +372,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DiscountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -437,6 +445,7 @@ pub mod types {
             struct DocumentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DocumentDtoVisitor {
                 type Value = DocumentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -720,6 +729,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DocumentDtoPaymentStatusItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::WaitingForPayment => f.write_str("waiting_for_payment"),
@@ -731,6 +741,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DocumentDtoPaymentStatusItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -744,6 +755,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DocumentDtoPaymentStatusItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -753,6 +765,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DocumentDtoPaymentStatusItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -809,6 +822,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DocumentDtoStatusItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -822,6 +836,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DocumentDtoStatusItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -837,6 +852,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DocumentDtoStatusItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -845,6 +861,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DocumentDtoStatusItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -876,6 +893,7 @@ pub mod types {
             struct DocumentListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DocumentListResponseDtoVisitor {
                 type Value = DocumentListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1054,6 +1072,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ElementsLookup {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Page => f.write_str("Page"),
@@ -1077,6 +1096,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ElementsLookup {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1102,6 +1122,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ElementsLookup {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1110,6 +1131,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ElementsLookup {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1157,6 +1179,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EntityReference {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contacts => f.write_str("contacts"),
@@ -1167,6 +1190,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EntityReference {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1179,6 +1203,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EntityReference {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1187,6 +1212,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for EntityReference {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1228,6 +1254,7 @@ pub mod types {
             struct FillableFieldsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FillableFieldsDtoVisitor {
                 type Value = FillableFieldsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1389,6 +1416,7 @@ pub mod types {
             struct GrandTotalDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GrandTotalDtoVisitor {
                 type Value = GrandTotalDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1516,6 +1544,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListDocumentsContractsPaymentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::WaitingForPayment => f.write_str("waiting_for_payment"),
@@ -1527,6 +1556,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListDocumentsContractsPaymentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1540,6 +1570,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListDocumentsContractsPaymentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1549,6 +1580,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListDocumentsContractsPaymentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1605,6 +1637,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListDocumentsContractsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -1618,6 +1651,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListDocumentsContractsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1633,6 +1667,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListDocumentsContractsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1642,6 +1677,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListDocumentsContractsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1662,6 +1698,7 @@ pub mod types {
             struct NotificationSendSettingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotificationSendSettingDtoVisitor {
                 type Value = NotificationSendSettingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1722,6 +1759,7 @@ pub mod types {
         }
     }
     impl NotificationSendSettingDto {
+        #[inline]
         pub fn builder() -> builder::NotificationSendSettingDto {
             Default::default()
         }
@@ -1740,6 +1778,7 @@ pub mod types {
             struct NotificationSenderSettingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotificationSenderSettingDtoVisitor {
                 type Value = NotificationSenderSettingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1800,6 +1839,7 @@ pub mod types {
         }
     }
     impl NotificationSenderSettingDto {
+        #[inline]
         pub fn builder() -> builder::NotificationSenderSettingDto {
             Default::default()
         }
@@ -1818,6 +1858,7 @@ pub mod types {
             struct NotificationSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotificationSettingsDtoVisitor {
                 type Value = NotificationSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1874,6 +1915,7 @@ pub mod types {
         }
     }
     impl NotificationSettingsDto {
+        #[inline]
         pub fn builder() -> builder::NotificationSettingsDto {
             Default::default()
         }
@@ -1917,6 +1959,7 @@ pub mod types {
             struct ProposalEstimateLinksDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProposalEstimateLinksDtoVisitor {
                 type Value = ProposalEstimateLinksDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2095,6 +2138,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ProposalEstimateLinksDtoEntityName {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contacts => f.write_str("contacts"),
@@ -2105,6 +2149,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProposalEstimateLinksDtoEntityName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2117,6 +2162,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProposalEstimateLinksDtoEntityName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2126,6 +2172,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ProposalEstimateLinksDtoEntityName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2176,6 +2223,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ProposalEstimateLinksDtoRecipientCategory {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Recipient => f.write_str("recipient"),
@@ -2187,6 +2235,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProposalEstimateLinksDtoRecipientCategory {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2200,6 +2249,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProposalEstimateLinksDtoRecipientCategory {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2209,6 +2259,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ProposalEstimateLinksDtoRecipientCategory {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2288,6 +2339,7 @@ pub mod types {
             struct RecipientItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecipientItemVisitor {
                 type Value = RecipientItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2605,6 +2657,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RecipientItemRole {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::User => f.write_str("user"),
@@ -2615,6 +2668,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RecipientItemRole {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2627,6 +2681,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RecipientItemRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2635,6 +2690,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecipientItemRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2674,6 +2730,7 @@ pub mod types {
             struct SendDocumentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendDocumentDtoVisitor {
                 type Value = SendDocumentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2786,6 +2843,7 @@ pub mod types {
         }
     }
     impl SendDocumentDto {
+        #[inline]
         pub fn builder() -> builder::SendDocumentDto {
             Default::default()
         }
@@ -2831,6 +2889,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendDocumentDtoMedium {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Link => f.write_str("link"),
@@ -2841,6 +2900,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendDocumentDtoMedium {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2853,6 +2913,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendDocumentDtoMedium {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2861,6 +2922,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendDocumentDtoMedium {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2899,6 +2961,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SendDocumentFromPublicApiBodyDtoVisitor {
                 type Value = SendDocumentFromPublicApiBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2998,6 +3061,7 @@ pub mod types {
         }
     }
     impl SendDocumentFromPublicApiBodyDto {
+        #[inline]
         pub fn builder() -> builder::SendDocumentFromPublicApiBodyDto {
             Default::default()
         }
@@ -3018,6 +3082,7 @@ pub mod types {
             struct SendDocumentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendDocumentResponseDtoVisitor {
                 type Value = SendDocumentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3097,6 +3162,7 @@ pub mod types {
             struct SendTemplateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendTemplateResponseDtoVisitor {
                 type Value = SendTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3179,6 +3245,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for TemplateListPaginationResponseDtoVisitor {
                 type Value = TemplateListPaginationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3304,6 +3371,7 @@ pub mod types {
             struct TemplateListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TemplateListResponseDtoVisitor {
                 type Value = TemplateListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3532,6 +3600,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for TemplateListResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Proposal => f.write_str("proposal"),
@@ -3543,6 +3612,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for TemplateListResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3556,6 +3626,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for TemplateListResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3564,6 +3635,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for TemplateListResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3585,6 +3657,7 @@ pub mod types {
             struct UnauthorizedDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UnauthorizedDtoVisitor {
                 type Value = UnauthorizedDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3680,6 +3753,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CcRecipientItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_name: Err("no value supplied for contact_name".to_string()),
@@ -3746,6 +3820,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CcRecipientItem> for super::CcRecipientItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CcRecipientItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3804,6 +3879,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CcRecipientItem> for CcRecipientItem {
+            #[inline]
             fn from(value: super::CcRecipientItem) -> Self {
                 Self {
                     contact_name: Ok(value.contact_name),
@@ -3824,6 +3900,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for NotificationSendSettingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subject: Err("no value supplied for subject".to_string()),
@@ -3855,6 +3932,7 @@ pub mod types {
         impl ::std::convert::TryFrom<NotificationSendSettingDto>
         for super::NotificationSendSettingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NotificationSendSettingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3885,6 +3963,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::NotificationSendSettingDto>
         for NotificationSendSettingDto {
+            #[inline]
             fn from(value: super::NotificationSendSettingDto) -> Self {
                 Self {
                     subject: Ok(value.subject),
@@ -3904,6 +3983,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for NotificationSenderSettingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     from_email: Err("no value supplied for from_email".to_string()),
@@ -3932,6 +4012,7 @@ pub mod types {
         impl ::std::convert::TryFrom<NotificationSenderSettingDto>
         for super::NotificationSenderSettingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NotificationSenderSettingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3962,6 +4043,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::NotificationSenderSettingDto>
         for NotificationSenderSettingDto {
+            #[inline]
             fn from(value: super::NotificationSenderSettingDto) -> Self {
                 Self {
                     from_email: Ok(value.from_email),
@@ -3981,6 +4063,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for NotificationSettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     receive: Err("no value supplied for receive".to_string()),
@@ -4009,6 +4092,7 @@ pub mod types {
         impl ::std::convert::TryFrom<NotificationSettingsDto>
         for super::NotificationSettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NotificationSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4039,6 +4123,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::NotificationSettingsDto>
         for NotificationSettingsDto {
+            #[inline]
             fn from(value: super::NotificationSettingsDto) -> Self {
                 Self {
                     receive: Ok(value.receive),
@@ -4075,6 +4160,7 @@ pub mod types {
             sent_by: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SendDocumentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cc_recipients: Ok(Default::default()),
@@ -4166,6 +4252,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SendDocumentDto> for super::SendDocumentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendDocumentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4230,6 +4317,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SendDocumentDto> for SendDocumentDto {
+            #[inline]
             fn from(value: super::SendDocumentDto) -> Self {
                 Self {
                     cc_recipients: Ok(value.cc_recipients),
@@ -4267,6 +4355,7 @@ pub mod types {
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SendDocumentFromPublicApiBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_id: Err("no value supplied for contact_id".to_string()),
@@ -4343,6 +4432,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SendDocumentFromPublicApiBodyDto>
         for super::SendDocumentFromPublicApiBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendDocumentFromPublicApiBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4402,6 +4492,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::SendDocumentFromPublicApiBodyDto>
         for SendDocumentFromPublicApiBodyDto {
+            #[inline]
             fn from(value: super::SendDocumentFromPublicApiBodyDto) -> Self {
                 Self {
                     contact_id: Ok(value.contact_id),
@@ -4420,6 +4511,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -4428,6 +4520,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -4436,11 +4529,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -4464,6 +4559,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -4480,6 +4576,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -4493,21 +4590,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -4542,6 +4644,7 @@ let response = client.list_documents_contracts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_documents_contracts(&self) -> builder::ListDocumentsContracts<'_> {
         builder::ListDocumentsContracts::new(self)
     }
@@ -4557,6 +4660,7 @@ let response = client.send_documents_contracts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn send_documents_contracts(&self) -> builder::SendDocumentsContracts<'_> {
         builder::SendDocumentsContracts::new(self)
     }
@@ -4590,6 +4694,7 @@ let response = client.list_documents_contracts_templates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_documents_contracts_templates(
         &self,
     ) -> builder::ListDocumentsContractsTemplates<'_> {
@@ -4607,6 +4712,7 @@ let response = client.send_documents_contracts_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn send_documents_contracts_template(
         &self,
     ) -> builder::SendDocumentsContractsTemplate<'_> {
@@ -4641,6 +4747,7 @@ pub mod builder {
         status: Result<Option<types::ListDocumentsContractsStatus>, String>,
     }
     impl<'a> ListDocumentsContracts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4752,13 +4859,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/proposals/document`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4835,6 +4942,7 @@ pub mod builder {
         body: Result<types::builder::SendDocumentDto, String>,
     }
     impl<'a> SendDocumentsContracts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4866,13 +4974,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/proposals/document/send`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4930,6 +5038,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListDocumentsContractsTemplates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5060,13 +5169,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/proposals/templates`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5147,6 +5256,7 @@ pub mod builder {
         body: Result<types::builder::SendDocumentFromPublicApiBodyDto, String>,
     }
     impl<'a> SendDocumentsContractsTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5181,13 +5291,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/proposals/templates/send`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5232,9 +5342,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListDocumentsContracts<'a> {
         type Page = types::DocumentListResponseDto;
         type Item = types::DocumentDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_DOCUMENTS_CONTRACTS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -5244,6 +5356,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -5280,19 +5393,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.documents.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.documents.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -5305,10 +5422,12 @@ pub mod builder {
     }
     impl<'a> ListDocumentsContracts<'a> {
         /// Every page of `GET /proposals/document`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /proposals/document`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -5317,9 +5436,11 @@ pub mod builder {
     for ListDocumentsContractsTemplates<'a> {
         type Page = types::TemplateListPaginationResponseDto;
         type Item = types::TemplateListResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_DOCUMENTS_CONTRACTS_TEMPLATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -5329,6 +5450,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -5365,19 +5487,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -5390,10 +5516,12 @@ pub mod builder {
     }
     impl<'a> ListDocumentsContractsTemplates<'a> {
         /// Every page of `GET /proposals/templates`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /proposals/templates`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -78,6 +78,7 @@ pub mod types {
             struct AgencyPlanResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AgencyPlanResponseDtoVisitor {
                 type Value = AgencyPlanResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -357,6 +358,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AgencyPlanResponseDtoPricesItemVisitor {
                 type Value = AgencyPlanResponseDtoPricesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -511,6 +513,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AgencyPlanResponseDtoPricesItemBillingInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Month => f.write_str("month"),
@@ -521,6 +524,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AgencyPlanResponseDtoPricesItemBillingInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -534,6 +538,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for AgencyPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -543,6 +548,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgencyPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -565,6 +571,7 @@ pub mod types {
             struct BadRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BadRequestDtoVisitor {
                 type Value = BadRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -639,6 +646,7 @@ pub mod types {
             struct BulkDisableSaasDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkDisableSaasDtoVisitor {
                 type Value = BulkDisableSaasDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -689,6 +697,7 @@ pub mod types {
         }
     }
     impl BulkDisableSaasDto {
+        #[inline]
         pub fn builder() -> builder::BulkDisableSaasDto {
             Default::default()
         }
@@ -707,6 +716,7 @@ pub mod types {
             struct BulkDisableSaasResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkDisableSaasResponseDtoVisitor {
                 type Value = BulkDisableSaasResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -782,6 +792,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BulkEnableSaasActionPayloadDtoVisitor {
                 type Value = BulkEnableSaasActionPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -871,6 +882,7 @@ pub mod types {
         }
     }
     impl BulkEnableSaasActionPayloadDto {
+        #[inline]
         pub fn builder() -> builder::BulkEnableSaasActionPayloadDto {
             Default::default()
         }
@@ -893,6 +905,7 @@ pub mod types {
             struct BulkEnableSaasRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEnableSaasRequestDtoVisitor {
                 type Value = BulkEnableSaasRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -962,6 +975,7 @@ pub mod types {
         }
     }
     impl BulkEnableSaasRequestDto {
+        #[inline]
         pub fn builder() -> builder::BulkEnableSaasRequestDto {
             Default::default()
         }
@@ -984,6 +998,7 @@ pub mod types {
             struct BulkEnableSaasResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEnableSaasResponseDtoVisitor {
                 type Value = BulkEnableSaasResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1106,6 +1121,7 @@ pub mod types {
             struct EnableSaasDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EnableSaasDtoVisitor {
                 type Value = EnableSaasDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1270,6 +1286,7 @@ pub mod types {
         }
     }
     impl EnableSaasDto {
+        #[inline]
         pub fn builder() -> builder::EnableSaasDto {
             Default::default()
         }
@@ -1288,6 +1305,7 @@ pub mod types {
             struct EnableSaasResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EnableSaasResponseDtoVisitor {
                 type Value = EnableSaasResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1351,6 +1369,7 @@ pub mod types {
             struct GetSaasLocationsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetSaasLocationsResponseDtoVisitor {
                 type Value = GetSaasLocationsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1448,6 +1467,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSaasLocationsResponseDtoPaginationVisitor {
                 type Value = GetSaasLocationsResponseDtoPagination;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1581,6 +1601,7 @@ pub mod types {
             struct InternalServerErrorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InternalServerErrorDtoVisitor {
                 type Value = InternalServerErrorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1689,6 +1710,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationSubscriptionResponseDtoVisitor {
                 type Value = LocationSubscriptionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1868,6 +1890,7 @@ pub mod types {
             struct PauseLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PauseLocationDtoVisitor {
                 type Value = PauseLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1920,6 +1943,7 @@ pub mod types {
         }
     }
     impl PauseLocationDto {
+        #[inline]
         pub fn builder() -> builder::PauseLocationDto {
             Default::default()
         }
@@ -1940,6 +1964,7 @@ pub mod types {
             struct ResourceNotFoundDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ResourceNotFoundDtoVisitor {
                 type Value = ResourceNotFoundDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2050,6 +2075,7 @@ pub mod types {
             struct SaasLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaasLocationDtoVisitor {
                 type Value = SaasLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2276,6 +2302,7 @@ pub mod types {
             struct SaasPlanResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaasPlanResponseDtoVisitor {
                 type Value = SaasPlanResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2573,6 +2600,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SaasPlanResponseDtoPricesItemVisitor {
                 type Value = SaasPlanResponseDtoPricesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2727,6 +2755,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SaasPlanResponseDtoPricesItemBillingInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Month => f.write_str("month"),
@@ -2737,6 +2766,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SaasPlanResponseDtoPricesItemBillingInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2749,6 +2779,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SaasPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2758,6 +2789,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SaasPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2782,6 +2814,7 @@ pub mod types {
             struct UnauthorizedDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UnauthorizedDtoVisitor {
                 type Value = UnauthorizedDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2870,6 +2903,7 @@ pub mod types {
             struct UpdateRebillingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRebillingDtoVisitor {
                 type Value = UpdateRebillingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2935,6 +2969,7 @@ pub mod types {
         }
     }
     impl UpdateRebillingDto {
+        #[inline]
         pub fn builder() -> builder::UpdateRebillingDto {
             Default::default()
         }
@@ -2957,6 +2992,7 @@ pub mod types {
             struct UpdateRebillingDtoConfigVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRebillingDtoConfigVisitor {
                 type Value = UpdateRebillingDtoConfig;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3035,6 +3071,7 @@ pub mod types {
         }
     }
     impl UpdateRebillingDtoConfig {
+        #[inline]
         pub fn builder() -> builder::UpdateRebillingDtoConfig {
             Default::default()
         }
@@ -3125,6 +3162,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateRebillingDtoProduct {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContentAi => f.write_str("contentAI"),
@@ -3150,6 +3188,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateRebillingDtoProduct {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3177,6 +3216,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateRebillingDtoProduct {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3185,6 +3225,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateRebillingDtoProduct {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3205,6 +3246,7 @@ pub mod types {
             struct UpdateRebillingResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRebillingResponseDtoVisitor {
                 type Value = UpdateRebillingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3276,6 +3318,7 @@ pub mod types {
             struct UpdateSubscriptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateSubscriptionDtoVisitor {
                 type Value = UpdateSubscriptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3344,6 +3387,7 @@ pub mod types {
         }
     }
     impl UpdateSubscriptionDto {
+        #[inline]
         pub fn builder() -> builder::UpdateSubscriptionDto {
             Default::default()
         }
@@ -3358,6 +3402,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkDisableSaasDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_ids: Err("no value supplied for location_ids".to_string()),
@@ -3379,6 +3424,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BulkDisableSaasDto> for super::BulkDisableSaasDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkDisableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3403,6 +3449,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BulkDisableSaasDto> for BulkDisableSaasDto {
+            #[inline]
             fn from(value: super::BulkDisableSaasDto) -> Self {
                 Self {
                     location_ids: Ok(value.location_ids),
@@ -3429,6 +3476,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkEnableSaasActionPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     price_id: Ok(Default::default()),
@@ -3484,6 +3532,7 @@ pub mod types {
         impl ::std::convert::TryFrom<BulkEnableSaasActionPayloadDto>
         for super::BulkEnableSaasActionPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkEnableSaasActionPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3531,6 +3580,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::BulkEnableSaasActionPayloadDto>
         for BulkEnableSaasActionPayloadDto {
+            #[inline]
             fn from(value: super::BulkEnableSaasActionPayloadDto) -> Self {
                 Self {
                     price_id: Ok(value.price_id),
@@ -3553,6 +3603,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkEnableSaasRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_payload: Err(
@@ -3598,6 +3649,7 @@ pub mod types {
         impl ::std::convert::TryFrom<BulkEnableSaasRequestDto>
         for super::BulkEnableSaasRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkEnableSaasRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3639,6 +3691,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::BulkEnableSaasRequestDto>
         for BulkEnableSaasRequestDto {
+            #[inline]
             fn from(value: super::BulkEnableSaasRequestDto) -> Self {
                 Self {
                     action_payload: Ok(value.action_payload),
@@ -3692,6 +3745,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for EnableSaasDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -3815,6 +3869,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<EnableSaasDto> for super::EnableSaasDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EnableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3903,6 +3958,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::EnableSaasDto> for EnableSaasDto {
+            #[inline]
             fn from(value: super::EnableSaasDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -3928,6 +3984,7 @@ pub mod types {
             paused: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for PauseLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -3955,6 +4012,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PauseLocationDto> for super::PauseLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PauseLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3984,6 +4042,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PauseLocationDto> for PauseLocationDto {
+            #[inline]
             fn from(value: super::PauseLocationDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -4007,6 +4066,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateRebillingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     config: Err("no value supplied for config".to_string()),
@@ -4046,6 +4106,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateRebillingDto> for super::UpdateRebillingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateRebillingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4086,6 +4147,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateRebillingDto> for UpdateRebillingDto {
+            #[inline]
             fn from(value: super::UpdateRebillingDto) -> Self {
                 Self {
                     config: Ok(value.config),
@@ -4110,6 +4172,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateRebillingDtoConfig {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Ok(Default::default()),
@@ -4147,6 +4210,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateRebillingDtoConfig>
         for super::UpdateRebillingDtoConfig {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateRebillingDtoConfig,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4182,6 +4246,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateRebillingDtoConfig>
         for UpdateRebillingDtoConfig {
+            #[inline]
             fn from(value: super::UpdateRebillingDtoConfig) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -4206,6 +4271,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateSubscriptionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -4251,6 +4317,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateSubscriptionDto>
         for super::UpdateSubscriptionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateSubscriptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4292,6 +4359,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateSubscriptionDto>
         for UpdateSubscriptionDto {
+            #[inline]
             fn from(value: super::UpdateSubscriptionDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -4307,6 +4375,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -4315,6 +4384,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -4323,11 +4393,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -4351,6 +4423,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -4367,6 +4440,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -4380,21 +4454,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -4420,6 +4499,7 @@ let response = client.locations_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn locations_deprecated(&self) -> builder::LocationsDeprecated<'_> {
         builder::LocationsDeprecated::new(self)
     }
@@ -4440,6 +4520,7 @@ let response = client.update_saas_subscription_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn update_saas_subscription_deprecated(
         &self,
     ) -> builder::UpdateSaasSubscriptionDeprecated<'_> {
@@ -4462,6 +4543,7 @@ let response = client.bulk_disable_saas_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn bulk_disable_saas_deprecated(
         &self,
     ) -> builder::BulkDisableSaasDeprecated<'_> {
@@ -4507,6 +4589,7 @@ let response = client.enable_saas_location_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn enable_saas_location_deprecated(
         &self,
     ) -> builder::EnableSaasLocationDeprecated<'_> {
@@ -4529,6 +4612,7 @@ let response = client.pause_location_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn pause_location_deprecated(&self) -> builder::PauseLocationDeprecated<'_> {
         builder::PauseLocationDeprecated::new(self)
     }
@@ -4549,6 +4633,7 @@ let response = client.update_rebilling_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn update_rebilling_deprecated(&self) -> builder::UpdateRebillingDeprecated<'_> {
         builder::UpdateRebillingDeprecated::new(self)
     }
@@ -4567,6 +4652,7 @@ let response = client.get_agency_plans_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_agency_plans_deprecated(&self) -> builder::GetAgencyPlansDeprecated<'_> {
         builder::GetAgencyPlansDeprecated::new(self)
     }
@@ -4587,6 +4673,7 @@ let response = client.get_location_subscription_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_location_subscription_deprecated(
         &self,
     ) -> builder::GetLocationSubscriptionDeprecated<'_> {
@@ -4609,6 +4696,7 @@ let response = client.bulk_enable_saas_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn bulk_enable_saas_deprecated(&self) -> builder::BulkEnableSaasDeprecated<'_> {
         builder::BulkEnableSaasDeprecated::new(self)
     }
@@ -4629,6 +4717,7 @@ let response = client.get_saas_locations_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_saas_locations_deprecated(
         &self,
     ) -> builder::GetSaasLocationsDeprecated<'_> {
@@ -4651,6 +4740,7 @@ let response = client.get_saas_plan_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_saas_plan_deprecated(&self) -> builder::GetSaasPlanDeprecated<'_> {
         builder::GetSaasPlanDeprecated::new(self)
     }
@@ -4668,6 +4758,7 @@ let response = client.locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn locations(&self) -> builder::Locations<'_> {
         builder::Locations::new(self)
     }
@@ -4684,6 +4775,7 @@ let response = client.generate_payment_link()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn generate_payment_link(&self) -> builder::GeneratePaymentLink<'_> {
         builder::GeneratePaymentLink::new(self)
     }
@@ -4700,6 +4792,7 @@ let response = client.bulk_disable_saas()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_disable_saas(&self) -> builder::BulkDisableSaas<'_> {
         builder::BulkDisableSaas::new(self)
     }
@@ -4739,6 +4832,7 @@ let response = client.enable_saas_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn enable_saas_location(&self) -> builder::EnableSaasLocation<'_> {
         builder::EnableSaasLocation::new(self)
     }
@@ -4755,6 +4849,7 @@ let response = client.pause_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn pause_location(&self) -> builder::PauseLocation<'_> {
         builder::PauseLocation::new(self)
     }
@@ -4771,6 +4866,7 @@ let response = client.update_rebilling()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_rebilling(&self) -> builder::UpdateRebilling<'_> {
         builder::UpdateRebilling::new(self)
     }
@@ -4786,6 +4882,7 @@ let response = client.get_agency_plans()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_agency_plans(&self) -> builder::GetAgencyPlans<'_> {
         builder::GetAgencyPlans::new(self)
     }
@@ -4802,6 +4899,7 @@ let response = client.get_location_subscription()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_subscription(&self) -> builder::GetLocationSubscription<'_> {
         builder::GetLocationSubscription::new(self)
     }
@@ -4818,6 +4916,7 @@ let response = client.bulk_enable_saas()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_enable_saas(&self) -> builder::BulkEnableSaas<'_> {
         builder::BulkEnableSaas::new(self)
     }
@@ -4834,6 +4933,7 @@ let response = client.get_saas_locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_saas_locations(&self) -> builder::GetSaasLocations<'_> {
         builder::GetSaasLocations::new(self)
     }
@@ -4850,6 +4950,7 @@ let response = client.get_saas_plan()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_saas_plan(&self) -> builder::GetSaasPlan<'_> {
         builder::GetSaasPlan::new(self)
     }
@@ -4874,6 +4975,7 @@ pub mod builder {
         subscription_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> LocationsDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4921,13 +5023,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/locations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4987,6 +5089,7 @@ pub mod builder {
         body: Result<types::builder::UpdateSubscriptionDto, String>,
     }
     impl<'a> UpdateSaasSubscriptionDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5033,13 +5136,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/saas-api/public-api/update-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5092,6 +5195,7 @@ pub mod builder {
         body: Result<types::builder::BulkDisableSaasDto, String>,
     }
     impl<'a> BulkDisableSaasDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5136,13 +5240,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/bulk-disable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5194,6 +5298,7 @@ pub mod builder {
         body: Result<types::builder::EnableSaasDto, String>,
     }
     impl<'a> EnableSaasLocationDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5236,13 +5341,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/enable-saas/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5294,6 +5399,7 @@ pub mod builder {
         body: Result<types::builder::PauseLocationDto, String>,
     }
     impl<'a> PauseLocationDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5338,13 +5444,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/pause/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5393,6 +5499,7 @@ pub mod builder {
         body: Result<types::builder::UpdateRebillingDto, String>,
     }
     impl<'a> UpdateRebillingDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5437,13 +5544,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/update-rebilling/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5494,6 +5601,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAgencyPlansDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5513,13 +5621,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/agency-plans/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5567,6 +5675,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationSubscriptionDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5599,13 +5708,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/get-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5653,6 +5762,7 @@ pub mod builder {
         body: Result<types::builder::BulkEnableSaasRequestDto, String>,
     }
     impl<'a> BulkEnableSaasDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5699,13 +5809,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/bulk-enable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5758,6 +5868,7 @@ pub mod builder {
         page: Result<Option<i64>, String>,
     }
     impl<'a> GetSaasLocationsDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5788,13 +5899,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/saas-locations/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5842,6 +5953,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetSaasPlanDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5874,13 +5986,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/saas-plan/{planId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5929,6 +6041,7 @@ pub mod builder {
         subscription_id: Result<::std::string::String, String>,
     }
     impl<'a> Locations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5974,13 +6087,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/locations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6035,6 +6148,7 @@ pub mod builder {
         body: Result<types::builder::UpdateSubscriptionDto, String>,
     }
     impl<'a> GeneratePaymentLink<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6081,13 +6195,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/saas/update-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6137,6 +6251,7 @@ pub mod builder {
         body: Result<types::builder::BulkDisableSaasDto, String>,
     }
     impl<'a> BulkDisableSaas<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6181,13 +6296,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/bulk-disable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6236,6 +6351,7 @@ pub mod builder {
         body: Result<types::builder::EnableSaasDto, String>,
     }
     impl<'a> EnableSaasLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6278,13 +6394,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/enable-saas/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6333,6 +6449,7 @@ pub mod builder {
         body: Result<types::builder::PauseLocationDto, String>,
     }
     impl<'a> PauseLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6377,13 +6494,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/pause/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6432,6 +6549,7 @@ pub mod builder {
         body: Result<types::builder::UpdateRebillingDto, String>,
     }
     impl<'a> UpdateRebilling<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6476,13 +6594,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/update-rebilling/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6530,6 +6648,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAgencyPlans<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6549,13 +6668,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/agency-plans/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6598,6 +6717,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationSubscription<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6630,13 +6750,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/get-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6681,6 +6801,7 @@ pub mod builder {
         body: Result<types::builder::BulkEnableSaasRequestDto, String>,
     }
     impl<'a> BulkEnableSaas<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6727,13 +6848,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/bulk-enable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6783,6 +6904,7 @@ pub mod builder {
         page: Result<i64, String>,
     }
     impl<'a> GetSaasLocations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6812,13 +6934,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/saas-locations/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6863,6 +6985,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetSaasPlan<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6895,13 +7018,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/saas-plan/{planId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6940,9 +7063,11 @@ pub mod builder {
     for GetSaasLocationsDeprecated<'a> {
         type Page = types::GetSaasLocationsResponseDto;
         type Item = types::SaasLocationDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_SAAS_LOCATIONS_DEPRECATED
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -6951,6 +7076,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -6977,19 +7103,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.locations.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.locations.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -7002,10 +7132,12 @@ pub mod builder {
     }
     impl<'a> GetSaasLocationsDeprecated<'a> {
         /// Every page of `GET /saas-api/public-api/saas-locations/{companyId}`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /saas-api/public-api/saas-locations/{companyId}`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

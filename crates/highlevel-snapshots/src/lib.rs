@@ -38,6 +38,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateSnapshotShareLinkRequestDtoVisitor {
                 type Value = CreateSnapshotShareLinkRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -122,6 +123,7 @@ pub mod types {
         }
     }
     impl CreateSnapshotShareLinkRequestDto {
+        #[inline]
         pub fn builder() -> builder::CreateSnapshotShareLinkRequestDto {
             Default::default()
         }
@@ -173,6 +175,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateSnapshotShareLinkRequestDtoShareType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Link => f.write_str("link"),
@@ -185,6 +188,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateSnapshotShareLinkRequestDtoShareType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -199,6 +203,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateSnapshotShareLinkRequestDtoShareType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -208,6 +213,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateSnapshotShareLinkRequestDtoShareType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -232,6 +238,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateSnapshotShareLinkSuccessfulResponseDtoVisitor {
                 type Value = CreateSnapshotShareLinkSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -317,6 +324,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLatestSnapshotPushStatusSuccessfulResponseDtoVisitor {
                 type Value = GetLatestSnapshotPushStatusSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -392,6 +400,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSnapshotPushStatusSuccessfulResponseDtoVisitor {
                 type Value = GetSnapshotPushStatusSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -464,6 +473,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSnapshotsSuccessfulResponseDtoVisitor {
                 type Value = GetSnapshotsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -537,6 +547,7 @@ pub mod types {
             struct SnapshotStatusSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SnapshotStatusSchemaVisitor {
                 type Value = SnapshotStatusSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -654,6 +665,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SnapshotStatusSchemaWithAssetsVisitor {
                 type Value = SnapshotStatusSchemaWithAssets;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -773,6 +785,7 @@ pub mod types {
             struct SnapshotsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SnapshotsSchemaVisitor {
                 type Value = SnapshotsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -866,6 +879,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateSnapshotShareLinkRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     relationship_number: Ok(Default::default()),
@@ -923,6 +937,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateSnapshotShareLinkRequestDto>
         for super::CreateSnapshotShareLinkRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateSnapshotShareLinkRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -970,6 +985,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateSnapshotShareLinkRequestDto>
         for CreateSnapshotShareLinkRequestDto {
+            #[inline]
             fn from(value: super::CreateSnapshotShareLinkRequestDto) -> Self {
                 Self {
                     relationship_number: Ok(value.relationship_number),
@@ -986,6 +1002,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -994,6 +1011,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1002,11 +1020,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1030,6 +1050,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1046,6 +1067,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1059,21 +1081,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1094,6 +1121,7 @@ let response = client.get_custom_snapshots()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_snapshots(&self) -> builder::GetCustomSnapshots<'_> {
         builder::GetCustomSnapshots::new(self)
     }
@@ -1110,6 +1138,7 @@ let response = client.create_snapshot_share_link()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_snapshot_share_link(&self) -> builder::CreateSnapshotShareLink<'_> {
         builder::CreateSnapshotShareLink::new(self)
     }
@@ -1137,6 +1166,7 @@ let response = client.get_snapshot_push()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_snapshot_push(&self) -> builder::GetSnapshotPush<'_> {
         builder::GetSnapshotPush::new(self)
     }
@@ -1154,6 +1184,7 @@ let response = client.get_latest_snapshot_push()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_latest_snapshot_push(&self) -> builder::GetLatestSnapshotPush<'_> {
         builder::GetLatestSnapshotPush::new(self)
     }
@@ -1176,6 +1207,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomSnapshots<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1195,13 +1227,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/snapshots/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1248,6 +1280,7 @@ pub mod builder {
         body: Result<types::builder::CreateSnapshotShareLinkRequestDto, String>,
     }
     impl<'a> CreateSnapshotShareLink<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1295,13 +1328,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/snapshots/share/link`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1359,6 +1392,7 @@ pub mod builder {
         to: Result<::std::string::String, String>,
     }
     impl<'a> GetSnapshotPush<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1443,13 +1477,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/snapshots/snapshot-status/{snapshotId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1506,6 +1540,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLatestSnapshotPush<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1551,13 +1586,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/snapshots/snapshot-status/{snapshotId}/location/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

@@ -32,6 +32,7 @@ pub mod types {
             struct AccountsListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AccountsListResponseDtoVisitor {
                 type Value = AccountsListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -134,6 +135,7 @@ pub mod types {
             struct AccountsListResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AccountsListResponseSchemaVisitor {
                 type Value = AccountsListResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -217,6 +219,7 @@ pub mod types {
             struct AttachFbAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachFbAccountDtoVisitor {
                 type Value = AttachFbAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -317,6 +320,7 @@ pub mod types {
         }
     }
     impl AttachFbAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachFbAccountDto {
             Default::default()
         }
@@ -337,6 +341,7 @@ pub mod types {
             struct AttachGmbLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachGmbLocationDtoVisitor {
                 type Value = AttachGmbLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -407,6 +412,7 @@ pub mod types {
         }
     }
     impl AttachGmbLocationDto {
+        #[inline]
         pub fn builder() -> builder::AttachGmbLocationDto {
             Default::default()
         }
@@ -435,6 +441,7 @@ pub mod types {
             struct AttachIgAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachIgAccountDtoVisitor {
                 type Value = AttachIgAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -529,6 +536,7 @@ pub mod types {
         }
     }
     impl AttachIgAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachIgAccountDto {
             Default::default()
         }
@@ -559,6 +567,7 @@ pub mod types {
             struct AttachLinkedinAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachLinkedinAccountDtoVisitor {
                 type Value = AttachLinkedinAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -672,6 +681,7 @@ pub mod types {
         }
     }
     impl AttachLinkedinAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachLinkedinAccountDto {
             Default::default()
         }
@@ -726,6 +736,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachLinkedinAccountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Page => f.write_str("page"),
@@ -739,6 +750,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachLinkedinAccountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -754,6 +766,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachLinkedinAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -763,6 +776,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AttachLinkedinAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -797,6 +811,7 @@ pub mod types {
             struct AttachTiktokAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachTiktokAccountDtoVisitor {
                 type Value = AttachTiktokAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -921,6 +936,7 @@ pub mod types {
         }
     }
     impl AttachTiktokAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachTiktokAccountDto {
             Default::default()
         }
@@ -975,6 +991,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachTiktokAccountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Page => f.write_str("page"),
@@ -988,6 +1005,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachTiktokAccountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1003,6 +1021,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachTiktokAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1011,6 +1030,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AttachTiktokAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1045,6 +1065,7 @@ pub mod types {
             struct AttachTwitterAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachTwitterAccountDtoVisitor {
                 type Value = AttachTwitterAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1169,6 +1190,7 @@ pub mod types {
         }
     }
     impl AttachTwitterAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachTwitterAccountDto {
             Default::default()
         }
@@ -1187,6 +1209,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BulkDeletePostSuccessfulResponseSchemaVisitor {
                 type Value = BulkDeletePostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1264,6 +1287,7 @@ pub mod types {
             struct BulkDeleteResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkDeleteResponseDtoVisitor {
                 type Value = BulkDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1390,6 +1414,7 @@ pub mod types {
             struct CategorySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategorySchemaVisitor {
                 type Value = CategorySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1597,6 +1622,7 @@ pub mod types {
             struct CreatePostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatePostDtoVisitor {
                 type Value = CreatePostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1820,6 +1846,7 @@ pub mod types {
         }
     }
     impl CreatePostDto {
+        #[inline]
         pub fn builder() -> builder::CreatePostDto {
             Default::default()
         }
@@ -1845,6 +1872,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreatePostSuccessfulResponseDtoVisitor {
                 type Value = CreatePostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1949,6 +1977,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreatePostSuccessfulResponseSchemaVisitor {
                 type Value = CreatePostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2018,6 +2047,7 @@ pub mod types {
             struct CsvDefaultDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvDefaultDtoVisitor {
                 type Value = CsvDefaultDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2067,6 +2097,7 @@ pub mod types {
         }
     }
     impl CsvDefaultDto {
+        #[inline]
         pub fn builder() -> builder::CsvDefaultDto {
             Default::default()
         }
@@ -2120,6 +2151,7 @@ pub mod types {
             struct CsvImportSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvImportSchemaVisitor {
                 type Value = CsvImportSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2385,6 +2417,7 @@ pub mod types {
             struct CsvMediaResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvMediaResponseSchemaVisitor {
                 type Value = CsvMediaResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2758,6 +2791,7 @@ pub mod types {
             struct CsvPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvPostSchemaVisitor {
                 type Value = CsvPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2932,6 +2966,7 @@ pub mod types {
             struct CsvPostStatusResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvPostStatusResponseDtoVisitor {
                 type Value = CsvPostStatusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3044,6 +3079,7 @@ pub mod types {
             struct CsvResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvResponseVisitor {
                 type Value = CsvResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3213,6 +3249,7 @@ pub mod types {
             struct CsvResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvResponseSchemaVisitor {
                 type Value = CsvResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3279,6 +3316,7 @@ pub mod types {
             struct DateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DateSchemaVisitor {
                 type Value = DateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3333,6 +3371,7 @@ pub mod types {
         }
     }
     impl DateSchema {
+        #[inline]
         pub fn builder() -> builder::DateSchema {
             Default::default()
         }
@@ -3352,6 +3391,7 @@ pub mod types {
             struct DateSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DateSchemaResponseVisitor {
                 type Value = DateSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3443,6 +3483,7 @@ pub mod types {
             struct DeleteAccountResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteAccountResponseSchemaVisitor {
                 type Value = DeleteAccountResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3527,6 +3568,7 @@ pub mod types {
             struct DeleteCsvResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteCsvResponseDtoVisitor {
                 type Value = DeleteCsvResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3635,6 +3677,7 @@ pub mod types {
             struct DeletePostResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePostResponseDtoVisitor {
                 type Value = DeletePostResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3737,6 +3780,7 @@ pub mod types {
             struct DeletePostResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePostResponseSchemaVisitor {
                 type Value = DeletePostResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3811,6 +3855,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeletePostSuccessfulResponseDtoVisitor {
                 type Value = DeletePostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3914,6 +3959,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeletePostSuccessfulResponseSchemaVisitor {
                 type Value = DeletePostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3984,6 +4030,7 @@ pub mod types {
             struct DeletePostsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePostsDtoVisitor {
                 type Value = DeletePostsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4029,6 +4076,7 @@ pub mod types {
         }
     }
     impl DeletePostsDto {
+        #[inline]
         pub fn builder() -> builder::DeletePostsDto {
             Default::default()
         }
@@ -4049,6 +4097,7 @@ pub mod types {
             struct EndDateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EndDateSchemaVisitor {
                 type Value = EndDateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4110,6 +4159,7 @@ pub mod types {
         }
     }
     impl EndDateSchema {
+        #[inline]
         pub fn builder() -> builder::EndDateSchema {
             Default::default()
         }
@@ -4130,6 +4180,7 @@ pub mod types {
             struct EndDateSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EndDateSchemaResponseVisitor {
                 type Value = EndDateSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4211,6 +4262,7 @@ pub mod types {
             struct FacebookPageSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FacebookPageSchemaVisitor {
                 type Value = FacebookPageSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4338,6 +4390,7 @@ pub mod types {
             struct FormatedApprovalDetailsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormatedApprovalDetailsVisitor {
                 type Value = FormatedApprovalDetails;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4470,6 +4523,7 @@ pub mod types {
             struct GetAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAccountSchemaVisitor {
                 type Value = GetAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4630,6 +4684,7 @@ pub mod types {
             struct GetByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetByIdResponseDtoVisitor {
                 type Value = GetByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4759,6 +4814,7 @@ pub mod types {
             struct GetByIdResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetByIdResponseSchemaVisitor {
                 type Value = GetByIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4939,6 +4995,7 @@ pub mod types {
             struct GetByLocationIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetByLocationIdResponseDtoVisitor {
                 type Value = GetByLocationIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5045,6 +5102,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetByLocationIdResponseSchemaVisitor {
                 type Value = GetByLocationIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5124,6 +5182,7 @@ pub mod types {
             struct GetCategorySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCategorySchemaVisitor {
                 type Value = GetCategorySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5196,6 +5255,7 @@ pub mod types {
             struct GetCsvPostResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCsvPostResponseDtoVisitor {
                 type Value = GetCsvPostResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5301,6 +5361,7 @@ pub mod types {
             struct GetCsvPostResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCsvPostResponseSchemaVisitor {
                 type Value = GetCsvPostResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5398,6 +5459,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetFacebookAccountsResponseDtoVisitor {
                 type Value = GetFacebookAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5501,6 +5563,7 @@ pub mod types {
             struct GetFacebookAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetFacebookAccountsSchemaVisitor {
                 type Value = GetFacebookAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5568,6 +5631,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetGoogleLocationAccountSchemaVisitor {
                 type Value = GetGoogleLocationAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5641,6 +5705,7 @@ pub mod types {
             struct GetGoogleLocationResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetGoogleLocationResponseDtoVisitor {
                 type Value = GetGoogleLocationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5746,6 +5811,7 @@ pub mod types {
             struct GetGoogleLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetGoogleLocationSchemaVisitor {
                 type Value = GetGoogleLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5827,6 +5893,7 @@ pub mod types {
             struct GetGroupSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetGroupSchemaVisitor {
                 type Value = GetGroupSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5920,6 +5987,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetInstagramAccountsResponseDtoVisitor {
                 type Value = GetInstagramAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6023,6 +6091,7 @@ pub mod types {
             struct GetInstagramAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetInstagramAccountsSchemaVisitor {
                 type Value = GetInstagramAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6092,6 +6161,7 @@ pub mod types {
             struct GetLinkedInAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLinkedInAccountSchemaVisitor {
                 type Value = GetLinkedInAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6177,6 +6247,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLinkedInAccountsResponseDtoVisitor {
                 type Value = GetLinkedInAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6341,6 +6412,7 @@ pub mod types {
             struct GetPostFormattedSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPostFormattedSchemaVisitor {
                 type Value = GetPostFormattedSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6712,6 +6784,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetPostFormattedSchemaSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Composer => f.write_str("composer"),
@@ -6725,6 +6798,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetPostFormattedSchemaSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6740,6 +6814,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetPostFormattedSchemaSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6749,6 +6824,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetPostFormattedSchemaSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6775,6 +6851,7 @@ pub mod types {
             struct GetPostSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPostSuccessfulResponseDtoVisitor {
                 type Value = GetPostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6879,6 +6956,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPostSuccessfulResponseSchemaVisitor {
                 type Value = GetPostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6947,6 +7025,7 @@ pub mod types {
             struct GetSocialMediaStatisticsBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetSocialMediaStatisticsBodyVisitor {
                 type Value = GetSocialMediaStatisticsBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7006,6 +7085,7 @@ pub mod types {
         }
     }
     impl GetSocialMediaStatisticsBody {
+        #[inline]
         pub fn builder() -> builder::GetSocialMediaStatisticsBody {
             Default::default()
         }
@@ -7066,6 +7146,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetSocialMediaStatisticsBodyPlatformsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Facebook => f.write_str("facebook"),
@@ -7081,6 +7162,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetSocialMediaStatisticsBodyPlatformsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7098,6 +7180,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetSocialMediaStatisticsBodyPlatformsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7107,6 +7190,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetSocialMediaStatisticsBodyPlatformsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7129,6 +7213,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseVisitor {
                 type Value = GetSocialMediaStatisticsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7241,6 +7326,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResults;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7385,6 +7471,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdowns;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7498,6 +7585,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsEngagementValueVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdownsEngagementValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7616,6 +7704,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdownsImpressions;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7716,6 +7805,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsPlatformsValueVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdownsImpressionsPlatformsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7810,6 +7900,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsPostsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdownsPosts;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7909,6 +8000,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsPostsPlatformsValueVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdownsPostsPlatformsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8003,6 +8095,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsReachVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdownsReach;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8102,6 +8195,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsBreakdownsReachPlatformsValueVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsBreakdownsReachPlatformsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8196,6 +8290,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographics;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8286,6 +8381,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsAgeVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographicsAge;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8377,6 +8473,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsAgeTotalsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographicsAgeTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8528,6 +8625,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsGenderVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographicsGender;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8614,6 +8712,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographicsGenderTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8716,6 +8815,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsFemaleVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsFemale;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8807,6 +8907,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsMaleVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsMale;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8898,6 +8999,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsUnknownVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsDemographicsGenderTotalsUnknown;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8999,6 +9101,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsPlatformTotalsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsPlatformTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9092,6 +9195,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValueVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsPlatformTotalsFollowersValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9182,6 +9286,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValueVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsPlatformTotalsImpressionsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9272,6 +9377,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValueVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsPlatformTotalsLikesValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9367,6 +9473,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsPostPerformanceVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsPostPerformance;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9487,6 +9594,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSocialMediaStatisticsResponseResultsTotalsVisitor {
                 type Value = GetSocialMediaStatisticsResponseResultsTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9614,6 +9722,7 @@ pub mod types {
             struct GetTagsByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTagsByIdResponseDtoVisitor {
                 type Value = GetTagsByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9718,6 +9827,7 @@ pub mod types {
             struct GetTagsByIdResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTagsByIdResponseSchemaVisitor {
                 type Value = GetTagsByIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9803,6 +9913,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTagsByLocationIdResponseDtoVisitor {
                 type Value = GetTagsByLocationIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9909,6 +10020,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTagsByLocationIdResponseSchemaVisitor {
                 type Value = GetTagsByLocationIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9993,6 +10105,7 @@ pub mod types {
             struct GetTiktokAccountResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTiktokAccountResponseDtoVisitor {
                 type Value = GetTiktokAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10096,6 +10209,7 @@ pub mod types {
             struct GetTiktokAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTiktokAccountSchemaVisitor {
                 type Value = GetTiktokAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10169,6 +10283,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTiktokBusinessAccountResponseDtoVisitor {
                 type Value = GetTiktokBusinessAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10277,6 +10392,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTiktokBusinessAccountSchemaVisitor {
                 type Value = GetTiktokBusinessAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10351,6 +10467,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTwitterAccountsResponseDtoVisitor {
                 type Value = GetTwitterAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10454,6 +10571,7 @@ pub mod types {
             struct GetTwitterAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTwitterAccountsSchemaVisitor {
                 type Value = GetTwitterAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10527,6 +10645,7 @@ pub mod types {
             struct GetUploadStatusResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetUploadStatusResponseDtoVisitor {
                 type Value = GetUploadStatusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10632,6 +10751,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetUploadStatusResponseSchemaVisitor {
                 type Value = GetUploadStatusResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10739,6 +10859,7 @@ pub mod types {
             struct GmbPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GmbPostSchemaVisitor {
                 type Value = GmbPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10896,6 +11017,7 @@ pub mod types {
         }
     }
     impl GmbPostSchema {
+        #[inline]
         pub fn builder() -> builder::GmbPostSchema {
             Default::default()
         }
@@ -10943,6 +11065,7 @@ pub mod types {
             struct GmbPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GmbPostSchemaResponseVisitor {
                 type Value = GmbPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11126,6 +11249,7 @@ pub mod types {
             struct GoogleAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAccountsSchemaVisitor {
                 type Value = GoogleAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11266,6 +11390,7 @@ pub mod types {
             struct GoogleLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleLocationSchemaVisitor {
                 type Value = GoogleLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11439,6 +11564,7 @@ pub mod types {
             struct IOgTagsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IOgTagsSchemaVisitor {
                 type Value = IOgTagsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11575,6 +11701,7 @@ pub mod types {
             struct InstagramAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstagramAccountSchemaVisitor {
                 type Value = InstagramAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11696,6 +11823,7 @@ pub mod types {
             struct LinkedInPageSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInPageSchemaVisitor {
                 type Value = LinkedInPageSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11817,6 +11945,7 @@ pub mod types {
             struct LinkedInProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInProfileSchemaVisitor {
                 type Value = LinkedInProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11937,6 +12066,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationAndAccountDeleteResponseDtoVisitor {
                 type Value = LocationAndAccountDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12050,6 +12180,7 @@ pub mod types {
             struct OgImageSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgImageSchemaVisitor {
                 type Value = OgImageSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12149,6 +12280,7 @@ pub mod types {
             struct OgTagsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgTagsSchemaVisitor {
                 type Value = OgTagsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12209,6 +12341,7 @@ pub mod types {
         }
     }
     impl OgTagsSchema {
+        #[inline]
         pub fn builder() -> builder::OgTagsSchema {
             Default::default()
         }
@@ -12229,6 +12362,7 @@ pub mod types {
             struct OgTagsSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgTagsSchemaResponseVisitor {
                 type Value = OgTagsSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12318,6 +12452,7 @@ pub mod types {
             struct PostApprovalSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostApprovalSchemaVisitor {
                 type Value = PostApprovalSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12407,6 +12542,7 @@ pub mod types {
         }
     }
     impl PostApprovalSchema {
+        #[inline]
         pub fn builder() -> builder::PostApprovalSchema {
             Default::default()
         }
@@ -12474,6 +12610,7 @@ pub mod types {
             struct PostCreateRequestVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostCreateRequestVisitor {
                 type Value = PostCreateRequest;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12701,6 +12838,7 @@ pub mod types {
         }
     }
     impl PostCreateRequest {
+        #[inline]
         pub fn builder() -> builder::PostCreateRequest {
             Default::default()
         }
@@ -12730,6 +12868,7 @@ pub mod types {
             struct PostMediaSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostMediaSchemaVisitor {
                 type Value = PostMediaSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12833,6 +12972,7 @@ pub mod types {
         }
     }
     impl PostMediaSchema {
+        #[inline]
         pub fn builder() -> builder::PostMediaSchema {
             Default::default()
         }
@@ -12862,6 +13002,7 @@ pub mod types {
             struct PostMediaSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostMediaSchemaResponseVisitor {
                 type Value = PostMediaSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12994,6 +13135,7 @@ pub mod types {
             struct PostSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostSuccessfulResponseDtoVisitor {
                 type Value = PostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13098,6 +13240,7 @@ pub mod types {
             struct PostSuccessfulResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostSuccessfulResponseSchemaVisitor {
                 type Value = PostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13196,6 +13339,7 @@ pub mod types {
             struct PostUserSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostUserSchemaVisitor {
                 type Value = PostUserSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13350,6 +13494,7 @@ pub mod types {
             struct SearchPostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchPostDtoVisitor {
                 type Value = SearchPostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13456,6 +13601,7 @@ pub mod types {
         }
     }
     impl SearchPostDto {
+        #[inline]
         pub fn builder() -> builder::SearchPostDto {
             Default::default()
         }
@@ -13490,6 +13636,7 @@ pub mod types {
             struct SetAccountsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SetAccountsDtoVisitor {
                 type Value = SetAccountsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13587,6 +13734,7 @@ pub mod types {
         }
     }
     impl SetAccountsDto {
+        #[inline]
         pub fn builder() -> builder::SetAccountsDto {
             Default::default()
         }
@@ -13609,6 +13757,7 @@ pub mod types {
             struct SetAccountsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SetAccountsResponseDtoVisitor {
                 type Value = SetAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13729,6 +13878,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialGoogleMediaAccountSchemaVisitor {
                 type Value = SocialGoogleMediaAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13979,6 +14129,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaFacebookAccountSchemaVisitor {
                 type Value = SocialMediaFacebookAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14205,6 +14356,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaFbAccountResponseDtoVisitor {
                 type Value = SocialMediaFbAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14315,6 +14467,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaGmbAccountResponseDtoVisitor {
                 type Value = SocialMediaGmbAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14425,6 +14578,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaInstagramAccountResponseDtoVisitor {
                 type Value = SocialMediaInstagramAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14562,6 +14716,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaInstagramAccountSchemaVisitor {
                 type Value = SocialMediaInstagramAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14788,6 +14943,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaLinkedInAccountResponseDtoVisitor {
                 type Value = SocialMediaLinkedInAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14926,6 +15082,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaLinkedInAccountSchemaVisitor {
                 type Value = SocialMediaLinkedInAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15163,6 +15320,7 @@ pub mod types {
             struct SocialMediaTagSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SocialMediaTagSchemaVisitor {
                 type Value = SocialMediaTagSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15308,6 +15466,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTiktokAccountResponseDtoVisitor {
                 type Value = SocialMediaTiktokAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15446,6 +15605,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTiktokAccountSchemaVisitor {
                 type Value = SocialMediaTiktokAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15672,6 +15832,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTwitterAccountResponseDtoVisitor {
                 type Value = SocialMediaTwitterAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15809,6 +15970,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTwitterAccountSchemaVisitor {
                 type Value = SocialMediaTwitterAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16030,6 +16192,7 @@ pub mod types {
             struct StartDateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartDateSchemaVisitor {
                 type Value = StartDateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16091,6 +16254,7 @@ pub mod types {
         }
     }
     impl StartDateSchema {
+        #[inline]
         pub fn builder() -> builder::StartDateSchema {
             Default::default()
         }
@@ -16111,6 +16275,7 @@ pub mod types {
             struct StartDateSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartDateSchemaResponseVisitor {
                 type Value = StartDateSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16209,6 +16374,7 @@ pub mod types {
             struct TiktokPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TiktokPostSchemaVisitor {
                 type Value = TiktokPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16330,6 +16496,7 @@ pub mod types {
         }
     }
     impl TiktokPostSchema {
+        #[inline]
         pub fn builder() -> builder::TiktokPostSchema {
             Default::default()
         }
@@ -16368,6 +16535,7 @@ pub mod types {
             struct TiktokPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TiktokPostSchemaResponseVisitor {
                 type Value = TiktokPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16527,6 +16695,7 @@ pub mod types {
             struct TiktokProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TiktokProfileSchemaVisitor {
                 type Value = TiktokProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16665,6 +16834,7 @@ pub mod types {
             struct TimeSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TimeSchemaVisitor {
                 type Value = TimeSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16725,6 +16895,7 @@ pub mod types {
         }
     }
     impl TimeSchema {
+        #[inline]
         pub fn builder() -> builder::TimeSchema {
             Default::default()
         }
@@ -16744,6 +16915,7 @@ pub mod types {
             struct TimeSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TimeSchemaResponseVisitor {
                 type Value = TimeSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16853,6 +17025,7 @@ pub mod types {
             struct TwitterProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TwitterProfileSchemaVisitor {
                 type Value = TwitterProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16995,6 +17168,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdatePostSuccessfulResponseDtoVisitor {
                 type Value = UpdatePostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17086,6 +17260,7 @@ pub mod types {
             struct UpdateTagDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTagDtoVisitor {
                 type Value = UpdateTagDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17128,6 +17303,7 @@ pub mod types {
         }
     }
     impl UpdateTagDto {
+        #[inline]
         pub fn builder() -> builder::UpdateTagDto {
             Default::default()
         }
@@ -17145,6 +17321,7 @@ pub mod types {
             struct UploadCsvdtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadCsvdtoVisitor {
                 type Value = UploadCsvdto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17211,6 +17388,7 @@ pub mod types {
             struct UploadFileResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFileResponseDtoVisitor {
                 type Value = UploadFileResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17314,6 +17492,7 @@ pub mod types {
             struct UploadFileResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFileResponseSchemaVisitor {
                 type Value = UploadFileResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17417,6 +17596,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AttachFbAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Ok(Default::default()),
@@ -17471,6 +17651,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AttachFbAccountDto> for super::AttachFbAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachFbAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17523,6 +17704,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AttachFbAccountDto> for AttachFbAccountDto {
+            #[inline]
             fn from(value: super::AttachFbAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -17549,6 +17731,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AttachGmbLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account: Ok(Default::default()),
@@ -17590,6 +17773,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AttachGmbLocationDto>
         for super::AttachGmbLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachGmbLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17630,6 +17814,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AttachGmbLocationDto> for AttachGmbLocationDto {
+            #[inline]
             fn from(value: super::AttachGmbLocationDto) -> Self {
                 Self {
                     account: Ok(value.account),
@@ -17659,6 +17844,7 @@ pub mod types {
             page_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AttachIgAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Ok(Default::default()),
@@ -17713,6 +17899,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AttachIgAccountDto> for super::AttachIgAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachIgAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17765,6 +17952,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AttachIgAccountDto> for AttachIgAccountDto {
+            #[inline]
             fn from(value: super::AttachIgAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -17803,6 +17991,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AttachLinkedinAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Ok(Default::default()),
@@ -17869,6 +18058,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AttachLinkedinAccountDto>
         for super::AttachLinkedinAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachLinkedinAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17928,6 +18118,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AttachLinkedinAccountDto>
         for AttachLinkedinAccountDto {
+            #[inline]
             fn from(value: super::AttachLinkedinAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -17971,6 +18162,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AttachTiktokAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Ok(Default::default()),
@@ -18046,6 +18238,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AttachTiktokAccountDto>
         for super::AttachTiktokAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachTiktokAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18111,6 +18304,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AttachTiktokAccountDto>
         for AttachTiktokAccountDto {
+            #[inline]
             fn from(value: super::AttachTiktokAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -18155,6 +18349,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AttachTwitterAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Ok(Default::default()),
@@ -18228,6 +18423,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AttachTwitterAccountDto>
         for super::AttachTwitterAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachTwitterAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18293,6 +18489,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AttachTwitterAccountDto>
         for AttachTwitterAccountDto {
+            #[inline]
             fn from(value: super::AttachTwitterAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -18367,6 +18564,7 @@ pub mod types {
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreatePostDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Err("no value supplied for account_ids".to_string()),
@@ -18551,6 +18749,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreatePostDto> for super::CreatePostDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreatePostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18669,6 +18868,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreatePostDto> for CreatePostDto {
+            #[inline]
             fn from(value: super::CreatePostDto) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -18698,6 +18898,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CsvDefaultDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     user_id: Ok(Default::default()),
@@ -18716,6 +18917,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CsvDefaultDto> for super::CsvDefaultDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CsvDefaultDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18738,6 +18940,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CsvDefaultDto> for CsvDefaultDto {
+            #[inline]
             fn from(value: super::CsvDefaultDto) -> Self {
                 Self { user_id: Ok(value.user_id) }
             }
@@ -18749,6 +18952,7 @@ pub mod types {
             year: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for DateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day: Err("no value supplied for day".to_string()),
@@ -18785,6 +18989,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DateSchema> for super::DateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18817,6 +19022,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DateSchema> for DateSchema {
+            #[inline]
             fn from(value: super::DateSchema) -> Self {
                 Self {
                     day: Ok(value.day),
@@ -18833,6 +19039,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DeletePostsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     post_ids: Ok(Default::default()),
@@ -18851,6 +19058,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DeletePostsDto> for super::DeletePostsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeletePostsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18873,6 +19081,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DeletePostsDto> for DeletePostsDto {
+            #[inline]
             fn from(value: super::DeletePostsDto) -> Self {
                 Self {
                     post_ids: Ok(value.post_ids),
@@ -18891,6 +19100,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for EndDateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_date: Ok(Default::default()),
@@ -18918,6 +19128,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<EndDateSchema> for super::EndDateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EndDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18946,6 +19157,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::EndDateSchema> for EndDateSchema {
+            #[inline]
             fn from(value: super::EndDateSchema) -> Self {
                 Self {
                     end_date: Ok(value.end_date),
@@ -18965,6 +19177,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GetSocialMediaStatisticsBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     platforms: Ok(Default::default()),
@@ -18998,6 +19211,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GetSocialMediaStatisticsBody>
         for super::GetSocialMediaStatisticsBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetSocialMediaStatisticsBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19028,6 +19242,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GetSocialMediaStatisticsBody>
         for GetSocialMediaStatisticsBody {
+            #[inline]
             fn from(value: super::GetSocialMediaStatisticsBody) -> Self {
                 Self {
                     platforms: Ok(value.platforms),
@@ -19079,6 +19294,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GmbPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_type: Ok(Default::default()),
@@ -19198,6 +19414,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GmbPostSchema> for super::GmbPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GmbPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19280,6 +19497,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GmbPostSchema> for GmbPostSchema {
+            #[inline]
             fn from(value: super::GmbPostSchema) -> Self {
                 Self {
                     action_type: Ok(value.action_type),
@@ -19307,6 +19525,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for OgTagsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     meta_image: Ok(Default::default()),
@@ -19334,6 +19553,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<OgTagsSchema> for super::OgTagsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OgTagsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19363,6 +19583,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::OgTagsSchema> for OgTagsSchema {
+            #[inline]
             fn from(value: super::OgTagsSchema) -> Self {
                 Self {
                     meta_image: Ok(value.meta_image),
@@ -19390,6 +19611,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostApprovalSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     approval_status: Ok(Default::default()),
@@ -19444,6 +19666,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PostApprovalSchema> for super::PostApprovalSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostApprovalSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19490,6 +19713,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PostApprovalSchema> for PostApprovalSchema {
+            #[inline]
             fn from(value: super::PostApprovalSchema) -> Self {
                 Self {
                     approval_status: Ok(value.approval_status),
@@ -19564,6 +19788,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostCreateRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Ok(Default::default()),
@@ -19748,6 +19973,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PostCreateRequest> for super::PostCreateRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostCreateRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19866,6 +20092,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PostCreateRequest> for PostCreateRequest {
+            #[inline]
             fn from(value: super::PostCreateRequest) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -19912,6 +20139,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for PostMediaSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     caption: Ok(Default::default()),
@@ -19978,6 +20206,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PostMediaSchema> for super::PostMediaSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostMediaSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20036,6 +20265,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PostMediaSchema> for PostMediaSchema {
+            #[inline]
             fn from(value: super::PostMediaSchema) -> Self {
                 Self {
                     caption: Ok(value.caption),
@@ -20071,6 +20301,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SearchPostDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accounts: Ok(Default::default()),
@@ -20157,6 +20388,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SearchPostDto> for super::SearchPostDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SearchPostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20227,6 +20459,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SearchPostDto> for SearchPostDto {
+            #[inline]
             fn from(value: super::SearchPostDto) -> Self {
                 Self {
                     accounts: Ok(value.accounts),
@@ -20265,6 +20498,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SetAccountsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Err("no value supplied for account_ids".to_string()),
@@ -20331,6 +20565,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SetAccountsDto> for super::SetAccountsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SetAccountsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20389,6 +20624,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SetAccountsDto> for SetAccountsDto {
+            #[inline]
             fn from(value: super::SetAccountsDto) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -20412,6 +20648,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for StartDateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     start_date: Ok(Default::default()),
@@ -20439,6 +20676,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<StartDateSchema> for super::StartDateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StartDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20468,6 +20706,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::StartDateSchema> for StartDateSchema {
+            #[inline]
             fn from(value: super::StartDateSchema) -> Self {
                 Self {
                     start_date: Ok(value.start_date),
@@ -20507,6 +20746,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TiktokPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enable_comment: Ok(Default::default()),
@@ -20600,6 +20840,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TiktokPostSchema> for super::TiktokPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TiktokPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20664,6 +20905,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TiktokPostSchema> for TiktokPostSchema {
+            #[inline]
             fn from(value: super::TiktokPostSchema) -> Self {
                 Self {
                     enable_comment: Ok(value.enable_comment),
@@ -20683,6 +20925,7 @@ pub mod types {
             seconds: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for TimeSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     hours: Err("no value supplied for hours".to_string()),
@@ -20719,6 +20962,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TimeSchema> for super::TimeSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TimeSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20753,6 +20997,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TimeSchema> for TimeSchema {
+            #[inline]
             fn from(value: super::TimeSchema) -> Self {
                 Self {
                     hours: Ok(value.hours),
@@ -20769,6 +21014,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateTagDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     tag_ids: Err("no value supplied for tag_ids".to_string()),
@@ -20787,6 +21033,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateTagDto> for super::UpdateTagDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTagDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20809,6 +21056,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateTagDto> for UpdateTagDto {
+            #[inline]
             fn from(value: super::UpdateTagDto) -> Self {
                 Self { tag_ids: Ok(value.tag_ids) }
             }
@@ -20816,6 +21064,7 @@ pub mod types {
     }
     /// Generation of default values for serde.
     pub mod defaults {
+        #[inline]
         pub(super) fn search_post_dto_type() -> ::std::string::String {
             "all".to_string()
         }
@@ -20826,6 +21075,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -20834,6 +21084,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -20842,11 +21093,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -20870,6 +21123,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -20886,6 +21140,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -20899,21 +21154,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -20961,6 +21221,7 @@ let response = client.start_google_oauth()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_google_oauth(&self) -> builder::StartGoogleOauth<'_> {
         builder::StartGoogleOauth::new(self)
     }
@@ -20980,6 +21241,7 @@ let response = client.get_google_locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_google_locations(&self) -> builder::GetGoogleLocations<'_> {
         builder::GetGoogleLocations::new(self)
     }
@@ -21001,6 +21263,7 @@ let response = client.set_google_locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn set_google_locations(&self) -> builder::SetGoogleLocations<'_> {
         builder::SetGoogleLocations::new(self)
     }
@@ -21020,6 +21283,7 @@ let response = client.get_posts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_posts(&self) -> builder::GetPosts<'_> {
         builder::GetPosts::new(self)
     }
@@ -21043,6 +21307,7 @@ let response = client.create_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_post(&self) -> builder::CreatePost<'_> {
         builder::CreatePost::new(self)
     }
@@ -21062,6 +21327,7 @@ let response = client.get_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_post(&self) -> builder::GetPost<'_> {
         builder::GetPost::new(self)
     }
@@ -21087,6 +21353,7 @@ let response = client.edit_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_post(&self) -> builder::EditPost<'_> {
         builder::EditPost::new(self)
     }
@@ -21106,6 +21373,7 @@ let response = client.delete_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_post(&self) -> builder::DeletePost<'_> {
         builder::DeletePost::new(self)
     }
@@ -21130,6 +21398,7 @@ let response = client.bulk_delete_social_planner_posts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_delete_social_planner_posts(
         &self,
     ) -> builder::BulkDeleteSocialPlannerPosts<'_> {
@@ -21149,6 +21418,7 @@ let response = client.get_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_account(&self) -> builder::GetAccount<'_> {
         builder::GetAccount::new(self)
     }
@@ -21172,6 +21442,7 @@ let response = client.delete_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_account(&self) -> builder::DeleteAccount<'_> {
         builder::DeleteAccount::new(self)
     }
@@ -21216,6 +21487,7 @@ let response = client.start_facebook_oauth()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_facebook_oauth(&self) -> builder::StartFacebookOauth<'_> {
         builder::StartFacebookOauth::new(self)
     }
@@ -21235,6 +21507,7 @@ let response = client.get_facebook_page_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_facebook_page_group(&self) -> builder::GetFacebookPageGroup<'_> {
         builder::GetFacebookPageGroup::new(self)
     }
@@ -21256,6 +21529,7 @@ let response = client.attach_facebook_page_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn attach_facebook_page_group(&self) -> builder::AttachFacebookPageGroup<'_> {
         builder::AttachFacebookPageGroup::new(self)
     }
@@ -21300,6 +21574,7 @@ let response = client.start_instagram_oauth()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_instagram_oauth(&self) -> builder::StartInstagramOauth<'_> {
         builder::StartInstagramOauth::new(self)
     }
@@ -21319,6 +21594,7 @@ let response = client.get_instagram_page_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_instagram_page_group(&self) -> builder::GetInstagramPageGroup<'_> {
         builder::GetInstagramPageGroup::new(self)
     }
@@ -21340,6 +21616,7 @@ let response = client.attach_instagram_page_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn attach_instagram_page_group(&self) -> builder::AttachInstagramPageGroup<'_> {
         builder::AttachInstagramPageGroup::new(self)
     }
@@ -21384,6 +21661,7 @@ let response = client.start_linkedin_oauth()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_linkedin_oauth(&self) -> builder::StartLinkedinOauth<'_> {
         builder::StartLinkedinOauth::new(self)
     }
@@ -21403,6 +21681,7 @@ let response = client.get_linkedin_page_profile()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_linkedin_page_profile(&self) -> builder::GetLinkedinPageProfile<'_> {
         builder::GetLinkedinPageProfile::new(self)
     }
@@ -21424,6 +21703,7 @@ let response = client.attach_linkedin_page_profile()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn attach_linkedin_page_profile(
         &self,
     ) -> builder::AttachLinkedinPageProfile<'_> {
@@ -21467,6 +21747,7 @@ let response = client.start_twitter_oauth()
     #[deprecated(
         note = "As of December 4, 2024, X (formerly Twitter) is no longer supported."
     )]
+    #[inline]
     pub fn start_twitter_oauth(&self) -> builder::StartTwitterOauth<'_> {
         builder::StartTwitterOauth::new(self)
     }
@@ -21504,6 +21785,7 @@ let response = client.get_twitter_profile()
     #[deprecated(
         note = "As of December 4, 2024, X (formerly Twitter) is no longer supported."
     )]
+    #[inline]
     pub fn get_twitter_profile(&self) -> builder::GetTwitterProfile<'_> {
         builder::GetTwitterProfile::new(self)
     }
@@ -21543,6 +21825,7 @@ let response = client.attach_twitter_profile()
     #[deprecated(
         note = "As of December 4, 2024, X (formerly Twitter) is no longer supported."
     )]
+    #[inline]
     pub fn attach_twitter_profile(&self) -> builder::AttachTwitterProfile<'_> {
         builder::AttachTwitterProfile::new(self)
     }
@@ -21566,6 +21849,7 @@ let response = client.get_upload_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_upload_status(&self) -> builder::GetUploadStatus<'_> {
         builder::GetUploadStatus::new(self)
     }
@@ -21583,6 +21867,7 @@ let response = client.upload_csv()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_csv(&self) -> builder::UploadCsv<'_> {
         builder::UploadCsv::new(self)
     }
@@ -21600,6 +21885,7 @@ let response = client.set_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn set_accounts(&self) -> builder::SetAccounts<'_> {
         builder::SetAccounts::new(self)
     }
@@ -21621,6 +21907,7 @@ let response = client.get_csv_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_csv_post(&self) -> builder::GetCsvPost<'_> {
         builder::GetCsvPost::new(self)
     }
@@ -21638,6 +21925,7 @@ let response = client.delete_csv()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_csv(&self) -> builder::DeleteCsv<'_> {
         builder::DeleteCsv::new(self)
     }
@@ -21657,6 +21945,7 @@ let response = client.start_csv_finalize()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_csv_finalize(&self) -> builder::StartCsvFinalize<'_> {
         builder::StartCsvFinalize::new(self)
     }
@@ -21676,6 +21965,7 @@ let response = client.delete_csv_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_csv_post(&self) -> builder::DeleteCsvPost<'_> {
         builder::DeleteCsvPost::new(self)
     }
@@ -21720,6 +22010,7 @@ let response = client.start_tiktok_oauth()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_tiktok_oauth(&self) -> builder::StartTiktokOauth<'_> {
         builder::StartTiktokOauth::new(self)
     }
@@ -21739,6 +22030,7 @@ let response = client.get_tiktok_profile()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tiktok_profile(&self) -> builder::GetTiktokProfile<'_> {
         builder::GetTiktokProfile::new(self)
     }
@@ -21760,6 +22052,7 @@ let response = client.attach_tiktok_profile()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn attach_tiktok_profile(&self) -> builder::AttachTiktokProfile<'_> {
         builder::AttachTiktokProfile::new(self)
     }
@@ -21804,6 +22097,7 @@ let response = client.start_tiktok_business_oauth()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_tiktok_business_oauth(&self) -> builder::StartTiktokBusinessOauth<'_> {
         builder::StartTiktokBusinessOauth::new(self)
     }
@@ -21823,6 +22117,7 @@ let response = client.get_tiktok_business_profile()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tiktok_business_profile(&self) -> builder::GetTiktokBusinessProfile<'_> {
         builder::GetTiktokBusinessProfile::new(self)
     }
@@ -21844,6 +22139,7 @@ let response = client.get_categories_location_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_categories_location_id(&self) -> builder::GetCategoriesLocationId<'_> {
         builder::GetCategoriesLocationId::new(self)
     }
@@ -21861,6 +22157,7 @@ let response = client.get_categories_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_categories_id(&self) -> builder::GetCategoriesId<'_> {
         builder::GetCategoriesId::new(self)
     }
@@ -21882,6 +22179,7 @@ let response = client.get_tags_location_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tags_location_id(&self) -> builder::GetTagsLocationId<'_> {
         builder::GetTagsLocationId::new(self)
     }
@@ -21899,6 +22197,7 @@ let response = client.get_tags_by_ids()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tags_by_ids(&self) -> builder::GetTagsByIds<'_> {
         builder::GetTagsByIds::new(self)
     }
@@ -21918,6 +22217,7 @@ let response = client.get_social_media_statistics()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_social_media_statistics(&self) -> builder::GetSocialMediaStatistics<'_> {
         builder::GetSocialMediaStatistics::new(self)
     }
@@ -21943,6 +22243,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartGoogleOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22003,13 +22304,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/google/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22061,6 +22362,7 @@ pub mod builder {
         account_id: Result<::std::string::String, String>,
     }
     impl<'a> GetGoogleLocations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22093,13 +22395,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/google/locations/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22150,6 +22452,7 @@ pub mod builder {
         body: Result<types::builder::AttachGmbLocationDto, String>,
     }
     impl<'a> SetGoogleLocations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22209,13 +22512,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/oauth/{locationId}/google/locations/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22272,6 +22575,7 @@ pub mod builder {
         body: Result<types::builder::SearchPostDto, String>,
     }
     impl<'a> GetPosts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22314,13 +22618,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/posts/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22372,6 +22676,7 @@ pub mod builder {
         body: Result<types::builder::CreatePostDto, String>,
     }
     impl<'a> CreatePost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22414,13 +22719,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/posts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22472,6 +22777,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22504,13 +22810,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/posts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22561,6 +22867,7 @@ pub mod builder {
         body: Result<types::builder::PostCreateRequest, String>,
     }
     impl<'a> EditPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22618,13 +22925,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/social-media-posting/{locationId}/posts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22680,6 +22987,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeletePost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22712,13 +23020,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/posts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22768,6 +23076,7 @@ pub mod builder {
         body: Result<types::builder::DeletePostsDto, String>,
     }
     impl<'a> BulkDeleteSocialPlannerPosts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22812,13 +23121,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/posts/bulk-delete`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22869,6 +23178,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22888,13 +23198,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -22942,6 +23252,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> DeleteAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23002,13 +23313,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/accounts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23064,6 +23375,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartFacebookOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23124,13 +23436,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/facebook/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23182,6 +23494,7 @@ pub mod builder {
         account_id: Result<::std::string::String, String>,
     }
     impl<'a> GetFacebookPageGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23214,13 +23527,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/facebook/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23274,6 +23587,7 @@ pub mod builder {
         body: Result<types::builder::AttachFbAccountDto, String>,
     }
     impl<'a> AttachFacebookPageGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23331,13 +23645,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/oauth/{locationId}/facebook/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23398,6 +23712,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartInstagramOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23458,13 +23773,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/instagram/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23516,6 +23831,7 @@ pub mod builder {
         account_id: Result<::std::string::String, String>,
     }
     impl<'a> GetInstagramPageGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23548,13 +23864,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/instagram/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23608,6 +23924,7 @@ pub mod builder {
         body: Result<types::builder::AttachIgAccountDto, String>,
     }
     impl<'a> AttachInstagramPageGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23665,13 +23982,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/oauth/{locationId}/instagram/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23732,6 +24049,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartLinkedinOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23792,13 +24110,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/linkedin/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23850,6 +24168,7 @@ pub mod builder {
         account_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLinkedinPageProfile<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23882,13 +24201,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/linkedin/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -23942,6 +24261,7 @@ pub mod builder {
         body: Result<types::builder::AttachLinkedinAccountDto, String>,
     }
     impl<'a> AttachLinkedinPageProfile<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24001,13 +24321,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/oauth/{locationId}/linkedin/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24069,6 +24389,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartTwitterOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24129,13 +24450,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/twitter/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24187,6 +24508,7 @@ pub mod builder {
         account_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTwitterProfile<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24219,13 +24541,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/twitter/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24276,6 +24598,7 @@ pub mod builder {
         body: Result<types::builder::AttachTwitterAccountDto, String>,
     }
     impl<'a> AttachTwitterProfile<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24335,13 +24658,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/oauth/{locationId}/twitter/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24401,6 +24724,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetUploadStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24476,13 +24800,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/csv`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24541,6 +24865,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadCsv<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24572,13 +24897,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/csv`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24632,6 +24957,7 @@ pub mod builder {
         body: Result<types::builder::SetAccountsDto, String>,
     }
     impl<'a> SetAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24676,13 +25002,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/set-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24736,6 +25062,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCsvPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24796,13 +25123,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/csv/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24856,6 +25183,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCsv<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -24888,13 +25216,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/csv/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24945,6 +25273,7 @@ pub mod builder {
         body: Result<types::builder::CsvDefaultDto, String>,
     }
     impl<'a> StartCsvFinalize<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25000,13 +25329,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/social-media-posting/{locationId}/csv/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25063,6 +25392,7 @@ pub mod builder {
         post_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCsvPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25108,13 +25438,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/csv/{csvId}/post/{postId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25168,6 +25498,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartTiktokOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25228,13 +25559,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/tiktok/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25286,6 +25617,7 @@ pub mod builder {
         account_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTiktokProfile<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25318,13 +25650,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/tiktok/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25375,6 +25707,7 @@ pub mod builder {
         body: Result<types::builder::AttachTiktokAccountDto, String>,
     }
     impl<'a> AttachTiktokProfile<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25434,13 +25767,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/oauth/{locationId}/tiktok/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25499,6 +25832,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartTiktokBusinessOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25559,13 +25893,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/tiktok-business/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25617,6 +25951,7 @@ pub mod builder {
         account_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTiktokBusinessProfile<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25649,13 +25984,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/tiktok-business/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25710,6 +26045,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCategoriesLocationId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25771,13 +26107,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/categories`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25831,6 +26167,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCategoriesId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25863,13 +26200,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/categories/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25921,6 +26258,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetTagsLocationId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -25982,13 +26320,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26042,6 +26380,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTagDto, String>,
     }
     impl<'a> GetTagsByIds<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26084,13 +26423,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/tags/details`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26142,6 +26481,7 @@ pub mod builder {
         body: Result<types::builder::GetSocialMediaStatisticsBody, String>,
     }
     impl<'a> GetSocialMediaStatistics<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -26189,13 +26529,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/statistics`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

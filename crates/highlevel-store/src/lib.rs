@@ -57,6 +57,7 @@ pub mod types {
             struct AvailableShippingRateVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailableShippingRateVisitor {
                 type Value = AvailableShippingRate;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -267,6 +268,7 @@ pub mod types {
             struct ContactAddressVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactAddressVisitor {
                 type Value = ContactAddress;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -409,6 +411,7 @@ pub mod types {
         }
     }
     impl ContactAddress {
+        #[inline]
         pub fn builder() -> builder::ContactAddress {
             Default::default()
         }
@@ -1189,6 +1192,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ContactAddressCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Us => f.write_str("US"),
@@ -1444,6 +1448,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ContactAddressCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1701,6 +1706,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ContactAddressCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1709,6 +1715,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ContactAddressCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3514,6 +3521,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ContactAddressState {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Al => f.write_str("AL"),
@@ -4110,6 +4118,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ContactAddressState {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4708,6 +4717,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ContactAddressState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4716,6 +4726,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ContactAddressState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4752,6 +4763,7 @@ pub mod types {
             struct CreateShippingCarrierDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateShippingCarrierDtoVisitor {
                 type Value = CreateShippingCarrierDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4852,6 +4864,7 @@ pub mod types {
         }
     }
     impl CreateShippingCarrierDto {
+        #[inline]
         pub fn builder() -> builder::CreateShippingCarrierDto {
             Default::default()
         }
@@ -4894,6 +4907,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateShippingCarrierDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -4903,6 +4917,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateShippingCarrierDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4914,6 +4929,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateShippingCarrierDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4923,6 +4939,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateShippingCarrierDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4948,6 +4965,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateShippingCarrierResponseDtoVisitor {
                 type Value = CreateShippingCarrierResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5075,6 +5093,7 @@ pub mod types {
             struct CreateShippingRateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateShippingRateDtoVisitor {
                 type Value = CreateShippingRateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5245,6 +5264,7 @@ pub mod types {
         }
     }
     impl CreateShippingRateDto {
+        #[inline]
         pub fn builder() -> builder::CreateShippingRateDto {
             Default::default()
         }
@@ -5287,6 +5307,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateShippingRateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5296,6 +5317,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateShippingRateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5307,6 +5329,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateShippingRateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5316,6 +5339,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateShippingRateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5366,6 +5390,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateShippingRateDtoConditionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::None => f.write_str("none"),
@@ -5377,6 +5402,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateShippingRateDtoConditionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5390,6 +5416,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateShippingRateDtoConditionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5399,6 +5426,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateShippingRateDtoConditionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5424,6 +5452,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateShippingRateResponseDtoVisitor {
                 type Value = CreateShippingRateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5519,6 +5548,7 @@ pub mod types {
             struct CreateShippingZoneDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateShippingZoneDtoVisitor {
                 type Value = CreateShippingZoneDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5590,6 +5620,7 @@ pub mod types {
         }
     }
     impl CreateShippingZoneDto {
+        #[inline]
         pub fn builder() -> builder::CreateShippingZoneDto {
             Default::default()
         }
@@ -5632,6 +5663,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateShippingZoneDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5641,6 +5673,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateShippingZoneDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5652,6 +5685,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateShippingZoneDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5661,6 +5695,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateShippingZoneDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5686,6 +5721,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateShippingZoneResponseDtoVisitor {
                 type Value = CreateShippingZoneResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5791,6 +5827,7 @@ pub mod types {
             struct CreateStoreSettingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateStoreSettingDtoVisitor {
                 type Value = CreateStoreSettingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5897,6 +5934,7 @@ pub mod types {
         }
     }
     impl CreateStoreSettingDto {
+        #[inline]
         pub fn builder() -> builder::CreateStoreSettingDto {
             Default::default()
         }
@@ -5939,6 +5977,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateStoreSettingDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5948,6 +5987,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateStoreSettingDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5959,6 +5999,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateStoreSettingDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5968,6 +6009,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateStoreSettingDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5993,6 +6035,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateStoreSettingResponseDtoVisitor {
                 type Value = CreateStoreSettingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6107,6 +6150,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteShippingCarrierAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6116,6 +6160,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteShippingCarrierAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6127,6 +6172,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteShippingCarrierAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6136,6 +6182,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteShippingCarrierAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6159,6 +6206,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteShippingCarrierResponseDtoVisitor {
                 type Value = DeleteShippingCarrierResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6262,6 +6310,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteShippingRateAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6271,6 +6320,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteShippingRateAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6282,6 +6332,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteShippingRateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6290,6 +6341,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteShippingRateAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6313,6 +6365,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteShippingRateResponseDtoVisitor {
                 type Value = DeleteShippingRateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6416,6 +6469,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteShippingZoneAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6425,6 +6479,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteShippingZoneAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6436,6 +6491,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteShippingZoneAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6444,6 +6500,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteShippingZoneAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6467,6 +6524,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteShippingZoneResponseDtoVisitor {
                 type Value = DeleteShippingZoneResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6579,6 +6637,7 @@ pub mod types {
             struct GetAvailableShippingRatesVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAvailableShippingRatesVisitor {
                 type Value = GetAvailableShippingRates;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6726,6 +6785,7 @@ pub mod types {
         }
     }
     impl GetAvailableShippingRates {
+        #[inline]
         pub fn builder() -> builder::GetAvailableShippingRates {
             Default::default()
         }
@@ -6768,6 +6828,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6777,6 +6838,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAvailableShippingRatesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6788,6 +6850,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAvailableShippingRatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6797,6 +6860,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAvailableShippingRatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7579,6 +7643,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesAmountAvailable {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -7834,6 +7899,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAvailableShippingRatesAmountAvailable {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8091,6 +8157,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAvailableShippingRatesAmountAvailable {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8100,6 +8167,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAvailableShippingRatesAmountAvailable {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8882,6 +8950,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAvailableShippingRatesCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Us => f.write_str("US"),
@@ -9137,6 +9206,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAvailableShippingRatesCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9394,6 +9464,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAvailableShippingRatesCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9403,6 +9474,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAvailableShippingRatesCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9428,6 +9500,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetAvailableShippingRatesResponseDtoVisitor {
                 type Value = GetAvailableShippingRatesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9527,6 +9600,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetShippingCarrierResponseDtoVisitor {
                 type Value = GetShippingCarrierResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9641,6 +9715,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetShippingCarriersAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -9650,6 +9725,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetShippingCarriersAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9661,6 +9737,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetShippingCarriersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9669,6 +9746,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetShippingCarriersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9693,6 +9771,7 @@ pub mod types {
             struct GetShippingRateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetShippingRateResponseDtoVisitor {
                 type Value = GetShippingRateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9807,6 +9886,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetShippingRatesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -9816,6 +9896,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetShippingRatesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9827,6 +9908,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetShippingRatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9835,6 +9917,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetShippingRatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9859,6 +9942,7 @@ pub mod types {
             struct GetShippingZoneResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetShippingZoneResponseDtoVisitor {
                 type Value = GetShippingZoneResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9973,6 +10057,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetShippingZonesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -9982,6 +10067,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetShippingZonesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9993,6 +10079,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetShippingZonesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10001,6 +10088,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetShippingZonesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10025,6 +10113,7 @@ pub mod types {
             struct GetStoreSettingResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetStoreSettingResponseDtoVisitor {
                 type Value = GetStoreSettingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10139,6 +10228,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetStoreSettingsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10148,6 +10238,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetStoreSettingsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10159,6 +10250,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetStoreSettingsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10167,6 +10259,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetStoreSettingsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10192,6 +10285,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListShippingCarrierResponseDtoVisitor {
                 type Value = ListShippingCarrierResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10306,6 +10400,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListShippingCarriersAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10315,6 +10410,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListShippingCarriersAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10326,6 +10422,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListShippingCarriersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10334,6 +10431,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListShippingCarriersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10356,6 +10454,7 @@ pub mod types {
             struct ListShippingRateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListShippingRateResponseDtoVisitor {
                 type Value = ListShippingRateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10458,6 +10557,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListShippingRatesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10467,6 +10567,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListShippingRatesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10478,6 +10579,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListShippingRatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10486,6 +10588,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListShippingRatesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10508,6 +10611,7 @@ pub mod types {
             struct ListShippingZoneResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListShippingZoneResponseDtoVisitor {
                 type Value = ListShippingZoneResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10610,6 +10714,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListShippingZonesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10619,6 +10724,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListShippingZonesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10630,6 +10736,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListShippingZonesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10638,6 +10745,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListShippingZonesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10660,6 +10768,7 @@ pub mod types {
             struct OrderSourceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OrderSourceVisitor {
                 type Value = OrderSource;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10714,6 +10823,7 @@ pub mod types {
         }
     }
     impl OrderSource {
+        #[inline]
         pub fn builder() -> builder::OrderSource {
             Default::default()
         }
@@ -10804,6 +10914,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OrderSourceSubType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneStepOrderForm => f.write_str("one_step_order_form"),
@@ -10829,6 +10940,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OrderSourceSubType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10856,6 +10968,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OrderSourceSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10864,6 +10977,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OrderSourceSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10950,6 +11064,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OrderSourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Funnel => f.write_str("funnel"),
@@ -10973,6 +11088,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OrderSourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10998,6 +11114,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OrderSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11006,6 +11123,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OrderSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11028,6 +11146,7 @@ pub mod types {
             struct ProductItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductItemVisitor {
                 type Value = ProductItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11076,6 +11195,7 @@ pub mod types {
         }
     }
     impl ProductItem {
+        #[inline]
         pub fn builder() -> builder::ProductItem {
             Default::default()
         }
@@ -11124,6 +11244,7 @@ pub mod types {
             struct ShippingCarrierSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ShippingCarrierSchemaVisitor {
                 type Value = ShippingCarrierSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11329,6 +11450,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ShippingCarrierSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -11338,6 +11460,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ShippingCarrierSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11349,6 +11472,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ShippingCarrierSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11358,6 +11482,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ShippingCarrierSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11380,6 +11505,7 @@ pub mod types {
             struct ShippingCarrierServiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ShippingCarrierServiceDtoVisitor {
                 type Value = ShippingCarrierServiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11434,6 +11560,7 @@ pub mod types {
         }
     }
     impl ShippingCarrierServiceDto {
+        #[inline]
         pub fn builder() -> builder::ShippingCarrierServiceDto {
             Default::default()
         }
@@ -11455,6 +11582,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ShippingCarrierServiceDtoResponseVisitor {
                 type Value = ShippingCarrierServiceDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11584,6 +11712,7 @@ pub mod types {
             struct ShippingRateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ShippingRateSchemaVisitor {
                 type Value = ShippingRateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11876,6 +12005,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ShippingRateSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -11885,6 +12015,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ShippingRateSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11896,6 +12027,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ShippingRateSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11904,6 +12036,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ShippingRateSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11954,6 +12087,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ShippingRateSchemaConditionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::None => f.write_str("none"),
@@ -11965,6 +12099,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ShippingRateSchemaConditionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11978,6 +12113,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ShippingRateSchemaConditionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11987,6 +12123,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ShippingRateSchemaConditionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12009,6 +12146,7 @@ pub mod types {
             struct ShippingZoneCountryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ShippingZoneCountryDtoVisitor {
                 type Value = ShippingZoneCountryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12064,6 +12202,7 @@ pub mod types {
         }
     }
     impl ShippingZoneCountryDto {
+        #[inline]
         pub fn builder() -> builder::ShippingZoneCountryDto {
             Default::default()
         }
@@ -12087,6 +12226,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ShippingZoneCountryDtoResponseVisitor {
                 type Value = ShippingZoneCountryDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12165,6 +12305,7 @@ pub mod types {
             struct ShippingZoneCountryStateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ShippingZoneCountryStateDtoVisitor {
                 type Value = ShippingZoneCountryStateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12213,6 +12354,7 @@ pub mod types {
         }
     }
     impl ShippingZoneCountryStateDto {
+        #[inline]
         pub fn builder() -> builder::ShippingZoneCountryStateDto {
             Default::default()
         }
@@ -14016,6 +14158,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoCode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Al => f.write_str("AL"),
@@ -14612,6 +14755,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ShippingZoneCountryStateDtoCode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15210,6 +15354,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ShippingZoneCountryStateDtoCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15219,6 +15364,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ShippingZoneCountryStateDtoCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15240,6 +15386,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ShippingZoneCountryStateDtoResponseVisitor {
                 type Value = ShippingZoneCountryStateDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17095,6 +17242,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ShippingZoneCountryStateDtoResponseCode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Al => f.write_str("AL"),
@@ -17691,6 +17839,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ShippingZoneCountryStateDtoResponseCode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18289,6 +18438,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ShippingZoneCountryStateDtoResponseCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18298,6 +18448,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ShippingZoneCountryStateDtoResponseCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18342,6 +18493,7 @@ pub mod types {
             struct ShippingZoneSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ShippingZoneSchemaVisitor {
                 type Value = ShippingZoneSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18515,6 +18667,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ShippingZoneSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -18524,6 +18677,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ShippingZoneSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18535,6 +18689,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ShippingZoneSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18543,6 +18698,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ShippingZoneSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18575,6 +18731,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for StoreOrderFulfillmentNotificationDtoVisitor {
                 type Value = StoreOrderFulfillmentNotificationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18661,6 +18818,7 @@ pub mod types {
         }
     }
     impl StoreOrderFulfillmentNotificationDto {
+        #[inline]
         pub fn builder() -> builder::StoreOrderFulfillmentNotificationDto {
             Default::default()
         }
@@ -18692,6 +18850,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for StoreOrderFulfillmentNotificationDtoResponseVisitor {
                 type Value = StoreOrderFulfillmentNotificationDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18817,6 +18976,7 @@ pub mod types {
             struct StoreOrderNotificationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StoreOrderNotificationDtoVisitor {
                 type Value = StoreOrderNotificationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18899,6 +19059,7 @@ pub mod types {
         }
     }
     impl StoreOrderNotificationDto {
+        #[inline]
         pub fn builder() -> builder::StoreOrderNotificationDto {
             Default::default()
         }
@@ -18929,6 +19090,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for StoreOrderNotificationDtoResponseVisitor {
                 type Value = StoreOrderNotificationDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19063,6 +19225,7 @@ pub mod types {
             struct StoreSettingSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StoreSettingSchemaVisitor {
                 type Value = StoreSettingSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19252,6 +19415,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for StoreSettingSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -19261,6 +19425,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for StoreSettingSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19272,6 +19437,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for StoreSettingSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19280,6 +19446,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for StoreSettingSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19326,6 +19493,7 @@ pub mod types {
             struct StoreShippingOriginDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StoreShippingOriginDtoVisitor {
                 type Value = StoreShippingOriginDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19450,6 +19618,7 @@ pub mod types {
         }
     }
     impl StoreShippingOriginDto {
+        #[inline]
         pub fn builder() -> builder::StoreShippingOriginDto {
             Default::default()
         }
@@ -19495,6 +19664,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for StoreShippingOriginDtoResponseVisitor {
                 type Value = StoreShippingOriginDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21442,6 +21612,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoResponseState {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Al => f.write_str("AL"),
@@ -22038,6 +22209,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for StoreShippingOriginDtoResponseState {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22636,6 +22808,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for StoreShippingOriginDtoResponseState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22645,6 +22818,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for StoreShippingOriginDtoResponseState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24450,6 +24624,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for StoreShippingOriginDtoState {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Al => f.write_str("AL"),
@@ -25046,6 +25221,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for StoreShippingOriginDtoState {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25644,6 +25820,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for StoreShippingOriginDtoState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25652,6 +25829,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for StoreShippingOriginDtoState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25688,6 +25866,7 @@ pub mod types {
             struct UpdateShippingCarrierDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateShippingCarrierDtoVisitor {
                 type Value = UpdateShippingCarrierDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25806,6 +25985,7 @@ pub mod types {
         }
     }
     impl UpdateShippingCarrierDto {
+        #[inline]
         pub fn builder() -> builder::UpdateShippingCarrierDto {
             Default::default()
         }
@@ -25848,6 +26028,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateShippingCarrierDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -25857,6 +26038,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateShippingCarrierDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25868,6 +26050,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateShippingCarrierDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25877,6 +26060,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateShippingCarrierDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25902,6 +26086,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateShippingCarrierResponseDtoVisitor {
                 type Value = UpdateShippingCarrierResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26029,6 +26214,7 @@ pub mod types {
             struct UpdateShippingRateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateShippingRateDtoVisitor {
                 type Value = UpdateShippingRateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26234,6 +26420,7 @@ pub mod types {
         }
     }
     impl UpdateShippingRateDto {
+        #[inline]
         pub fn builder() -> builder::UpdateShippingRateDto {
             Default::default()
         }
@@ -26276,6 +26463,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateShippingRateDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -26285,6 +26473,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateShippingRateDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26296,6 +26485,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateShippingRateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26305,6 +26495,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateShippingRateDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26355,6 +26546,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateShippingRateDtoConditionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::None => f.write_str("none"),
@@ -26366,6 +26558,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateShippingRateDtoConditionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26379,6 +26572,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateShippingRateDtoConditionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26388,6 +26582,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateShippingRateDtoConditionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26413,6 +26608,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateShippingRateResponseDtoVisitor {
                 type Value = UpdateShippingRateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26508,6 +26704,7 @@ pub mod types {
             struct UpdateShippingZoneDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateShippingZoneDtoVisitor {
                 type Value = UpdateShippingZoneDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26593,6 +26790,7 @@ pub mod types {
         }
     }
     impl UpdateShippingZoneDto {
+        #[inline]
         pub fn builder() -> builder::UpdateShippingZoneDto {
             Default::default()
         }
@@ -26635,6 +26833,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateShippingZoneDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -26644,6 +26843,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateShippingZoneDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26655,6 +26855,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateShippingZoneDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26664,6 +26865,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateShippingZoneDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26689,6 +26891,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateShippingZoneResponseDtoVisitor {
                 type Value = UpdateShippingZoneResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26807,6 +27010,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ContactAddress {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_line1: Ok(Default::default()),
@@ -26905,6 +27109,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ContactAddress> for super::ContactAddress {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ContactAddress,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26981,6 +27186,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ContactAddress> for ContactAddress {
+            #[inline]
             fn from(value: super::ContactAddress) -> Self {
                 Self {
                     address_line1: Ok(value.address_line1),
@@ -27017,6 +27223,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateShippingCarrierDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allows_multiple_service_selection: Ok(Default::default()),
@@ -27089,6 +27296,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateShippingCarrierDto>
         for super::CreateShippingCarrierDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateShippingCarrierDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27150,6 +27358,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateShippingCarrierDto>
         for CreateShippingCarrierDto {
+            #[inline]
             fn from(value: super::CreateShippingCarrierDto) -> Self {
                 Self {
                     allows_multiple_service_selection: Ok(
@@ -27204,6 +27413,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateShippingRateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -27365,6 +27575,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateShippingRateDto>
         for super::CreateShippingRateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateShippingRateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27466,6 +27677,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateShippingRateDto>
         for CreateShippingRateDto {
+            #[inline]
             fn from(value: super::CreateShippingRateDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -27498,6 +27710,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateShippingZoneDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -27546,6 +27759,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateShippingZoneDto>
         for super::CreateShippingZoneDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateShippingZoneDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27593,6 +27807,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateShippingZoneDto>
         for CreateShippingZoneDto {
+            #[inline]
             fn from(value: super::CreateShippingZoneDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -27623,6 +27838,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateStoreSettingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -27693,6 +27909,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateStoreSettingDto>
         for super::CreateStoreSettingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateStoreSettingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27748,6 +27965,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateStoreSettingDto>
         for CreateStoreSettingDto {
+            #[inline]
             fn from(value: super::CreateStoreSettingDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -27796,6 +28014,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GetAvailableShippingRates {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -27928,6 +28147,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GetAvailableShippingRates>
         for super::GetAvailableShippingRates {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetAvailableShippingRates,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28017,6 +28237,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GetAvailableShippingRates>
         for GetAvailableShippingRates {
+            #[inline]
             fn from(value: super::GetAvailableShippingRates) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -28042,6 +28263,7 @@ pub mod types {
             type_: ::std::result::Result<super::OrderSourceType, ::std::string::String>,
         }
         impl ::std::default::Default for OrderSource {
+            #[inline]
             fn default() -> Self {
                 Self {
                     sub_type: Ok(Default::default()),
@@ -28071,6 +28293,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<OrderSource> for super::OrderSource {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OrderSource,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28099,6 +28322,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::OrderSource> for OrderSource {
+            #[inline]
             fn from(value: super::OrderSource) -> Self {
                 Self {
                     sub_type: Ok(value.sub_type),
@@ -28112,6 +28336,7 @@ pub mod types {
             qty: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for ProductItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -28139,6 +28364,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProductItem> for super::ProductItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28165,6 +28391,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProductItem> for ProductItem {
+            #[inline]
             fn from(value: super::ProductItem) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -28178,6 +28405,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ShippingCarrierServiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -28206,6 +28434,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ShippingCarrierServiceDto>
         for super::ShippingCarrierServiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ShippingCarrierServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28235,6 +28464,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ShippingCarrierServiceDto>
         for ShippingCarrierServiceDto {
+            #[inline]
             fn from(value: super::ShippingCarrierServiceDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -28251,6 +28481,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ShippingZoneCountryDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Err("no value supplied for code".to_string()),
@@ -28281,6 +28512,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ShippingZoneCountryDto>
         for super::ShippingZoneCountryDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ShippingZoneCountryDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28310,6 +28542,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ShippingZoneCountryDto>
         for ShippingZoneCountryDto {
+            #[inline]
             fn from(value: super::ShippingZoneCountryDto) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -28325,6 +28558,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ShippingZoneCountryStateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Err("no value supplied for code".to_string()),
@@ -28344,6 +28578,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ShippingZoneCountryStateDto>
         for super::ShippingZoneCountryStateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ShippingZoneCountryStateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28367,6 +28602,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ShippingZoneCountryStateDto>
         for ShippingZoneCountryStateDto {
+            #[inline]
             fn from(value: super::ShippingZoneCountryStateDto) -> Self {
                 Self { code: Ok(value.code) }
             }
@@ -28385,6 +28621,7 @@ pub mod types {
             subject: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for StoreOrderFulfillmentNotificationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     default_email_template_id: Err(
@@ -28441,6 +28678,7 @@ pub mod types {
         impl ::std::convert::TryFrom<StoreOrderFulfillmentNotificationDto>
         for super::StoreOrderFulfillmentNotificationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StoreOrderFulfillmentNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28488,6 +28726,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::StoreOrderFulfillmentNotificationDto>
         for StoreOrderFulfillmentNotificationDto {
+            #[inline]
             fn from(value: super::StoreOrderFulfillmentNotificationDto) -> Self {
                 Self {
                     default_email_template_id: Ok(value.default_email_template_id),
@@ -28511,6 +28750,7 @@ pub mod types {
             subject: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for StoreOrderNotificationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     default_email_template_id: Err(
@@ -28567,6 +28807,7 @@ pub mod types {
         impl ::std::convert::TryFrom<StoreOrderNotificationDto>
         for super::StoreOrderNotificationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StoreOrderNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28614,6 +28855,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::StoreOrderNotificationDto>
         for StoreOrderNotificationDto {
+            #[inline]
             fn from(value: super::StoreOrderNotificationDto) -> Self {
                 Self {
                     default_email_template_id: Ok(value.default_email_template_id),
@@ -28648,6 +28890,7 @@ pub mod types {
             zip: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for StoreShippingOriginDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     city: Err("no value supplied for city".to_string()),
@@ -28741,6 +28984,7 @@ pub mod types {
         impl ::std::convert::TryFrom<StoreShippingOriginDto>
         for super::StoreShippingOriginDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StoreShippingOriginDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28818,6 +29062,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::StoreShippingOriginDto>
         for StoreShippingOriginDto {
+            #[inline]
             fn from(value: super::StoreShippingOriginDto) -> Self {
                 Self {
                     city: Ok(value.city),
@@ -28860,6 +29105,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateShippingCarrierDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allows_multiple_service_selection: Ok(Default::default()),
@@ -28934,6 +29180,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateShippingCarrierDto>
         for super::UpdateShippingCarrierDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateShippingCarrierDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28995,6 +29242,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateShippingCarrierDto>
         for UpdateShippingCarrierDto {
+            #[inline]
             fn from(value: super::UpdateShippingCarrierDto) -> Self {
                 Self {
                     allows_multiple_service_selection: Ok(
@@ -29064,6 +29312,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateShippingRateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Ok(Default::default()),
@@ -29221,6 +29470,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateShippingRateDto>
         for super::UpdateShippingRateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateShippingRateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29322,6 +29572,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateShippingRateDto>
         for UpdateShippingRateDto {
+            #[inline]
             fn from(value: super::UpdateShippingRateDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -29360,6 +29611,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateShippingZoneDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Ok(Default::default()),
@@ -29410,6 +29662,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateShippingZoneDto>
         for super::UpdateShippingZoneDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateShippingZoneDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29457,6 +29710,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateShippingZoneDto>
         for UpdateShippingZoneDto {
+            #[inline]
             fn from(value: super::UpdateShippingZoneDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -29473,6 +29727,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -29481,6 +29736,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -29489,11 +29745,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -29517,6 +29775,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -29533,6 +29792,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -29546,21 +29806,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -29589,6 +29854,7 @@ let response = client.list_shipping_zones()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_shipping_zones(&self) -> builder::ListShippingZones<'_> {
         builder::ListShippingZones::new(self)
     }
@@ -29604,6 +29870,7 @@ let response = client.create_shipping_zone()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_shipping_zone(&self) -> builder::CreateShippingZone<'_> {
         builder::CreateShippingZone::new(self)
     }
@@ -29627,6 +29894,7 @@ let response = client.get_shipping_zones()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_shipping_zones(&self) -> builder::GetShippingZones<'_> {
         builder::GetShippingZones::new(self)
     }
@@ -29646,6 +29914,7 @@ let response = client.update_shipping_zone()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_shipping_zone(&self) -> builder::UpdateShippingZone<'_> {
         builder::UpdateShippingZone::new(self)
     }
@@ -29667,6 +29936,7 @@ let response = client.delete_shipping_zone()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_shipping_zone(&self) -> builder::DeleteShippingZone<'_> {
         builder::DeleteShippingZone::new(self)
     }
@@ -29682,6 +29952,7 @@ let response = client.get_available_shipping_zones()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_available_shipping_zones(
         &self,
     ) -> builder::GetAvailableShippingZones<'_> {
@@ -29709,6 +29980,7 @@ let response = client.list_shipping_rates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_shipping_rates(&self) -> builder::ListShippingRates<'_> {
         builder::ListShippingRates::new(self)
     }
@@ -29728,6 +30000,7 @@ let response = client.create_shipping_rate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_shipping_rate(&self) -> builder::CreateShippingRate<'_> {
         builder::CreateShippingRate::new(self)
     }
@@ -29751,6 +30024,7 @@ let response = client.get_shipping_rates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_shipping_rates(&self) -> builder::GetShippingRates<'_> {
         builder::GetShippingRates::new(self)
     }
@@ -29772,6 +30046,7 @@ let response = client.update_shipping_rate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_shipping_rate(&self) -> builder::UpdateShippingRate<'_> {
         builder::UpdateShippingRate::new(self)
     }
@@ -29795,6 +30070,7 @@ let response = client.delete_shipping_rate()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_shipping_rate(&self) -> builder::DeleteShippingRate<'_> {
         builder::DeleteShippingRate::new(self)
     }
@@ -29814,6 +30090,7 @@ let response = client.list_shipping_carriers()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_shipping_carriers(&self) -> builder::ListShippingCarriers<'_> {
         builder::ListShippingCarriers::new(self)
     }
@@ -29829,6 +30106,7 @@ let response = client.create_shipping_carrier()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_shipping_carrier(&self) -> builder::CreateShippingCarrier<'_> {
         builder::CreateShippingCarrier::new(self)
     }
@@ -29850,6 +30128,7 @@ let response = client.get_shipping_carriers()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_shipping_carriers(&self) -> builder::GetShippingCarriers<'_> {
         builder::GetShippingCarriers::new(self)
     }
@@ -29869,6 +30148,7 @@ let response = client.update_shipping_carrier()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_shipping_carrier(&self) -> builder::UpdateShippingCarrier<'_> {
         builder::UpdateShippingCarrier::new(self)
     }
@@ -29890,6 +30170,7 @@ let response = client.delete_shipping_carrier()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_shipping_carrier(&self) -> builder::DeleteShippingCarrier<'_> {
         builder::DeleteShippingCarrier::new(self)
     }
@@ -29909,6 +30190,7 @@ let response = client.get_store_settings()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_store_settings(&self) -> builder::GetStoreSettings<'_> {
         builder::GetStoreSettings::new(self)
     }
@@ -29924,6 +30206,7 @@ let response = client.create_store_setting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_store_setting(&self) -> builder::CreateStoreSetting<'_> {
         builder::CreateStoreSetting::new(self)
     }
@@ -29950,6 +30233,7 @@ pub mod builder {
         with_shipping_rate: Result<Option<bool>, String>,
     }
     impl<'a> ListShippingZones<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30017,13 +30301,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/store/shipping-zone`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30083,6 +30367,7 @@ pub mod builder {
         body: Result<types::builder::CreateShippingZoneDto, String>,
     }
     impl<'a> CreateShippingZone<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30116,13 +30401,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/store/shipping-zone`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30176,6 +30461,7 @@ pub mod builder {
         with_shipping_rate: Result<Option<bool>, String>,
     }
     impl<'a> GetShippingZones<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30236,13 +30522,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/store/shipping-zone/{shippingZoneId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30306,6 +30592,7 @@ pub mod builder {
         body: Result<types::builder::UpdateShippingZoneDto, String>,
     }
     impl<'a> UpdateShippingZone<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30354,13 +30641,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/store/shipping-zone/{shippingZoneId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30414,6 +30701,7 @@ pub mod builder {
         alt_type: Result<types::DeleteShippingZoneAltType, String>,
     }
     impl<'a> DeleteShippingZone<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30461,13 +30749,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/store/shipping-zone/{shippingZoneId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30516,6 +30804,7 @@ pub mod builder {
         body: Result<types::builder::GetAvailableShippingRates, String>,
     }
     impl<'a> GetAvailableShippingZones<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30550,13 +30839,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/store/shipping-zone/shipping-rates`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30611,6 +30900,7 @@ pub mod builder {
         offset: Result<Option<i64>, String>,
     }
     impl<'a> ListShippingRates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30680,13 +30970,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/store/shipping-zone/{shippingZoneId}/shipping-rate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30740,6 +31030,7 @@ pub mod builder {
         body: Result<types::builder::CreateShippingRateDto, String>,
     }
     impl<'a> CreateShippingRate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30788,13 +31079,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/store/shipping-zone/{shippingZoneId}/shipping-rate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30849,6 +31140,7 @@ pub mod builder {
         alt_type: Result<types::GetShippingRatesAltType, String>,
     }
     impl<'a> GetShippingRates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -30911,13 +31203,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/store/shipping-zone/{shippingZoneId}/shipping-rate/{shippingRateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -30975,6 +31267,7 @@ pub mod builder {
         body: Result<types::builder::UpdateShippingRateDto, String>,
     }
     impl<'a> UpdateShippingRate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31038,13 +31331,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/store/shipping-zone/{shippingZoneId}/shipping-rate/{shippingRateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31106,6 +31399,7 @@ pub mod builder {
         alt_type: Result<types::DeleteShippingRateAltType, String>,
     }
     impl<'a> DeleteShippingRate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31168,13 +31462,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/store/shipping-zone/{shippingZoneId}/shipping-rate/{shippingRateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31231,6 +31525,7 @@ pub mod builder {
         alt_type: Result<types::ListShippingCarriersAltType, String>,
     }
     impl<'a> ListShippingCarriers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31263,13 +31558,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/store/shipping-carrier`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31317,6 +31612,7 @@ pub mod builder {
         body: Result<types::builder::CreateShippingCarrierDto, String>,
     }
     impl<'a> CreateShippingCarrier<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31350,13 +31646,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/store/shipping-carrier`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31409,6 +31705,7 @@ pub mod builder {
         alt_type: Result<types::GetShippingCarriersAltType, String>,
     }
     impl<'a> GetShippingCarriers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31456,13 +31753,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/store/shipping-carrier/{shippingCarrierId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31513,6 +31810,7 @@ pub mod builder {
         body: Result<types::builder::UpdateShippingCarrierDto, String>,
     }
     impl<'a> UpdateShippingCarrier<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31561,13 +31859,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/store/shipping-carrier/{shippingCarrierId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31622,6 +31920,7 @@ pub mod builder {
         alt_type: Result<types::DeleteShippingCarrierAltType, String>,
     }
     impl<'a> DeleteShippingCarrier<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31669,13 +31968,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/store/shipping-carrier/{shippingCarrierId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31726,6 +32025,7 @@ pub mod builder {
         alt_type: Result<types::GetStoreSettingsAltType, String>,
     }
     impl<'a> GetStoreSettings<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31758,13 +32058,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/store/store-setting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31812,6 +32112,7 @@ pub mod builder {
         body: Result<types::builder::CreateStoreSettingDto, String>,
     }
     impl<'a> CreateStoreSetting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -31845,13 +32146,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/store/store-setting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -31896,9 +32197,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListShippingZones<'a> {
         type Page = types::ListShippingZoneResponseDto;
         type Item = types::ShippingZoneSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_SHIPPING_ZONES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -31908,6 +32211,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -31944,19 +32248,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -31969,10 +32277,12 @@ pub mod builder {
     }
     impl<'a> ListShippingZones<'a> {
         /// Every page of `GET /store/shipping-zone`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /store/shipping-zone`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -31980,9 +32290,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListShippingRates<'a> {
         type Page = types::ListShippingRateResponseDto;
         type Item = types::ShippingRateSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_SHIPPING_RATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -31992,6 +32304,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -32028,19 +32341,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -32053,10 +32370,12 @@ pub mod builder {
     }
     impl<'a> ListShippingRates<'a> {
         /// Every page of `GET /store/shipping-zone/{shippingZoneId}/shipping-rate`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /store/shipping-zone/{shippingZoneId}/shipping-rate`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -64,6 +64,7 @@ pub mod types {
             struct CreateUserDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateUserDtoVisitor {
                 type Value = CreateUserDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -245,6 +246,7 @@ pub mod types {
         }
     }
     impl CreateUserDto {
+        #[inline]
         pub fn builder() -> builder::CreateUserDto {
             Default::default()
         }
@@ -323,6 +325,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateUserDtoPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -344,6 +347,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateUserDtoPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -367,6 +371,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -376,6 +381,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1208,6 +1214,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesAssignedToOnlyItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -1581,6 +1588,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateUserDtoScopesAssignedToOnlyItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1874,6 +1882,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1883,6 +1892,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2715,6 +2725,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -3088,6 +3099,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateUserDtoScopesItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3381,6 +3393,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3389,6 +3402,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3410,6 +3424,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteUserSuccessfulResponseDtoVisitor {
                 type Value = DeleteUserSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3506,6 +3521,7 @@ pub mod types {
             struct FilterByEmailDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FilterByEmailDtoVisitor {
                 type Value = FilterByEmailDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3589,6 +3605,7 @@ pub mod types {
         }
     }
     impl FilterByEmailDto {
+        #[inline]
         pub fn builder() -> builder::FilterByEmailDto {
             Default::default()
         }
@@ -3607,6 +3624,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationSuccessfulResponseDtoVisitor {
                 type Value = LocationSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3748,6 +3766,7 @@ pub mod types {
             struct PermissionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PermissionsDtoVisitor {
                 type Value = PermissionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4078,6 +4097,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for PermissionsDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 adwords_reporting_enabled: Default::default(),
@@ -4122,6 +4142,7 @@ pub mod types {
         }
     }
     impl PermissionsDto {
+        #[inline]
         pub fn builder() -> builder::PermissionsDto {
             Default::default()
         }
@@ -4215,6 +4236,7 @@ pub mod types {
             struct PermissionsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PermissionsDtoResponseVisitor {
                 type Value = PermissionsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4549,6 +4571,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for PermissionsDtoResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 adwords_reporting_enabled: Default::default(),
@@ -4613,6 +4636,7 @@ pub mod types {
             struct RoleSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RoleSchemaVisitor {
                 type Value = RoleSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4712,6 +4736,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SearchUserSuccessfulResponseDtoVisitor {
                 type Value = SearchUserSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4830,6 +4855,7 @@ pub mod types {
             struct UpdateUserDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateUserDtoVisitor {
                 type Value = UpdateUserDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5039,6 +5065,7 @@ pub mod types {
         }
     }
     impl UpdateUserDto {
+        #[inline]
         pub fn builder() -> builder::UpdateUserDto {
             Default::default()
         }
@@ -5117,6 +5144,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -5138,6 +5166,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateUserDtoPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5161,6 +5190,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5170,6 +5200,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6002,6 +6033,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesAssignedToOnlyItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -6375,6 +6407,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateUserDtoScopesAssignedToOnlyItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6668,6 +6701,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6677,6 +6711,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7509,6 +7544,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -7882,6 +7918,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateUserDtoScopesItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8175,6 +8212,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8183,6 +8221,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8230,6 +8269,7 @@ pub mod types {
             struct UserSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserSchemaVisitor {
                 type Value = UserSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8492,6 +8532,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSchemaPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -8513,6 +8554,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSchemaPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8536,6 +8578,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSchemaPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8544,6 +8587,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UserSchemaPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9376,6 +9420,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSchemaScopes {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -9749,6 +9794,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSchemaScopes {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10042,6 +10088,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSchemaScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10050,6 +10097,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UserSchemaScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10097,6 +10145,7 @@ pub mod types {
             struct UserSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserSuccessfulResponseDtoVisitor {
                 type Value = UserSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10352,6 +10401,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -10373,6 +10423,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSuccessfulResponseDtoPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10396,6 +10447,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSuccessfulResponseDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10405,6 +10457,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UserSuccessfulResponseDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11237,6 +11290,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoScopes {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -11610,6 +11664,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSuccessfulResponseDtoScopes {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11903,6 +11958,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSuccessfulResponseDtoScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11912,6 +11968,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UserSuccessfulResponseDtoScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11978,6 +12035,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateUserDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -12151,6 +12209,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateUserDto> for super::CreateUserDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateUserDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12263,6 +12322,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateUserDto> for CreateUserDto {
+            #[inline]
             fn from(value: super::CreateUserDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -12299,6 +12359,7 @@ pub mod types {
             skip: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FilterByEmailDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -12362,6 +12423,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FilterByEmailDto> for super::FilterByEmailDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FilterByEmailDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12420,6 +12482,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FilterByEmailDto> for FilterByEmailDto {
+            #[inline]
             fn from(value: super::FilterByEmailDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -12488,6 +12551,7 @@ pub mod types {
             workflows_read_only: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for PermissionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     adwords_reporting_enabled: Ok(Default::default()),
@@ -12957,6 +13021,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PermissionsDto> for super::PermissionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PermissionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13211,6 +13276,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PermissionsDto> for PermissionsDto {
+            #[inline]
             fn from(value: super::PermissionsDto) -> Self {
                 Self {
                     adwords_reporting_enabled: Ok(value.adwords_reporting_enabled),
@@ -13325,6 +13391,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateUserDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Ok(Default::default()),
@@ -13498,6 +13565,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateUserDto> for super::UpdateUserDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateUserDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13610,6 +13678,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateUserDto> for UpdateUserDto {
+            #[inline]
             fn from(value: super::UpdateUserDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -13636,9 +13705,11 @@ pub mod types {
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        #[inline]
         pub(super) fn filter_by_email_dto_limit() -> ::std::string::String {
             "25".to_string()
         }
+        #[inline]
         pub(super) fn filter_by_email_dto_skip() -> ::std::string::String {
             "0".to_string()
         }
@@ -13649,6 +13720,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13657,6 +13729,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13665,11 +13738,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -13693,6 +13768,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -13709,6 +13785,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -13722,21 +13799,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -13777,6 +13859,7 @@ let response = client.search_users()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_users(&self) -> builder::SearchUsers<'_> {
         builder::SearchUsers::new(self)
     }
@@ -13792,6 +13875,7 @@ let response = client.filter_users_by_email()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn filter_users_by_email(&self) -> builder::FilterUsersByEmail<'_> {
         builder::FilterUsersByEmail::new(self)
     }
@@ -13809,6 +13893,7 @@ let response = client.get_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_user(&self) -> builder::GetUser<'_> {
         builder::GetUser::new(self)
     }
@@ -13825,6 +13910,7 @@ let response = client.update_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_user(&self) -> builder::UpdateUser<'_> {
         builder::UpdateUser::new(self)
     }
@@ -13840,6 +13926,7 @@ let response = client.delete_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_user(&self) -> builder::DeleteUser<'_> {
         builder::DeleteUser::new(self)
     }
@@ -13856,6 +13943,7 @@ let response = client.get_user_by_location()
     .await;
 ```*/
     #[deprecated(note = "Deprecated. Use `GET /users/search` instead.")]
+    #[inline]
     pub fn get_user_by_location(&self) -> builder::GetUserByLocation<'_> {
         builder::GetUserByLocation::new(self)
     }
@@ -13871,6 +13959,7 @@ let response = client.create_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_user(&self) -> builder::CreateUser<'_> {
         builder::CreateUser::new(self)
     }
@@ -13903,6 +13992,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> SearchUsers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14061,13 +14151,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/users/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14158,6 +14248,7 @@ pub mod builder {
         body: Result<types::builder::FilterByEmailDto, String>,
     }
     impl<'a> FilterUsersByEmail<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14189,13 +14280,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/users/search/filter-by-email`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14245,6 +14336,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> GetUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14264,13 +14356,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/users/{userId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14316,6 +14408,7 @@ pub mod builder {
         body: Result<types::builder::UpdateUserDto, String>,
     }
     impl<'a> UpdateUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14358,13 +14451,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/users/{userId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14415,6 +14508,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14434,13 +14528,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/users/{userId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14485,6 +14579,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetUserByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14504,13 +14599,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/users/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14554,6 +14649,7 @@ pub mod builder {
         body: Result<types::builder::CreateUserDto, String>,
     }
     impl<'a> CreateUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14583,13 +14679,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/users/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14629,9 +14725,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchUsers<'a> {
         type Page = types::SearchUserSuccessfulResponseDto;
         type Item = types::UserSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_USERS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -14641,6 +14739,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -14676,19 +14775,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.users.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.users.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -14696,10 +14799,12 @@ pub mod builder {
     }
     impl<'a> SearchUsers<'a> {
         /// Every page of `GET /users/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /users/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

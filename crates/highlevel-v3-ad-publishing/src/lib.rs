@@ -64,6 +64,7 @@ pub mod types {
             struct AdCampaignDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdCampaignDtoVisitor {
                 type Value = AdCampaignDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -252,6 +253,7 @@ pub mod types {
         }
     }
     impl AdCampaignDto {
+        #[inline]
         pub fn builder() -> builder::AdCampaignDto {
             Default::default()
         }
@@ -300,6 +302,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignDtoMediaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::StandardUpdate => f.write_str("STANDARD_UPDATE"),
@@ -311,6 +314,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignDtoMediaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -324,6 +328,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -332,6 +337,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AdCampaignDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -403,6 +409,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -421,6 +428,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -441,6 +449,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -450,6 +459,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -512,6 +522,7 @@ pub mod types {
             struct AdCampaignGroupDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdCampaignGroupDataDtoVisitor {
                 type Value = AdCampaignGroupDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -714,6 +725,7 @@ pub mod types {
         }
     }
     impl AdCampaignGroupDataDto {
+        #[inline]
         pub fn builder() -> builder::AdCampaignGroupDataDto {
             Default::default()
         }
@@ -759,6 +771,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoAdBudgetOptimization {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::MaximumDelivery => f.write_str("MAXIMUM_DELIVERY"),
@@ -769,6 +782,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignGroupDataDtoAdBudgetOptimization {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -781,6 +795,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignGroupDataDtoAdBudgetOptimization {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -790,6 +805,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignGroupDataDtoAdBudgetOptimization {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -837,6 +853,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoObjectiveType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LeadGeneration => f.write_str("LEAD_GENERATION"),
@@ -847,6 +864,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignGroupDataDtoObjectiveType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -859,6 +877,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignGroupDataDtoObjectiveType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -868,6 +887,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignGroupDataDtoObjectiveType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -939,6 +959,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdCampaignGroupDataDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -957,6 +978,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdCampaignGroupDataDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -977,6 +999,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdCampaignGroupDataDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -986,6 +1009,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdCampaignGroupDataDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1020,6 +1044,7 @@ pub mod types {
             struct AdScheduleTargetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdScheduleTargetDtoVisitor {
                 type Value = AdScheduleTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1106,6 +1131,7 @@ pub mod types {
         }
     }
     impl AdScheduleTargetDto {
+        #[inline]
         pub fn builder() -> builder::AdScheduleTargetDto {
             Default::default()
         }
@@ -1166,6 +1192,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Monday => f.write_str("MONDAY"),
@@ -1181,6 +1208,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdScheduleTargetDtoDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1198,6 +1226,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdScheduleTargetDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1207,6 +1236,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdScheduleTargetDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1260,6 +1290,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoEndMinute {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Zero => f.write_str("ZERO"),
@@ -1272,6 +1303,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdScheduleTargetDtoEndMinute {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1286,6 +1318,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdScheduleTargetDtoEndMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1295,6 +1328,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdScheduleTargetDtoEndMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1348,6 +1382,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdScheduleTargetDtoStartMinute {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Zero => f.write_str("ZERO"),
@@ -1360,6 +1395,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdScheduleTargetDtoStartMinute {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1374,6 +1410,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdScheduleTargetDtoStartMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1383,6 +1420,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdScheduleTargetDtoStartMinute {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1406,6 +1444,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AudienceCustomAudienceItemDtoVisitor {
                 type Value = AudienceCustomAudienceItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1460,6 +1499,7 @@ pub mod types {
         }
     }
     impl AudienceCustomAudienceItemDto {
+        #[inline]
         pub fn builder() -> builder::AudienceCustomAudienceItemDto {
             Default::default()
         }
@@ -1492,6 +1532,7 @@ pub mod types {
             struct AudienceDimensionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceDimensionDtoVisitor {
                 type Value = AudienceDimensionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1583,6 +1624,7 @@ pub mod types {
         }
     }
     impl AudienceDimensionDto {
+        #[inline]
         pub fn builder() -> builder::AudienceDimensionDto {
             Default::default()
         }
@@ -1603,6 +1645,7 @@ pub mod types {
             struct AudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceDtoVisitor {
                 type Value = AudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1660,6 +1703,7 @@ pub mod types {
         }
     }
     impl AudienceDto {
+        #[inline]
         pub fn builder() -> builder::AudienceDto {
             Default::default()
         }
@@ -1682,6 +1726,7 @@ pub mod types {
             struct AudienceInterestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceInterestDtoVisitor {
                 type Value = AudienceInterestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1746,6 +1791,7 @@ pub mod types {
         }
     }
     impl AudienceInterestDto {
+        #[inline]
         pub fn builder() -> builder::AudienceInterestDto {
             Default::default()
         }
@@ -1766,6 +1812,7 @@ pub mod types {
             struct AudienceLocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceLocaleDtoVisitor {
                 type Value = AudienceLocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1819,6 +1866,7 @@ pub mod types {
         }
     }
     impl AudienceLocaleDto {
+        #[inline]
         pub fn builder() -> builder::AudienceLocaleDto {
             Default::default()
         }
@@ -1857,6 +1905,7 @@ pub mod types {
             struct AudienceLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceLocationDtoVisitor {
                 type Value = AudienceLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1961,6 +2010,7 @@ pub mod types {
         }
     }
     impl AudienceLocationDto {
+        #[inline]
         pub fn builder() -> builder::AudienceLocationDto {
             Default::default()
         }
@@ -2006,6 +2056,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoRadiusUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Km => f.write_str("km"),
@@ -2016,6 +2067,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AudienceLocationDtoRadiusUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2028,6 +2080,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AudienceLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2037,6 +2090,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AudienceLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2084,6 +2138,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoSelectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Include => f.write_str("include"),
@@ -2094,6 +2149,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AudienceLocationDtoSelectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2106,6 +2162,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AudienceLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2115,6 +2172,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AudienceLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2192,6 +2250,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AudienceLocationDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Country => f.write_str("country"),
@@ -2212,6 +2271,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AudienceLocationDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2234,6 +2294,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AudienceLocationDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2242,6 +2303,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AudienceLocationDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2264,6 +2326,7 @@ pub mod types {
             struct AudienceLocationGeometryVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceLocationGeometryVisitor {
                 type Value = AudienceLocationGeometry;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2324,6 +2387,7 @@ pub mod types {
         }
     }
     impl AudienceLocationGeometry {
+        #[inline]
         pub fn builder() -> builder::AudienceLocationGeometry {
             Default::default()
         }
@@ -2346,6 +2410,7 @@ pub mod types {
             struct AudiencePlacementsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudiencePlacementsDtoVisitor {
                 type Value = AudiencePlacementsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2413,6 +2478,7 @@ pub mod types {
         }
     }
     impl AudiencePlacementsDto {
+        #[inline]
         pub fn builder() -> builder::AudiencePlacementsDto {
             Default::default()
         }
@@ -2435,6 +2501,7 @@ pub mod types {
             struct AudienceSegmentsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AudienceSegmentsDtoVisitor {
                 type Value = AudienceSegmentsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2503,6 +2570,7 @@ pub mod types {
         }
     }
     impl AudienceSegmentsDto {
+        #[inline]
         pub fn builder() -> builder::AudienceSegmentsDto {
             Default::default()
         }
@@ -2532,6 +2600,7 @@ pub mod types {
             struct BudgetVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BudgetVisitor {
                 type Value = Budget;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2609,6 +2678,7 @@ pub mod types {
         }
     }
     impl Budget {
+        #[inline]
         pub fn builder() -> builder::Budget {
             Default::default()
         }
@@ -2654,6 +2724,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BudgetBudgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -2664,6 +2735,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BudgetBudgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2676,6 +2748,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BudgetBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2684,6 +2757,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for BudgetBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2718,6 +2792,7 @@ pub mod types {
             struct CallAssetPayloadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallAssetPayloadDtoVisitor {
                 type Value = CallAssetPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2815,6 +2890,7 @@ pub mod types {
         }
     }
     impl CallAssetPayloadDto {
+        #[inline]
         pub fn builder() -> builder::CallAssetPayloadDto {
             Default::default()
         }
@@ -2903,6 +2979,7 @@ pub mod types {
             struct CampaignDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CampaignDtoVisitor {
                 type Value = CampaignDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3194,6 +3271,7 @@ pub mod types {
         }
     }
     impl CampaignDto {
+        #[inline]
         pub fn builder() -> builder::CampaignDto {
             Default::default()
         }
@@ -3236,6 +3314,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelSubType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::DemandGen => f.write_str("DEMAND_GEN"),
@@ -3245,6 +3324,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoAdvertisingChannelSubType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3256,6 +3336,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoAdvertisingChannelSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3265,6 +3346,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CampaignDtoAdvertisingChannelSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3330,6 +3412,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoAdvertisingChannelType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Search => f.write_str("SEARCH"),
@@ -3346,6 +3429,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoAdvertisingChannelType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3364,6 +3448,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoAdvertisingChannelType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3373,6 +3458,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CampaignDtoAdvertisingChannelType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3420,6 +3506,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoGoalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::WebsiteTraffic => f.write_str("WEBSITE_TRAFFIC"),
@@ -3430,6 +3517,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoGoalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3442,6 +3530,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoGoalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3450,6 +3539,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CampaignDtoGoalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3521,6 +3611,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CampaignDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -3539,6 +3630,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CampaignDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3559,6 +3651,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3567,6 +3660,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CampaignDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3591,6 +3685,7 @@ pub mod types {
             struct ConsentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConsentDtoVisitor {
                 type Value = ConsentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3651,6 +3746,7 @@ pub mod types {
         }
     }
     impl ConsentDto {
+        #[inline]
         pub fn builder() -> builder::ConsentDto {
             Default::default()
         }
@@ -3677,6 +3773,7 @@ pub mod types {
             struct ConversionValueSettingsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversionValueSettingsVisitor {
                 type Value = ConversionValueSettings;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3749,6 +3846,7 @@ pub mod types {
         }
     }
     impl ConversionValueSettings {
+        #[inline]
         pub fn builder() -> builder::ConversionValueSettings {
             Default::default()
         }
@@ -3773,6 +3871,7 @@ pub mod types {
             struct CreateConversationFormDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateConversationFormDtoVisitor {
                 type Value = CreateConversationFormDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3845,6 +3944,7 @@ pub mod types {
         }
     }
     impl CreateConversationFormDto {
+        #[inline]
         pub fn builder() -> builder::CreateConversationFormDto {
             Default::default()
         }
@@ -3867,6 +3967,7 @@ pub mod types {
             struct CreateGoogleIntegrationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateGoogleIntegrationDtoVisitor {
                 type Value = CreateGoogleIntegrationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3933,6 +4034,7 @@ pub mod types {
         }
     }
     impl CreateGoogleIntegrationDto {
+        #[inline]
         pub fn builder() -> builder::CreateGoogleIntegrationDto {
             Default::default()
         }
@@ -3955,6 +4057,7 @@ pub mod types {
             struct CreateIntegrationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateIntegrationDtoVisitor {
                 type Value = CreateIntegrationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4023,6 +4126,7 @@ pub mod types {
         }
     }
     impl CreateIntegrationDto {
+        #[inline]
         pub fn builder() -> builder::CreateIntegrationDto {
             Default::default()
         }
@@ -4079,6 +4183,7 @@ pub mod types {
             struct CreateLeadFormDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateLeadFormDtoVisitor {
                 type Value = CreateLeadFormDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4258,6 +4363,7 @@ pub mod types {
         }
     }
     impl CreateLeadFormDto {
+        #[inline]
         pub fn builder() -> builder::CreateLeadFormDto {
             Default::default()
         }
@@ -4303,6 +4409,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateLeadFormDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::MoreVolume => f.write_str("MORE_VOLUME"),
@@ -4313,6 +4420,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateLeadFormDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4325,6 +4433,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateLeadFormDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4333,6 +4442,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateLeadFormDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4367,6 +4477,7 @@ pub mod types {
             struct CreateLinkedinIntegrationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateLinkedinIntegrationDtoVisitor {
                 type Value = CreateLinkedinIntegrationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4454,6 +4565,7 @@ pub mod types {
         }
     }
     impl CreateLinkedinIntegrationDto {
+        #[inline]
         pub fn builder() -> builder::CreateLinkedinIntegrationDto {
             Default::default()
         }
@@ -4486,6 +4598,7 @@ pub mod types {
             struct CreateOfflineUserListJobDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateOfflineUserListJobDtoVisitor {
                 type Value = CreateOfflineUserListJobDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4582,6 +4695,7 @@ pub mod types {
         }
     }
     impl CreateOfflineUserListJobDto {
+        #[inline]
         pub fn builder() -> builder::CreateOfflineUserListJobDto {
             Default::default()
         }
@@ -4602,6 +4716,7 @@ pub mod types {
             struct CreationLocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreationLocaleDtoVisitor {
                 type Value = CreationLocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4661,6 +4776,7 @@ pub mod types {
         }
     }
     impl CreationLocaleDto {
+        #[inline]
         pub fn builder() -> builder::CreationLocaleDto {
             Default::default()
         }
@@ -4683,6 +4799,7 @@ pub mod types {
             struct CustomDisclaimerVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomDisclaimerVisitor {
                 type Value = CustomDisclaimer;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4740,6 +4857,7 @@ pub mod types {
         }
     }
     impl CustomDisclaimer {
+        #[inline]
         pub fn builder() -> builder::CustomDisclaimer {
             Default::default()
         }
@@ -4762,6 +4880,7 @@ pub mod types {
             struct CustomDisclaimerCheckboxVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomDisclaimerCheckboxVisitor {
                 type Value = CustomDisclaimerCheckbox;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4825,6 +4944,7 @@ pub mod types {
         }
     }
     impl CustomDisclaimerCheckbox {
+        #[inline]
         pub fn builder() -> builder::CustomDisclaimerCheckbox {
             Default::default()
         }
@@ -4845,6 +4965,7 @@ pub mod types {
             struct CustomQuestionFieldDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomQuestionFieldDtoVisitor {
                 type Value = CustomQuestionFieldDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4904,6 +5025,7 @@ pub mod types {
         }
     }
     impl CustomQuestionFieldDto {
+        #[inline]
         pub fn builder() -> builder::CustomQuestionFieldDto {
             Default::default()
         }
@@ -4951,6 +5073,7 @@ pub mod types {
             struct FacebookAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FacebookAudienceDtoVisitor {
                 type Value = FacebookAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5094,6 +5217,7 @@ pub mod types {
         }
     }
     impl FacebookAudienceDto {
+        #[inline]
         pub fn builder() -> builder::FacebookAudienceDto {
             Default::default()
         }
@@ -5139,6 +5263,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FacebookAudienceDtoPlacementType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Auto => f.write_str("auto"),
@@ -5149,6 +5274,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FacebookAudienceDtoPlacementType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5161,6 +5287,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FacebookAudienceDtoPlacementType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5170,6 +5297,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for FacebookAudienceDtoPlacementType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5217,6 +5345,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("ad_manager"),
@@ -5227,6 +5356,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetCustomAudiencesSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5239,6 +5369,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetCustomAudiencesSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5247,6 +5378,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetCustomAudiencesSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5297,6 +5429,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetCustomAudiencesType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Lookalike => f.write_str("lookalike"),
@@ -5308,6 +5441,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetCustomAudiencesType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5321,6 +5455,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetCustomAudiencesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5329,6 +5464,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetCustomAudiencesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5379,6 +5515,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetEntityEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Campaign => f.write_str("CAMPAIGN"),
@@ -5390,6 +5527,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetEntityEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5403,6 +5541,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5411,6 +5550,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5458,6 +5598,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -5468,6 +5609,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5480,6 +5622,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5488,6 +5631,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5535,6 +5679,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetInstagramAccountsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Integration => f.write_str("INTEGRATION"),
@@ -5545,6 +5690,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetInstagramAccountsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5557,6 +5703,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetInstagramAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5565,6 +5712,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetInstagramAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5636,6 +5784,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingFieldsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Impressions => f.write_str("impressions"),
@@ -5654,6 +5803,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingFieldsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5674,6 +5824,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5682,6 +5833,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5732,6 +5884,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingGroupBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -5743,6 +5896,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingGroupBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5756,6 +5910,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5764,6 +5919,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5811,6 +5967,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingListType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -5821,6 +5978,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingListType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5833,6 +5991,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5841,6 +6000,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5888,6 +6048,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FbGetReportingType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -5898,6 +6059,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FbGetReportingType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5910,6 +6072,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FbGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5918,6 +6081,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FbGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5938,6 +6102,7 @@ pub mod types {
             struct FbSetDefaultPageBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FbSetDefaultPageBodyDtoVisitor {
                 type Value = FbSetDefaultPageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5985,6 +6150,7 @@ pub mod types {
         }
     }
     impl FbSetDefaultPageBodyDto {
+        #[inline]
         pub fn builder() -> builder::FbSetDefaultPageBodyDto {
             Default::default()
         }
@@ -6007,6 +6173,7 @@ pub mod types {
             struct FbUpdateAudienceBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FbUpdateAudienceBodyDtoVisitor {
                 type Value = FbUpdateAudienceBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6075,6 +6242,7 @@ pub mod types {
         }
     }
     impl FbUpdateAudienceBodyDto {
+        #[inline]
         pub fn builder() -> builder::FbUpdateAudienceBodyDto {
             Default::default()
         }
@@ -6101,6 +6269,7 @@ pub mod types {
             struct FlexibleRuleUserListDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FlexibleRuleUserListDtoVisitor {
                 type Value = FlexibleRuleUserListDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6178,6 +6347,7 @@ pub mod types {
         }
     }
     impl FlexibleRuleUserListDto {
+        #[inline]
         pub fn builder() -> builder::FlexibleRuleUserListDto {
             Default::default()
         }
@@ -6202,6 +6372,7 @@ pub mod types {
             struct FormQuestionVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormQuestionVisitor {
                 type Value = FormQuestion;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6270,6 +6441,7 @@ pub mod types {
         }
     }
     impl FormQuestion {
+        #[inline]
         pub fn builder() -> builder::FormQuestion {
             Default::default()
         }
@@ -6290,6 +6462,7 @@ pub mod types {
             struct FormQuestionOptionVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormQuestionOptionVisitor {
                 type Value = FormQuestionOption;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6343,6 +6516,7 @@ pub mod types {
         }
     }
     impl FormQuestionOption {
+        #[inline]
         pub fn builder() -> builder::FormQuestionOption {
             Default::default()
         }
@@ -6448,6 +6622,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FormQuestionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("CUSTOM"),
@@ -6478,6 +6653,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FormQuestionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6510,6 +6686,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FormQuestionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6518,6 +6695,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FormQuestionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6542,6 +6720,7 @@ pub mod types {
             struct GeoAddressComponentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoAddressComponentDtoVisitor {
                 type Value = GeoAddressComponentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6616,6 +6795,7 @@ pub mod types {
         }
     }
     impl GeoAddressComponentDto {
+        #[inline]
         pub fn builder() -> builder::GeoAddressComponentDto {
             Default::default()
         }
@@ -6638,6 +6818,7 @@ pub mod types {
             struct GeoGeometryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoGeometryDtoVisitor {
                 type Value = GeoGeometryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6711,6 +6892,7 @@ pub mod types {
         }
     }
     impl GeoGeometryDto {
+        #[inline]
         pub fn builder() -> builder::GeoGeometryDto {
             Default::default()
         }
@@ -6731,6 +6913,7 @@ pub mod types {
             struct GeoLatLngDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoLatLngDtoVisitor {
                 type Value = GeoLatLngDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6790,6 +6973,7 @@ pub mod types {
         }
     }
     impl GeoLatLngDto {
+        #[inline]
         pub fn builder() -> builder::GeoLatLngDto {
             Default::default()
         }
@@ -6814,6 +6998,7 @@ pub mod types {
             struct GeoLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoLocationDtoVisitor {
                 type Value = GeoLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6881,6 +7066,7 @@ pub mod types {
         }
     }
     impl GeoLocationDto {
+        #[inline]
         pub fn builder() -> builder::GeoLocationDto {
             Default::default()
         }
@@ -6926,6 +7112,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GeoLocationDtoSelectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Include => f.write_str("include"),
@@ -6936,6 +7123,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GeoLocationDtoSelectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6948,6 +7136,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6956,6 +7145,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6978,6 +7168,7 @@ pub mod types {
             struct GeoViewportDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeoViewportDtoVisitor {
                 type Value = GeoViewportDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7039,6 +7230,7 @@ pub mod types {
         }
     }
     impl GeoViewportDto {
+        #[inline]
         pub fn builder() -> builder::GeoViewportDto {
             Default::default()
         }
@@ -7127,6 +7319,7 @@ pub mod types {
             struct GoogleAdContentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdContentDtoVisitor {
                 type Value = GoogleAdContentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7424,6 +7617,7 @@ pub mod types {
         }
     }
     impl GoogleAdContentDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdContentDto {
             Default::default()
         }
@@ -7508,6 +7702,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoCallToActionLabel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Automated => f.write_str("AUTOMATED"),
@@ -7531,6 +7726,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoCallToActionLabel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7556,6 +7752,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7565,6 +7762,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdContentDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7615,6 +7813,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoMediaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("IMAGE"),
@@ -7626,6 +7825,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoMediaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7639,6 +7839,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7647,6 +7848,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleAdContentDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7706,6 +7908,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPlacementsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Gmail => f.write_str("GMAIL"),
@@ -7720,6 +7923,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoPlacementsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7736,6 +7940,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoPlacementsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7745,6 +7950,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdContentDtoPlacementsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7816,6 +8022,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdContentDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -7834,6 +8041,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdContentDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7854,6 +8062,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdContentDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7863,6 +8072,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdContentDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7885,6 +8095,7 @@ pub mod types {
             struct GoogleAdGroupAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdGroupAudienceDtoVisitor {
                 type Value = GoogleAdGroupAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7945,6 +8156,7 @@ pub mod types {
         }
     }
     impl GoogleAdGroupAudienceDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdGroupAudienceDto {
             Default::default()
         }
@@ -8001,6 +8213,7 @@ pub mod types {
             struct GoogleAdGroupDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdGroupDtoVisitor {
                 type Value = GoogleAdGroupDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8188,6 +8401,7 @@ pub mod types {
         }
     }
     impl GoogleAdGroupDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdGroupDto {
             Default::default()
         }
@@ -8257,6 +8471,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -8275,6 +8490,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdGroupDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8295,6 +8511,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdGroupDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8304,6 +8521,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdGroupDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8363,6 +8581,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdGroupDtoSelectedChannelsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Gmail => f.write_str("GMAIL"),
@@ -8377,6 +8596,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdGroupDtoSelectedChannelsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8393,6 +8613,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdGroupDtoSelectedChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8402,6 +8623,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdGroupDtoSelectedChannelsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8426,6 +8648,7 @@ pub mod types {
             struct GoogleAdScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAdScheduleDtoVisitor {
                 type Value = GoogleAdScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8488,6 +8711,7 @@ pub mod types {
         }
     }
     impl GoogleAdScheduleDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAdScheduleDto {
             Default::default()
         }
@@ -8563,6 +8787,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleAdScheduleDtoDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Friday => f.write_str("FRIDAY"),
@@ -8583,6 +8808,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleAdScheduleDtoDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8605,6 +8831,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleAdScheduleDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8614,6 +8841,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleAdScheduleDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8640,6 +8868,7 @@ pub mod types {
             struct GoogleAssetImageDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAssetImageDtoVisitor {
                 type Value = GoogleAssetImageDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8722,6 +8951,7 @@ pub mod types {
         }
     }
     impl GoogleAssetImageDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAssetImageDto {
             Default::default()
         }
@@ -8754,6 +8984,7 @@ pub mod types {
             struct GoogleAssetsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAssetsDtoVisitor {
                 type Value = GoogleAssetsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8842,6 +9073,7 @@ pub mod types {
         }
     }
     impl GoogleAssetsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleAssetsDto {
             Default::default()
         }
@@ -8862,6 +9094,7 @@ pub mod types {
             struct GoogleBiddingStrategyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleBiddingStrategyDtoVisitor {
                 type Value = GoogleBiddingStrategyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8927,6 +9160,7 @@ pub mod types {
         }
     }
     impl GoogleBiddingStrategyDto {
+        #[inline]
         pub fn builder() -> builder::GoogleBiddingStrategyDto {
             Default::default()
         }
@@ -8956,6 +9190,7 @@ pub mod types {
             struct GoogleBudgetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleBudgetDtoVisitor {
                 type Value = GoogleBudgetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9042,6 +9277,7 @@ pub mod types {
         }
     }
     impl GoogleBudgetDto {
+        #[inline]
         pub fn builder() -> builder::GoogleBudgetDto {
             Default::default()
         }
@@ -9087,6 +9323,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleBudgetDtoBudgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -9097,6 +9334,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleBudgetDtoBudgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9109,6 +9347,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9117,6 +9356,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9154,6 +9394,7 @@ pub mod types {
             struct GoogleCampaignAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleCampaignAudienceDtoVisitor {
                 type Value = GoogleCampaignAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9252,6 +9493,7 @@ pub mod types {
         }
     }
     impl GoogleCampaignAudienceDto {
+        #[inline]
         pub fn builder() -> builder::GoogleCampaignAudienceDto {
             Default::default()
         }
@@ -9274,6 +9516,7 @@ pub mod types {
             struct GoogleCampaignGoalDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleCampaignGoalDtoVisitor {
                 type Value = GoogleCampaignGoalDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9350,6 +9593,7 @@ pub mod types {
         }
     }
     impl GoogleCampaignGoalDto {
+        #[inline]
         pub fn builder() -> builder::GoogleCampaignGoalDto {
             Default::default()
         }
@@ -9398,6 +9642,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleCampaignGoalDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Conversions => f.write_str("CONVERSIONS"),
@@ -9409,6 +9654,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleCampaignGoalDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9422,6 +9668,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleCampaignGoalDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9430,6 +9677,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleCampaignGoalDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9461,6 +9709,7 @@ pub mod types {
             struct GoogleCarouselCardDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleCarouselCardDtoVisitor {
                 type Value = GoogleCarouselCardDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9548,6 +9797,7 @@ pub mod types {
         }
     }
     impl GoogleCarouselCardDto {
+        #[inline]
         pub fn builder() -> builder::GoogleCarouselCardDto {
             Default::default()
         }
@@ -9593,6 +9843,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleDeleteSegmentType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CustomSegments => f.write_str("CUSTOM_SEGMENTS"),
@@ -9603,6 +9854,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleDeleteSegmentType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9615,6 +9867,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleDeleteSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9623,6 +9876,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleDeleteSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9645,6 +9899,7 @@ pub mod types {
             struct GoogleDemographicTargetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleDemographicTargetDtoVisitor {
                 type Value = GoogleDemographicTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9702,6 +9957,7 @@ pub mod types {
         }
     }
     impl GoogleDemographicTargetDto {
+        #[inline]
         pub fn builder() -> builder::GoogleDemographicTargetDto {
             Default::default()
         }
@@ -9758,6 +10014,7 @@ pub mod types {
             struct GoogleGeoLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleGeoLocationDtoVisitor {
                 type Value = GoogleGeoLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9952,6 +10209,7 @@ pub mod types {
         }
     }
     impl GoogleGeoLocationDto {
+        #[inline]
         pub fn builder() -> builder::GoogleGeoLocationDto {
             Default::default()
         }
@@ -9997,6 +10255,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoRadiusUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Km => f.write_str("km"),
@@ -10007,6 +10266,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGeoLocationDtoRadiusUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10019,6 +10279,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGeoLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10028,6 +10289,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGeoLocationDtoRadiusUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10075,6 +10337,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGeoLocationDtoSelectionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Include => f.write_str("include"),
@@ -10085,6 +10348,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGeoLocationDtoSelectionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10097,6 +10361,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10106,6 +10371,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGeoLocationDtoSelectionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10153,6 +10419,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetAdAccountsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Integration => f.write_str("INTEGRATION"),
@@ -10163,6 +10430,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetAdAccountsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10175,6 +10443,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetAdAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10183,6 +10452,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetAdAccountsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10239,6 +10509,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetAssetsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("CALL"),
@@ -10252,6 +10523,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetAssetsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10267,6 +10539,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetAssetsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10275,6 +10548,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetAssetsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10322,6 +10596,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetConversionsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10332,6 +10607,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetConversionsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10344,6 +10620,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetConversionsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10352,6 +10629,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetConversionsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10402,6 +10680,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetEntityEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Campaign => f.write_str("CAMPAIGN"),
@@ -10413,6 +10692,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetEntityEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10426,6 +10706,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10434,6 +10715,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetEntityEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10481,6 +10763,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetEntityType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10491,6 +10774,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetEntityType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10503,6 +10787,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10511,6 +10796,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetEntityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10576,6 +10862,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingFieldsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Impressions => f.write_str("impressions"),
@@ -10592,6 +10879,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingFieldsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10610,6 +10898,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10619,6 +10908,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGetReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10669,6 +10959,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingGroupBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Date => f.write_str("date"),
@@ -10680,6 +10971,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingGroupBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10693,6 +10985,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10701,6 +10994,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetReportingGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10748,6 +11042,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingListType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10758,6 +11053,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingListType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10770,6 +11066,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10778,6 +11075,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetReportingListType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10825,6 +11123,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetReportingType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdManager => f.write_str("AD_MANAGER"),
@@ -10835,6 +11134,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetReportingType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10847,6 +11147,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10855,6 +11156,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetReportingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10902,6 +11204,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetSegmentByIdType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CustomSegments => f.write_str("CUSTOM_SEGMENTS"),
@@ -10912,6 +11215,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetSegmentByIdType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10924,6 +11228,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetSegmentByIdType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10932,6 +11237,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleGetSegmentByIdType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10979,6 +11285,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleGetTargetInterestsType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Affinity => f.write_str("AFFINITY"),
@@ -10989,6 +11296,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleGetTargetInterestsType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11001,6 +11309,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleGetTargetInterestsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11010,6 +11319,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GoogleGetTargetInterestsType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11032,6 +11342,7 @@ pub mod types {
             struct GoogleKeywordItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleKeywordItemDtoVisitor {
                 type Value = GoogleKeywordItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11091,6 +11402,7 @@ pub mod types {
         }
     }
     impl GoogleKeywordItemDto {
+        #[inline]
         pub fn builder() -> builder::GoogleKeywordItemDto {
             Default::default()
         }
@@ -11111,6 +11423,7 @@ pub mod types {
             struct GoogleKeywordsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleKeywordsDtoVisitor {
                 type Value = GoogleKeywordsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11169,6 +11482,7 @@ pub mod types {
         }
     }
     impl GoogleKeywordsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleKeywordsDto {
             Default::default()
         }
@@ -11193,6 +11507,7 @@ pub mod types {
             struct GoogleLocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleLocaleDtoVisitor {
                 type Value = GoogleLocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11277,6 +11592,7 @@ pub mod types {
         }
     }
     impl GoogleLocaleDto {
+        #[inline]
         pub fn builder() -> builder::GoogleLocaleDto {
             Default::default()
         }
@@ -11312,6 +11628,7 @@ pub mod types {
             struct GoogleMediaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleMediaDtoVisitor {
                 type Value = GoogleMediaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11420,6 +11737,7 @@ pub mod types {
         }
     }
     impl GoogleMediaDto {
+        #[inline]
         pub fn builder() -> builder::GoogleMediaDto {
             Default::default()
         }
@@ -11462,6 +11780,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleMediaDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("IMAGE"),
@@ -11471,6 +11790,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleMediaDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11482,6 +11802,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11490,6 +11811,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11512,6 +11834,7 @@ pub mod types {
             struct GoogleNetworkSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleNetworkSettingsDtoVisitor {
                 type Value = GoogleNetworkSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11572,6 +11895,7 @@ pub mod types {
         }
     }
     impl GoogleNetworkSettingsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleNetworkSettingsDto {
             Default::default()
         }
@@ -11592,6 +11916,7 @@ pub mod types {
             struct GoogleSegmentTargetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleSegmentTargetDtoVisitor {
                 type Value = GoogleSegmentTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11645,6 +11970,7 @@ pub mod types {
         }
     }
     impl GoogleSegmentTargetDto {
+        #[inline]
         pub fn builder() -> builder::GoogleSegmentTargetDto {
             Default::default()
         }
@@ -11665,6 +11991,7 @@ pub mod types {
             struct GoogleTargetInterestsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleTargetInterestsDtoVisitor {
                 type Value = GoogleTargetInterestsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11724,6 +12051,7 @@ pub mod types {
         }
     }
     impl GoogleTargetInterestsDto {
+        #[inline]
         pub fn builder() -> builder::GoogleTargetInterestsDto {
             Default::default()
         }
@@ -11775,6 +12103,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GoogleUpsertSegmentType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CustomSegments => f.write_str("CUSTOM_SEGMENTS"),
@@ -11787,6 +12116,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GoogleUpsertSegmentType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11801,6 +12131,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GoogleUpsertSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11809,6 +12140,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GoogleUpsertSegmentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11829,6 +12161,7 @@ pub mod types {
             struct GoogleYouTubeVideoLinkDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleYouTubeVideoLinkDtoVisitor {
                 type Value = GoogleYouTubeVideoLinkDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11880,6 +12213,7 @@ pub mod types {
         }
     }
     impl GoogleYouTubeVideoLinkDto {
+        #[inline]
         pub fn builder() -> builder::GoogleYouTubeVideoLinkDto {
             Default::default()
         }
@@ -11902,6 +12236,7 @@ pub mod types {
             struct GreetingCardVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GreetingCardVisitor {
                 type Value = GreetingCard;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11959,6 +12294,7 @@ pub mod types {
         }
     }
     impl GreetingCard {
+        #[inline]
         pub fn builder() -> builder::GreetingCard {
             Default::default()
         }
@@ -11979,6 +12315,7 @@ pub mod types {
             struct HiddenFieldDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HiddenFieldDtoVisitor {
                 type Value = HiddenFieldDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12028,6 +12365,7 @@ pub mod types {
         }
     }
     impl HiddenFieldDto {
+        #[inline]
         pub fn builder() -> builder::HiddenFieldDto {
             Default::default()
         }
@@ -12052,6 +12390,7 @@ pub mod types {
             struct KeywordSuggestionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for KeywordSuggestionDtoVisitor {
                 type Value = KeywordSuggestionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12128,6 +12467,7 @@ pub mod types {
         }
     }
     impl KeywordSuggestionDto {
+        #[inline]
         pub fn builder() -> builder::KeywordSuggestionDto {
             Default::default()
         }
@@ -12192,6 +12532,7 @@ pub mod types {
             struct LeadFormAssetPayloadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormAssetPayloadDtoVisitor {
                 type Value = LeadFormAssetPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12419,6 +12760,7 @@ pub mod types {
         }
     }
     impl LeadFormAssetPayloadDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormAssetPayloadDto {
             Default::default()
         }
@@ -12503,6 +12845,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoCallToActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LearnMore => f.write_str("LEARN_MORE"),
@@ -12526,6 +12869,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LeadFormAssetPayloadDtoCallToActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12551,6 +12895,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LeadFormAssetPayloadDtoCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12560,6 +12905,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LeadFormAssetPayloadDtoCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12607,6 +12953,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoDesiredIntent {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LowIntent => f.write_str("LOW_INTENT"),
@@ -12617,6 +12964,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LeadFormAssetPayloadDtoDesiredIntent {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12629,6 +12977,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LeadFormAssetPayloadDtoDesiredIntent {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12638,6 +12987,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LeadFormAssetPayloadDtoDesiredIntent {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12692,6 +13042,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::VisitSite => f.write_str("VISIT_SITE"),
@@ -12704,6 +13055,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12719,6 +13071,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12728,6 +13081,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LeadFormAssetPayloadDtoPostSubmitCallToActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12762,6 +13116,7 @@ pub mod types {
             struct LeadFormContentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormContentDtoVisitor {
                 type Value = LeadFormContentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12851,6 +13206,7 @@ pub mod types {
         }
     }
     impl LeadFormContentDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormContentDto {
             Default::default()
         }
@@ -12871,6 +13227,7 @@ pub mod types {
             struct LeadFormFieldDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormFieldDtoVisitor {
                 type Value = LeadFormFieldDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12930,6 +13287,7 @@ pub mod types {
         }
     }
     impl LeadFormFieldDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormFieldDto {
             Default::default()
         }
@@ -12959,6 +13317,7 @@ pub mod types {
             struct LeadFormQuestionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LeadFormQuestionDtoVisitor {
                 type Value = LeadFormQuestionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13036,6 +13395,7 @@ pub mod types {
         }
     }
     impl LeadFormQuestionDto {
+        #[inline]
         pub fn builder() -> builder::LeadFormQuestionDto {
             Default::default()
         }
@@ -13058,6 +13418,7 @@ pub mod types {
             struct LegalInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LegalInfoDtoVisitor {
                 type Value = LegalInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13124,6 +13485,7 @@ pub mod types {
         }
     }
     impl LegalInfoDto {
+        #[inline]
         pub fn builder() -> builder::LegalInfoDto {
             Default::default()
         }
@@ -13200,6 +13562,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsFieldsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Clicks => f.write_str("clicks"),
@@ -13221,6 +13584,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LiGetAdAnalyticsFieldsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13244,6 +13608,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LiGetAdAnalyticsFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13252,6 +13617,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LiGetAdAnalyticsFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13302,6 +13668,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsGroupBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -13313,6 +13680,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LiGetAdAnalyticsGroupBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13326,6 +13694,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LiGetAdAnalyticsGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13334,6 +13703,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LiGetAdAnalyticsGroupBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13341,6 +13711,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for LiGetAdAnalyticsGroupBy {
+        #[inline]
         fn default() -> Self {
             LiGetAdAnalyticsGroupBy::Day
         }
@@ -13392,6 +13763,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LiGetAdAnalyticsPivot {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Account => f.write_str("ACCOUNT"),
@@ -13404,6 +13776,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LiGetAdAnalyticsPivot {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13418,6 +13791,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LiGetAdAnalyticsPivot {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13426,6 +13800,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LiGetAdAnalyticsPivot {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13433,6 +13808,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for LiGetAdAnalyticsPivot {
+        #[inline]
         fn default() -> Self {
             LiGetAdAnalyticsPivot::Account
         }
@@ -13509,6 +13885,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LiGetCampaignGroupReportingFieldsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Clicks => f.write_str("clicks"),
@@ -13530,6 +13907,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LiGetCampaignGroupReportingFieldsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13553,6 +13931,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LiGetCampaignGroupReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13562,6 +13941,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LiGetCampaignGroupReportingFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13640,6 +14020,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LiGetReportingListFieldsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Clicks => f.write_str("clicks"),
@@ -13661,6 +14042,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LiGetReportingListFieldsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13684,6 +14066,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LiGetReportingListFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13693,6 +14076,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LiGetReportingListFieldsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13760,6 +14144,7 @@ pub mod types {
             struct LinkedInAdDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInAdDtoVisitor {
                 type Value = LinkedInAdDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13991,6 +14376,7 @@ pub mod types {
         }
     }
     impl LinkedInAdDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInAdDto {
             Default::default()
         }
@@ -14060,6 +14446,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInAdDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -14078,6 +14465,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInAdDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14098,6 +14486,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInAdDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14107,6 +14496,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInAdDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14138,6 +14528,7 @@ pub mod types {
             struct LinkedInBudgetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInBudgetDtoVisitor {
                 type Value = LinkedInBudgetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14228,6 +14619,7 @@ pub mod types {
         }
     }
     impl LinkedInBudgetDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInBudgetDto {
             Default::default()
         }
@@ -14273,6 +14665,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInBudgetDtoBudgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -14283,6 +14676,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInBudgetDtoBudgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14295,6 +14689,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14303,6 +14698,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LinkedInBudgetDtoBudgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14341,6 +14737,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LinkedInCreateLeadFormBodyDtoVisitor {
                 type Value = LinkedInCreateLeadFormBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14428,6 +14825,7 @@ pub mod types {
         }
     }
     impl LinkedInCreateLeadFormBodyDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInCreateLeadFormBodyDto {
             Default::default()
         }
@@ -14470,6 +14868,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInCreateLeadFormBodyDtoState {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("PUBLISHED"),
@@ -14479,6 +14878,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInCreateLeadFormBodyDtoState {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14490,6 +14890,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInCreateLeadFormBodyDtoState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14499,6 +14900,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInCreateLeadFormBodyDtoState {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14545,6 +14947,7 @@ pub mod types {
             struct LinkedInMediaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInMediaDtoVisitor {
                 type Value = LinkedInMediaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14687,6 +15090,7 @@ pub mod types {
         }
     }
     impl LinkedInMediaDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInMediaDto {
             Default::default()
         }
@@ -14732,6 +15136,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInMediaDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Video => f.write_str("video"),
@@ -14742,6 +15147,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInMediaDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14754,6 +15160,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14762,6 +15169,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for LinkedInMediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14785,6 +15193,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LinkedInUpdateAdStatusBodyDtoVisitor {
                 type Value = LinkedInUpdateAdStatusBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14842,6 +15251,7 @@ pub mod types {
         }
     }
     impl LinkedInUpdateAdStatusBodyDto {
+        #[inline]
         pub fn builder() -> builder::LinkedInUpdateAdStatusBodyDto {
             Default::default()
         }
@@ -14890,6 +15300,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoOperationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Paused => f.write_str("PAUSED"),
@@ -14901,6 +15312,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInUpdateAdStatusBodyDtoOperationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14914,6 +15326,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInUpdateAdStatusBodyDtoOperationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14923,6 +15336,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInUpdateAdStatusBodyDtoOperationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14973,6 +15387,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for LinkedInUpdateAdStatusBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AdGroup => f.write_str("adGroup"),
@@ -14984,6 +15399,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for LinkedInUpdateAdStatusBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14997,6 +15413,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for LinkedInUpdateAdStatusBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15006,6 +15423,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedInUpdateAdStatusBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15028,6 +15446,7 @@ pub mod types {
             struct LocaleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocaleDtoVisitor {
                 type Value = LocaleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15082,6 +15501,7 @@ pub mod types {
         }
     }
     impl LocaleDto {
+        #[inline]
         pub fn builder() -> builder::LocaleDto {
             Default::default()
         }
@@ -15100,6 +15520,7 @@ pub mod types {
             struct LocalizedStringDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocalizedStringDtoVisitor {
                 type Value = LocalizedStringDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15150,6 +15571,7 @@ pub mod types {
         }
     }
     impl LocalizedStringDto {
+        #[inline]
         pub fn builder() -> builder::LocalizedStringDto {
             Default::default()
         }
@@ -15168,6 +15590,7 @@ pub mod types {
             struct LocationIdBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocationIdBodyDtoVisitor {
                 type Value = LocationIdBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15218,6 +15641,7 @@ pub mod types {
         }
     }
     impl LocationIdBodyDto {
+        #[inline]
         pub fn builder() -> builder::LocationIdBodyDto {
             Default::default()
         }
@@ -15259,6 +15683,7 @@ pub mod types {
             struct MediaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MediaDtoVisitor {
                 type Value = MediaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15379,6 +15804,7 @@ pub mod types {
         }
     }
     impl MediaDto {
+        #[inline]
         pub fn builder() -> builder::MediaDto {
             Default::default()
         }
@@ -15424,6 +15850,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MediaDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("image"),
@@ -15434,6 +15861,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MediaDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15446,6 +15874,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15454,6 +15883,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MediaDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15480,6 +15910,7 @@ pub mod types {
             struct MemberDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MemberDtoVisitor {
                 type Value = MemberDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15560,6 +15991,7 @@ pub mod types {
         }
     }
     impl MemberDto {
+        #[inline]
         pub fn builder() -> builder::MemberDto {
             Default::default()
         }
@@ -15608,6 +16040,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MemberDtoMemberType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Keyword => f.write_str("KEYWORD"),
@@ -15619,6 +16052,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MemberDtoMemberType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15632,6 +16066,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MemberDtoMemberType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15640,6 +16075,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MemberDtoMemberType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15662,6 +16098,7 @@ pub mod types {
             struct MultipleChoiceOptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MultipleChoiceOptionDtoVisitor {
                 type Value = MultipleChoiceOptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15715,6 +16152,7 @@ pub mod types {
         }
     }
     impl MultipleChoiceOptionDto {
+        #[inline]
         pub fn builder() -> builder::MultipleChoiceOptionDto {
             Default::default()
         }
@@ -15734,6 +16172,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for MultipleChoiceQuestionDetailsDtoVisitor {
                 type Value = MultipleChoiceQuestionDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15785,6 +16224,7 @@ pub mod types {
         }
     }
     impl MultipleChoiceQuestionDetailsDto {
+        #[inline]
         pub fn builder() -> builder::MultipleChoiceQuestionDetailsDto {
             Default::default()
         }
@@ -15806,6 +16246,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostSubmissionCallToActionDtoVisitor {
                 type Value = PostSubmissionCallToActionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15866,6 +16307,7 @@ pub mod types {
         }
     }
     impl PostSubmissionCallToActionDto {
+        #[inline]
         pub fn builder() -> builder::PostSubmissionCallToActionDto {
             Default::default()
         }
@@ -15921,6 +16363,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PostSubmissionCallToActionDtoCallToActionLabel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::VisitCompanyWebsite => f.write_str("VISIT_COMPANY_WEBSITE"),
@@ -15934,6 +16377,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PostSubmissionCallToActionDtoCallToActionLabel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15950,6 +16394,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for PostSubmissionCallToActionDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15959,6 +16404,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PostSubmissionCallToActionDtoCallToActionLabel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15980,6 +16426,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostSubmissionCallToActionTargetDtoVisitor {
                 type Value = PostSubmissionCallToActionTargetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16035,6 +16482,7 @@ pub mod types {
         }
     }
     impl PostSubmissionCallToActionTargetDto {
+        #[inline]
         pub fn builder() -> builder::PostSubmissionCallToActionTargetDto {
             Default::default()
         }
@@ -16055,6 +16503,7 @@ pub mod types {
             struct PostSubmissionInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostSubmissionInfoDtoVisitor {
                 type Value = PostSubmissionInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16114,6 +16563,7 @@ pub mod types {
         }
     }
     impl PostSubmissionInfoDto {
+        #[inline]
         pub fn builder() -> builder::PostSubmissionInfoDto {
             Default::default()
         }
@@ -16132,6 +16582,7 @@ pub mod types {
             struct PublishAdDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PublishAdDtoVisitor {
                 type Value = PublishAdDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16177,6 +16628,7 @@ pub mod types {
         }
     }
     impl PublishAdDto {
+        #[inline]
         pub fn builder() -> builder::PublishAdDto {
             Default::default()
         }
@@ -16215,6 +16667,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PublishingProgressResponseDtoVisitor {
                 type Value = PublishingProgressResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16394,6 +16847,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PublishingProgressResponseDtoPublishingStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("DRAFT"),
@@ -16412,6 +16866,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PublishingProgressResponseDtoPublishingStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16433,6 +16888,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for PublishingProgressResponseDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16442,6 +16898,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PublishingProgressResponseDtoPublishingStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16472,6 +16929,7 @@ pub mod types {
             struct QuestionDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for QuestionDetailsDtoVisitor {
                 type Value = QuestionDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16546,6 +17004,7 @@ pub mod types {
         }
     }
     impl QuestionDetailsDto {
+        #[inline]
         pub fn builder() -> builder::QuestionDetailsDto {
             Default::default()
         }
@@ -16568,6 +17027,7 @@ pub mod types {
             struct RuleBasedUserListDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleBasedUserListDtoVisitor {
                 type Value = RuleBasedUserListDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16634,6 +17094,7 @@ pub mod types {
         }
     }
     impl RuleBasedUserListDto {
+        #[inline]
         pub fn builder() -> builder::RuleBasedUserListDto {
             Default::default()
         }
@@ -16676,6 +17137,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RuleBasedUserListDtoPrepopulationStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Requested => f.write_str("REQUESTED"),
@@ -16685,6 +17147,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RuleBasedUserListDtoPrepopulationStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16696,6 +17159,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RuleBasedUserListDtoPrepopulationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16705,6 +17169,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for RuleBasedUserListDtoPrepopulationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16725,6 +17190,7 @@ pub mod types {
             struct RuleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleDtoVisitor {
                 type Value = RuleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16770,6 +17236,7 @@ pub mod types {
         }
     }
     impl RuleDto {
+        #[inline]
         pub fn builder() -> builder::RuleDto {
             Default::default()
         }
@@ -16790,6 +17257,7 @@ pub mod types {
             struct RuleItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleItemDtoVisitor {
                 type Value = RuleItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16841,6 +17309,7 @@ pub mod types {
         }
     }
     impl RuleItemDto {
+        #[inline]
         pub fn builder() -> builder::RuleItemDto {
             Default::default()
         }
@@ -16886,6 +17355,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RuleItemDtoName {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Url => f.write_str("url__"),
@@ -16896,6 +17366,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RuleItemDtoName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16908,6 +17379,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RuleItemDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16916,6 +17388,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RuleItemDtoName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16936,6 +17409,7 @@ pub mod types {
             struct RuleItemGroupDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleItemGroupDtoVisitor {
                 type Value = RuleItemGroupDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16982,6 +17456,7 @@ pub mod types {
         }
     }
     impl RuleItemGroupDto {
+        #[inline]
         pub fn builder() -> builder::RuleItemGroupDto {
             Default::default()
         }
@@ -17002,6 +17477,7 @@ pub mod types {
             struct RuleOperandDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RuleOperandDtoVisitor {
                 type Value = RuleOperandDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17054,6 +17530,7 @@ pub mod types {
         }
     }
     impl RuleOperandDto {
+        #[inline]
         pub fn builder() -> builder::RuleOperandDto {
             Default::default()
         }
@@ -17078,6 +17555,7 @@ pub mod types {
             struct SelectedAttributeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SelectedAttributeDtoVisitor {
                 type Value = SelectedAttributeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17146,6 +17624,7 @@ pub mod types {
         }
     }
     impl SelectedAttributeDto {
+        #[inline]
         pub fn builder() -> builder::SelectedAttributeDto {
             Default::default()
         }
@@ -17187,6 +17666,7 @@ pub mod types {
             struct SitelinkAssetPayloadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SitelinkAssetPayloadDtoVisitor {
                 type Value = SitelinkAssetPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17315,6 +17795,7 @@ pub mod types {
         }
     }
     impl SitelinkAssetPayloadDto {
+        #[inline]
         pub fn builder() -> builder::SitelinkAssetPayloadDto {
             Default::default()
         }
@@ -17333,6 +17814,7 @@ pub mod types {
             struct SponsoredAccountOwnerDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SponsoredAccountOwnerDtoVisitor {
                 type Value = SponsoredAccountOwnerDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17384,6 +17866,7 @@ pub mod types {
         }
     }
     impl SponsoredAccountOwnerDto {
+        #[inline]
         pub fn builder() -> builder::SponsoredAccountOwnerDto {
             Default::default()
         }
@@ -17404,6 +17887,7 @@ pub mod types {
             struct StringRuleItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StringRuleItemDtoVisitor {
                 type Value = StringRuleItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17460,6 +17944,7 @@ pub mod types {
         }
     }
     impl StringRuleItemDto {
+        #[inline]
         pub fn builder() -> builder::StringRuleItemDto {
             Default::default()
         }
@@ -17480,6 +17965,7 @@ pub mod types {
             struct TargetAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TargetAudienceDtoVisitor {
                 type Value = TargetAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17538,6 +18024,7 @@ pub mod types {
         }
     }
     impl TargetAudienceDto {
+        #[inline]
         pub fn builder() -> builder::TargetAudienceDto {
             Default::default()
         }
@@ -17576,6 +18063,7 @@ pub mod types {
             struct ThankYouPageVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ThankYouPageVisitor {
                 type Value = ThankYouPage;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17678,6 +18166,7 @@ pub mod types {
         }
     }
     impl ThankYouPage {
+        #[inline]
         pub fn builder() -> builder::ThankYouPage {
             Default::default()
         }
@@ -17696,6 +18185,7 @@ pub mod types {
             struct UnitCostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UnitCostDtoVisitor {
                 type Value = UnitCostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17738,6 +18228,7 @@ pub mod types {
         }
     }
     impl UnitCostDto {
+        #[inline]
         pub fn builder() -> builder::UnitCostDto {
             Default::default()
         }
@@ -17770,6 +18261,7 @@ pub mod types {
             struct UpdateCustomAudienceBatchDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomAudienceBatchDtoVisitor {
                 type Value = UpdateCustomAudienceBatchDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17863,6 +18355,7 @@ pub mod types {
         }
     }
     impl UpdateCustomAudienceBatchDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomAudienceBatchDto {
             Default::default()
         }
@@ -17885,6 +18378,7 @@ pub mod types {
             struct UpdateCustomAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomAudienceDtoVisitor {
                 type Value = UpdateCustomAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17956,6 +18450,7 @@ pub mod types {
         }
     }
     impl UpdateCustomAudienceDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomAudienceDto {
             Default::default()
         }
@@ -18021,6 +18516,7 @@ pub mod types {
             struct UpsertAdDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAdDtoVisitor {
                 type Value = UpsertAdDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18239,6 +18735,7 @@ pub mod types {
         }
     }
     impl UpsertAdDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAdDto {
             Default::default()
         }
@@ -18284,6 +18781,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertAdDtoMediaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Single => f.write_str("SINGLE"),
@@ -18294,6 +18792,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertAdDtoMediaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18306,6 +18805,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertAdDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18314,6 +18814,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertAdDtoMediaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18372,6 +18873,7 @@ pub mod types {
             struct UpsertAdsetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAdsetDtoVisitor {
                 type Value = UpsertAdsetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18556,6 +19058,7 @@ pub mod types {
         }
     }
     impl UpsertAdsetDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAdsetDto {
             Default::default()
         }
@@ -18604,6 +19107,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertAdsetDtoMessagingPlatformsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Whatsapp => f.write_str("WHATSAPP"),
@@ -18615,6 +19119,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertAdsetDtoMessagingPlatformsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18628,6 +19133,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertAdsetDtoMessagingPlatformsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18637,6 +19143,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertAdsetDtoMessagingPlatformsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18661,6 +19168,7 @@ pub mod types {
             struct UpsertAssetsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAssetsDtoVisitor {
                 type Value = UpsertAssetsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18722,6 +19230,7 @@ pub mod types {
         }
     }
     impl UpsertAssetsDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAssetsDto {
             Default::default()
         }
@@ -18735,16 +19244,19 @@ pub mod types {
         LeadFormAssetPayloadDto(LeadFormAssetPayloadDto),
     }
     impl ::std::convert::From<CallAssetPayloadDto> for UpsertAssetsDtoPayload {
+        #[inline]
         fn from(value: CallAssetPayloadDto) -> Self {
             Self::CallAssetPayloadDto(value)
         }
     }
     impl ::std::convert::From<SitelinkAssetPayloadDto> for UpsertAssetsDtoPayload {
+        #[inline]
         fn from(value: SitelinkAssetPayloadDto) -> Self {
             Self::SitelinkAssetPayloadDto(value)
         }
     }
     impl ::std::convert::From<LeadFormAssetPayloadDto> for UpsertAssetsDtoPayload {
+        #[inline]
         fn from(value: LeadFormAssetPayloadDto) -> Self {
             Self::LeadFormAssetPayloadDto(value)
         }
@@ -18793,6 +19305,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertAssetsDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("CALL"),
@@ -18804,6 +19317,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertAssetsDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18817,6 +19331,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertAssetsDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18825,6 +19340,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertAssetsDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18859,6 +19375,7 @@ pub mod types {
             struct UpsertAudienceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertAudienceDtoVisitor {
                 type Value = UpsertAudienceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18951,6 +19468,7 @@ pub mod types {
         }
     }
     impl UpsertAudienceDto {
+        #[inline]
         pub fn builder() -> builder::UpsertAudienceDto {
             Default::default()
         }
@@ -18988,6 +19506,7 @@ pub mod types {
             struct UpsertCampaignDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertCampaignDtoVisitor {
                 type Value = UpsertCampaignDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19098,6 +19617,7 @@ pub mod types {
         }
     }
     impl UpsertCampaignDto {
+        #[inline]
         pub fn builder() -> builder::UpsertCampaignDto {
             Default::default()
         }
@@ -19149,6 +19669,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoObjective {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OutcomeLeads => f.write_str("OUTCOME_LEADS"),
@@ -19161,6 +19682,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertCampaignDtoObjective {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19175,6 +19697,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertCampaignDtoObjective {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19183,6 +19706,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertCampaignDtoObjective {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19245,6 +19769,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertCampaignDtoSpecialAdCategoriesItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Employment => f.write_str("EMPLOYMENT"),
@@ -19264,6 +19789,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertCampaignDtoSpecialAdCategoriesItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19281,6 +19807,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertCampaignDtoSpecialAdCategoriesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19290,6 +19817,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertCampaignDtoSpecialAdCategoriesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19336,6 +19864,7 @@ pub mod types {
             struct UpsertConversionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertConversionDtoVisitor {
                 type Value = UpsertConversionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19455,6 +19984,7 @@ pub mod types {
         }
     }
     impl UpsertConversionDto {
+        #[inline]
         pub fn builder() -> builder::UpsertConversionDto {
             Default::default()
         }
@@ -19504,6 +20034,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoAttributionModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::GoogleSearchAttributionDataDriven => {
@@ -19516,6 +20047,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertConversionDtoAttributionModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19530,6 +20062,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertConversionDtoAttributionModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19539,6 +20072,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertConversionDtoAttributionModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19586,6 +20120,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoCountingType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OnePerClick => f.write_str("ONE_PER_CLICK"),
@@ -19596,6 +20131,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertConversionDtoCountingType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19608,6 +20144,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertConversionDtoCountingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19617,6 +20154,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertConversionDtoCountingType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19670,6 +20208,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertConversionDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::UploadClicks => f.write_str("UPLOAD_CLICKS"),
@@ -19682,6 +20221,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertConversionDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19696,6 +20236,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertConversionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19704,6 +20245,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertConversionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19738,6 +20280,7 @@ pub mod types {
             struct UpsertConversionPixelDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertConversionPixelDtoVisitor {
                 type Value = UpsertConversionPixelDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19831,6 +20374,7 @@ pub mod types {
         }
     }
     impl UpsertConversionPixelDto {
+        #[inline]
         pub fn builder() -> builder::UpsertConversionPixelDto {
             Default::default()
         }
@@ -19884,6 +20428,7 @@ pub mod types {
             struct UpsertSegmentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertSegmentDtoVisitor {
                 type Value = UpsertSegmentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20052,6 +20597,7 @@ pub mod types {
         }
     }
     impl UpsertSegmentDto {
+        #[inline]
         pub fn builder() -> builder::UpsertSegmentDto {
             Default::default()
         }
@@ -20100,6 +20646,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertSegmentDtoExpansionLevel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Balanced => f.write_str("BALANCED"),
@@ -20111,6 +20658,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertSegmentDtoExpansionLevel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20124,6 +20672,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertSegmentDtoExpansionLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20133,6 +20682,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertSegmentDtoExpansionLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20155,6 +20705,7 @@ pub mod types {
             struct WelcomeMessageQuestionVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WelcomeMessageQuestionVisitor {
                 type Value = WelcomeMessageQuestion;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20217,6 +20768,7 @@ pub mod types {
         }
     }
     impl WelcomeMessageQuestion {
+        #[inline]
         pub fn builder() -> builder::WelcomeMessageQuestion {
             Default::default()
         }
@@ -20279,6 +20831,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdCampaignDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_group_id: Ok(Default::default()),
@@ -20426,6 +20979,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AdCampaignDto> for super::AdCampaignDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdCampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20526,6 +21080,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdCampaignDto> for AdCampaignDto {
+            #[inline]
             fn from(value: super::AdCampaignDto) -> Self {
                 Self {
                     ad_campaign_group_id: Ok(value.ad_campaign_group_id),
@@ -20600,6 +21155,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdCampaignGroupDataDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_budget_optimization: Ok(Default::default()),
@@ -20766,6 +21322,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdCampaignGroupDataDto>
         for super::AdCampaignGroupDataDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdCampaignGroupDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -20867,6 +21424,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AdCampaignGroupDataDto>
         for AdCampaignGroupDataDto {
+            #[inline]
             fn from(value: super::AdCampaignGroupDataDto) -> Self {
                 Self {
                     ad_budget_optimization: Ok(value.ad_budget_optimization),
@@ -20903,6 +21461,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdScheduleTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day_of_week: Err("no value supplied for day_of_week".to_string()),
@@ -20964,6 +21523,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdScheduleTargetDto>
         for super::AdScheduleTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdScheduleTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21016,6 +21576,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdScheduleTargetDto> for AdScheduleTargetDto {
+            #[inline]
             fn from(value: super::AdScheduleTargetDto) -> Self {
                 Self {
                     day_of_week: Ok(value.day_of_week),
@@ -21032,6 +21593,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AudienceCustomAudienceItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -21060,6 +21622,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceCustomAudienceItemDto>
         for super::AudienceCustomAudienceItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceCustomAudienceItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21089,6 +21652,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AudienceCustomAudienceItemDto>
         for AudienceCustomAudienceItemDto {
+            #[inline]
             fn from(value: super::AudienceCustomAudienceItemDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -21120,6 +21684,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceDimensionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     age_ranges: Ok(Default::default()),
@@ -21186,6 +21751,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceDimensionDto>
         for super::AudienceDimensionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceDimensionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21238,6 +21804,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceDimensionDto> for AudienceDimensionDto {
+            #[inline]
             fn from(value: super::AudienceDimensionDto) -> Self {
                 Self {
                     age_ranges: Ok(value.age_ranges),
@@ -21260,6 +21827,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     geo_locations: Ok(Default::default()),
@@ -21295,6 +21863,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AudienceDto> for super::AudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21329,6 +21898,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceDto> for AudienceDto {
+            #[inline]
             fn from(value: super::AudienceDto) -> Self {
                 Self {
                     geo_locations: Ok(value.geo_locations),
@@ -21346,6 +21916,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceInterestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -21383,6 +21954,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceInterestDto>
         for super::AudienceInterestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceInterestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21417,6 +21989,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceInterestDto> for AudienceInterestDto {
+            #[inline]
             fn from(value: super::AudienceInterestDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -21431,6 +22004,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AudienceLocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -21458,6 +22032,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AudienceLocaleDto> for super::AudienceLocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21486,6 +22061,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceLocaleDto> for AudienceLocaleDto {
+            #[inline]
             fn from(value: super::AudienceLocaleDto) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -21519,6 +22095,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     geometry: Ok(Default::default()),
@@ -21604,6 +22181,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceLocationDto>
         for super::AudienceLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21668,6 +22246,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceLocationDto> for AudienceLocationDto {
+            #[inline]
             fn from(value: super::AudienceLocationDto) -> Self {
                 Self {
                     geometry: Ok(value.geometry),
@@ -21692,6 +22271,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceLocationGeometry {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location: Err("no value supplied for location".to_string()),
@@ -21725,6 +22305,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceLocationGeometry>
         for super::AudienceLocationGeometry {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceLocationGeometry,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21755,6 +22336,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AudienceLocationGeometry>
         for AudienceLocationGeometry {
+            #[inline]
             fn from(value: super::AudienceLocationGeometry) -> Self {
                 Self {
                     location: Ok(value.location),
@@ -21778,6 +22360,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudiencePlacementsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     facebook: Ok(Default::default()),
@@ -21815,6 +22398,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudiencePlacementsDto>
         for super::AudiencePlacementsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudiencePlacementsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21856,6 +22440,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AudiencePlacementsDto>
         for AudiencePlacementsDto {
+            #[inline]
             fn from(value: super::AudiencePlacementsDto) -> Self {
                 Self {
                     facebook: Ok(value.facebook),
@@ -21880,6 +22465,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AudienceSegmentsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     custom_audiences: Ok(Default::default()),
@@ -21923,6 +22509,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AudienceSegmentsDto>
         for super::AudienceSegmentsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AudienceSegmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -21963,6 +22550,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AudienceSegmentsDto> for AudienceSegmentsDto {
+            #[inline]
             fn from(value: super::AudienceSegmentsDto) -> Self {
                 Self {
                     custom_audiences: Ok(value.custom_audiences),
@@ -21988,6 +22576,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for Budget {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Err("no value supplied for amount".to_string()),
@@ -22042,6 +22631,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Budget> for super::Budget {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Budget,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22088,6 +22678,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Budget> for Budget {
+            #[inline]
             fn from(value: super::Budget) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -22121,6 +22712,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CallAssetPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_schedule_targets: Ok(Default::default()),
@@ -22191,6 +22783,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CallAssetPayloadDto>
         for super::CallAssetPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CallAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22243,6 +22836,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CallAssetPayloadDto> for CallAssetPayloadDto {
+            #[inline]
             fn from(value: super::CallAssetPayloadDto) -> Self {
                 Self {
                     ad_schedule_targets: Ok(value.ad_schedule_targets),
@@ -22342,6 +22936,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CampaignDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_groups: Ok(Default::default()),
@@ -22613,6 +23208,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CampaignDto> for super::CampaignDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22767,6 +23363,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CampaignDto> for CampaignDto {
+            #[inline]
             fn from(value: super::CampaignDto) -> Self {
                 Self {
                     ad_groups: Ok(value.ad_groups),
@@ -22804,6 +23401,7 @@ pub mod types {
             id: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for ConsentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     check_required: Err(
@@ -22845,6 +23443,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ConsentDto> for super::ConsentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ConsentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22885,6 +23484,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ConsentDto> for ConsentDto {
+            #[inline]
             fn from(value: super::ConsentDto) -> Self {
                 Self {
                     check_required: Ok(value.check_required),
@@ -22903,6 +23503,7 @@ pub mod types {
             default_value: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for ConversionValueSettings {
+            #[inline]
             fn default() -> Self {
                 Self {
                     always_use_default_value: Err(
@@ -22953,6 +23554,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ConversionValueSettings>
         for super::ConversionValueSettings {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ConversionValueSettings,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -22994,6 +23596,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ConversionValueSettings>
         for ConversionValueSettings {
+            #[inline]
             fn from(value: super::ConversionValueSettings) -> Self {
                 Self {
                     always_use_default_value: Ok(value.always_use_default_value),
@@ -23016,6 +23619,7 @@ pub mod types {
             text: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateConversationFormDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -23067,6 +23671,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateConversationFormDto>
         for super::CreateConversationFormDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateConversationFormDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23114,6 +23719,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateConversationFormDto>
         for CreateConversationFormDto {
+            #[inline]
             fn from(value: super::CreateConversationFormDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -23136,6 +23742,7 @@ pub mod types {
             mcc_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateGoogleIntegrationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_account_id: Err(
@@ -23181,6 +23788,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateGoogleIntegrationDto>
         for super::CreateGoogleIntegrationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateGoogleIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23222,6 +23830,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateGoogleIntegrationDto>
         for CreateGoogleIntegrationDto {
+            #[inline]
             fn from(value: super::CreateGoogleIntegrationDto) -> Self {
                 Self {
                     ad_account_id: Ok(value.ad_account_id),
@@ -23243,6 +23852,7 @@ pub mod types {
             page_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateIntegrationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_account_id: Ok(Default::default()),
@@ -23286,6 +23896,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateIntegrationDto>
         for super::CreateIntegrationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23326,6 +23937,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateIntegrationDto> for CreateIntegrationDto {
+            #[inline]
             fn from(value: super::CreateIntegrationDto) -> Self {
                 Self {
                     ad_account_id: Ok(value.ad_account_id),
@@ -23387,6 +23999,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateLeadFormDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     custom_disclaimer: Ok(Default::default()),
@@ -23543,6 +24156,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateLeadFormDto> for super::CreateLeadFormDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateLeadFormDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23643,6 +24257,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateLeadFormDto> for CreateLeadFormDto {
+            #[inline]
             fn from(value: super::CreateLeadFormDto) -> Self {
                 Self {
                     custom_disclaimer: Ok(value.custom_disclaimer),
@@ -23685,6 +24300,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateLinkedinIntegrationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_account_id: Err(
@@ -23763,6 +24379,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateLinkedinIntegrationDto>
         for super::CreateLinkedinIntegrationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateLinkedinIntegrationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23816,6 +24433,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateLinkedinIntegrationDto>
         for CreateLinkedinIntegrationDto {
+            #[inline]
             fn from(value: super::CreateLinkedinIntegrationDto) -> Self {
                 Self {
                     ad_account_id: Ok(value.ad_account_id),
@@ -23850,6 +24468,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateOfflineUserListJobDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     csv_path: Ok(Default::default()),
@@ -23914,6 +24533,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateOfflineUserListJobDto>
         for super::CreateOfflineUserListJobDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateOfflineUserListJobDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -23967,6 +24587,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateOfflineUserListJobDto>
         for CreateOfflineUserListJobDto {
+            #[inline]
             fn from(value: super::CreateOfflineUserListJobDto) -> Self {
                 Self {
                     csv_path: Ok(value.csv_path),
@@ -23986,6 +24607,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreationLocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     country: Err("no value supplied for country".to_string()),
@@ -24013,6 +24635,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreationLocaleDto> for super::CreationLocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreationLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24042,6 +24665,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreationLocaleDto> for CreationLocaleDto {
+            #[inline]
             fn from(value: super::CreationLocaleDto) -> Self {
                 Self {
                     country: Ok(value.country),
@@ -24059,6 +24683,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomDisclaimer {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -24097,6 +24722,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CustomDisclaimer> for super::CustomDisclaimer {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomDisclaimer,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24131,6 +24757,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomDisclaimer> for CustomDisclaimer {
+            #[inline]
             fn from(value: super::CustomDisclaimer) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -24146,6 +24773,7 @@ pub mod types {
             text: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomDisclaimerCheckbox {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_required: Err("no value supplied for is_required".to_string()),
@@ -24186,6 +24814,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomDisclaimerCheckbox>
         for super::CustomDisclaimerCheckbox {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomDisclaimerCheckbox,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24221,6 +24850,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomDisclaimerCheckbox>
         for CustomDisclaimerCheckbox {
+            #[inline]
             fn from(value: super::CustomDisclaimerCheckbox) -> Self {
                 Self {
                     is_required: Ok(value.is_required),
@@ -24241,6 +24871,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomQuestionFieldDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     custom_question_text: Err(
@@ -24279,6 +24910,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomQuestionFieldDto>
         for super::CustomQuestionFieldDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomQuestionFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24314,6 +24946,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomQuestionFieldDto>
         for CustomQuestionFieldDto {
+            #[inline]
             fn from(value: super::CustomQuestionFieldDto) -> Self {
                 Self {
                     custom_question_text: Ok(value.custom_question_text),
@@ -24362,6 +24995,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FacebookAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     age_max: Ok(Default::default()),
@@ -24481,6 +25115,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FacebookAudienceDto>
         for super::FacebookAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FacebookAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24563,6 +25198,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FacebookAudienceDto> for FacebookAudienceDto {
+            #[inline]
             fn from(value: super::FacebookAudienceDto) -> Self {
                 Self {
                     age_max: Ok(value.age_max),
@@ -24583,6 +25219,7 @@ pub mod types {
             page_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FbSetDefaultPageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     page_id: Err("no value supplied for page_id".to_string()),
@@ -24602,6 +25239,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FbSetDefaultPageBodyDto>
         for super::FbSetDefaultPageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FbSetDefaultPageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24627,6 +25265,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::FbSetDefaultPageBodyDto>
         for FbSetDefaultPageBodyDto {
+            #[inline]
             fn from(value: super::FbSetDefaultPageBodyDto) -> Self {
                 Self { page_id: Ok(value.page_id) }
             }
@@ -24644,6 +25283,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FbUpdateAudienceBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -24687,6 +25327,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FbUpdateAudienceBodyDto>
         for super::FbUpdateAudienceBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FbUpdateAudienceBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24728,6 +25369,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::FbUpdateAudienceBodyDto>
         for FbUpdateAudienceBodyDto {
+            #[inline]
             fn from(value: super::FbUpdateAudienceBodyDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -24752,6 +25394,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FlexibleRuleUserListDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     exclusive_operands: Err(
@@ -24802,6 +25445,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FlexibleRuleUserListDto>
         for super::FlexibleRuleUserListDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FlexibleRuleUserListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24843,6 +25487,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::FlexibleRuleUserListDto>
         for FlexibleRuleUserListDto {
+            #[inline]
             fn from(value: super::FlexibleRuleUserListDto) -> Self {
                 Self {
                     exclusive_operands: Ok(value.exclusive_operands),
@@ -24865,6 +25510,7 @@ pub mod types {
             type_: ::std::result::Result<super::FormQuestionType, ::std::string::String>,
         }
         impl ::std::default::Default for FormQuestion {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -24910,6 +25556,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FormQuestion> for super::FormQuestion {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FormQuestion,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24949,6 +25596,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FormQuestion> for FormQuestion {
+            #[inline]
             fn from(value: super::FormQuestion) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -24964,6 +25612,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FormQuestionOption {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -24991,6 +25640,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FormQuestionOption> for super::FormQuestionOption {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FormQuestionOption,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25019,6 +25669,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FormQuestionOption> for FormQuestionOption {
+            #[inline]
             fn from(value: super::FormQuestionOption) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -25042,6 +25693,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoAddressComponentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     long_name: Ok(Default::default()),
@@ -25079,6 +25731,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GeoAddressComponentDto>
         for super::GeoAddressComponentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoAddressComponentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25120,6 +25773,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GeoAddressComponentDto>
         for GeoAddressComponentDto {
+            #[inline]
             fn from(value: super::GeoAddressComponentDto) -> Self {
                 Self {
                     long_name: Ok(value.long_name),
@@ -25144,6 +25798,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoGeometryDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location: Ok(Default::default()),
@@ -25183,6 +25838,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoGeometryDto> for super::GeoGeometryDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoGeometryDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25223,6 +25879,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoGeometryDto> for GeoGeometryDto {
+            #[inline]
             fn from(value: super::GeoGeometryDto) -> Self {
                 Self {
                     location: Ok(value.location),
@@ -25243,6 +25900,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoLatLngDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     lat: Ok(Default::default()),
@@ -25270,6 +25928,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoLatLngDto> for super::GeoLatLngDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoLatLngDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25296,6 +25955,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoLatLngDto> for GeoLatLngDto {
+            #[inline]
             fn from(value: super::GeoLatLngDto) -> Self {
                 Self {
                     lat: Ok(value.lat),
@@ -25317,6 +25977,7 @@ pub mod types {
             urn: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GeoLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     facet_urn: Err("no value supplied for facet_urn".to_string()),
@@ -25367,6 +26028,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoLocationDto> for super::GeoLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25413,6 +26075,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoLocationDto> for GeoLocationDto {
+            #[inline]
             fn from(value: super::GeoLocationDto) -> Self {
                 Self {
                     facet_urn: Ok(value.facet_urn),
@@ -25434,6 +26097,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GeoViewportDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     northeast: Ok(Default::default()),
@@ -25461,6 +26125,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GeoViewportDto> for super::GeoViewportDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GeoViewportDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25490,6 +26155,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GeoViewportDto> for GeoViewportDto {
+            #[inline]
             fn from(value: super::GeoViewportDto) -> Self {
                 Self {
                     northeast: Ok(value.northeast),
@@ -25593,6 +26259,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAdContentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_id: Ok(Default::default()),
@@ -25854,6 +26521,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleAdContentDto> for super::GoogleAdContentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdContentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26014,6 +26682,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAdContentDto> for GoogleAdContentDto {
+            #[inline]
             fn from(value: super::GoogleAdContentDto) -> Self {
                 Self {
                     ad_campaign_id: Ok(value.ad_campaign_id),
@@ -26054,6 +26723,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAdGroupAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     geo_locations: Ok(Default::default()),
@@ -26085,6 +26755,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleAdGroupAudienceDto>
         for super::GoogleAdGroupAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdGroupAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26115,6 +26786,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleAdGroupAudienceDto>
         for GoogleAdGroupAudienceDto {
+            #[inline]
             fn from(value: super::GoogleAdGroupAudienceDto) -> Self {
                 Self {
                     geo_locations: Ok(value.geo_locations),
@@ -26178,6 +26850,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAdGroupDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_id: Ok(Default::default()),
@@ -26336,6 +27009,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleAdGroupDto> for super::GoogleAdGroupDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdGroupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26436,6 +27110,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAdGroupDto> for GoogleAdGroupDto {
+            #[inline]
             fn from(value: super::GoogleAdGroupDto) -> Self {
                 Self {
                     ad_campaign_id: Ok(value.ad_campaign_id),
@@ -26464,6 +27139,7 @@ pub mod types {
             to: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleAdScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day_of_week: Err("no value supplied for day_of_week".to_string()),
@@ -26504,6 +27180,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleAdScheduleDto>
         for super::GoogleAdScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAdScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26538,6 +27215,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAdScheduleDto> for GoogleAdScheduleDto {
+            #[inline]
             fn from(value: super::GoogleAdScheduleDto) -> Self {
                 Self {
                     day_of_week: Ok(value.day_of_week),
@@ -26563,6 +27241,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleAssetImageDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     error: Ok(Default::default()),
@@ -26612,6 +27291,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleAssetImageDto>
         for super::GoogleAssetImageDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAssetImageDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26658,6 +27338,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAssetImageDto> for GoogleAssetImageDto {
+            #[inline]
             fn from(value: super::GoogleAssetImageDto) -> Self {
                 Self {
                     error: Ok(value.error),
@@ -26691,6 +27372,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleAssetsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     business_logo: Ok(Default::default()),
@@ -26750,6 +27432,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleAssetsDto> for super::GoogleAssetsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleAssetsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26802,6 +27485,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleAssetsDto> for GoogleAssetsDto {
+            #[inline]
             fn from(value: super::GoogleAssetsDto) -> Self {
                 Self {
                     business_logo: Ok(value.business_logo),
@@ -26824,6 +27508,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleBiddingStrategyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     type_: Ok(Default::default()),
@@ -26852,6 +27537,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleBiddingStrategyDto>
         for super::GoogleBiddingStrategyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleBiddingStrategyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26881,6 +27567,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleBiddingStrategyDto>
         for GoogleBiddingStrategyDto {
+            #[inline]
             fn from(value: super::GoogleBiddingStrategyDto) -> Self {
                 Self {
                     type_: Ok(value.type_),
@@ -26908,6 +27595,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleBudgetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Ok(Default::default()),
@@ -26964,6 +27652,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleBudgetDto> for super::GoogleBudgetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleBudgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27010,6 +27699,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleBudgetDto> for GoogleBudgetDto {
+            #[inline]
             fn from(value: super::GoogleBudgetDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -27047,6 +27737,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleCampaignAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     age_range: Ok(Default::default()),
@@ -27125,6 +27816,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleCampaignAudienceDto>
         for super::GoogleCampaignAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleCampaignAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27184,6 +27876,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleCampaignAudienceDto>
         for GoogleCampaignAudienceDto {
+            #[inline]
             fn from(value: super::GoogleCampaignAudienceDto) -> Self {
                 Self {
                     age_range: Ok(value.age_range),
@@ -27211,6 +27904,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleCampaignGoalDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_custom_conversion_goal: Ok(Default::default()),
@@ -27251,6 +27945,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleCampaignGoalDto>
         for super::GoogleCampaignGoalDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleCampaignGoalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27292,6 +27987,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleCampaignGoalDto>
         for GoogleCampaignGoalDto {
+            #[inline]
             fn from(value: super::GoogleCampaignGoalDto) -> Self {
                 Self {
                     is_custom_conversion_goal: Ok(value.is_custom_conversion_goal),
@@ -27320,6 +28016,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleCarouselCardDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call_to_action_label: Ok(Default::default()),
@@ -27369,6 +28066,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleCarouselCardDto>
         for super::GoogleCarouselCardDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleCarouselCardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27416,6 +28114,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleCarouselCardDto>
         for GoogleCarouselCardDto {
+            #[inline]
             fn from(value: super::GoogleCarouselCardDto) -> Self {
                 Self {
                     call_to_action_label: Ok(value.call_to_action_label),
@@ -27431,6 +28130,7 @@ pub mod types {
             negative: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleDemographicTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enum_: Err("no value supplied for enum_".to_string()),
@@ -27459,6 +28159,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleDemographicTargetDto>
         for super::GoogleDemographicTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleDemographicTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27489,6 +28190,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleDemographicTargetDto>
         for GoogleDemographicTargetDto {
+            #[inline]
             fn from(value: super::GoogleDemographicTargetDto) -> Self {
                 Self {
                     enum_: Ok(value.enum_),
@@ -27552,6 +28254,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleGeoLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_components: Ok(Default::default()),
@@ -27703,6 +28406,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleGeoLocationDto>
         for super::GoogleGeoLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleGeoLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27803,6 +28507,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleGeoLocationDto> for GoogleGeoLocationDto {
+            #[inline]
             fn from(value: super::GoogleGeoLocationDto) -> Self {
                 Self {
                     address_components: Ok(value.address_components),
@@ -27830,6 +28535,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleKeywordItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     keyword: Err("no value supplied for keyword".to_string()),
@@ -27858,6 +28564,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleKeywordItemDto>
         for super::GoogleKeywordItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleKeywordItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27887,6 +28594,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleKeywordItemDto> for GoogleKeywordItemDto {
+            #[inline]
             fn from(value: super::GoogleKeywordItemDto) -> Self {
                 Self {
                     keyword: Ok(value.keyword),
@@ -27906,6 +28614,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleKeywordsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     negatives: Ok(Default::default()),
@@ -27933,6 +28642,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleKeywordsDto> for super::GoogleKeywordsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleKeywordsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -27962,6 +28672,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleKeywordsDto> for GoogleKeywordsDto {
+            #[inline]
             fn from(value: super::GoogleKeywordsDto) -> Self {
                 Self {
                     negatives: Ok(value.negatives),
@@ -27989,6 +28700,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleLocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Ok(Default::default()),
@@ -28037,6 +28749,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleLocaleDto> for super::GoogleLocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleLocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28083,6 +28796,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleLocaleDto> for GoogleLocaleDto {
+            #[inline]
             fn from(value: super::GoogleLocaleDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -28120,6 +28834,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleMediaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     error: Ok(Default::default()),
@@ -28185,6 +28900,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GoogleMediaDto> for super::GoogleMediaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28243,6 +28959,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GoogleMediaDto> for GoogleMediaDto {
+            #[inline]
             fn from(value: super::GoogleMediaDto) -> Self {
                 Self {
                     error: Ok(value.error),
@@ -28260,6 +28977,7 @@ pub mod types {
             target_search_network: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleNetworkSettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     target_content_network: Err(
@@ -28298,6 +29016,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleNetworkSettingsDto>
         for super::GoogleNetworkSettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleNetworkSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28333,6 +29052,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleNetworkSettingsDto>
         for GoogleNetworkSettingsDto {
+            #[inline]
             fn from(value: super::GoogleNetworkSettingsDto) -> Self {
                 Self {
                     target_content_network: Ok(value.target_content_network),
@@ -28346,6 +29066,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GoogleSegmentTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -28374,6 +29095,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleSegmentTargetDto>
         for super::GoogleSegmentTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleSegmentTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28403,6 +29125,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleSegmentTargetDto>
         for GoogleSegmentTargetDto {
+            #[inline]
             fn from(value: super::GoogleSegmentTargetDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -28422,6 +29145,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleTargetInterestsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     affinity: Ok(Default::default()),
@@ -28450,6 +29174,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleTargetInterestsDto>
         for super::GoogleTargetInterestsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleTargetInterestsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28480,6 +29205,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleTargetInterestsDto>
         for GoogleTargetInterestsDto {
+            #[inline]
             fn from(value: super::GoogleTargetInterestsDto) -> Self {
                 Self {
                     affinity: Ok(value.affinity),
@@ -28495,6 +29221,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GoogleYouTubeVideoLinkDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     youtube_video_id: Err(
@@ -28519,6 +29246,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GoogleYouTubeVideoLinkDto>
         for super::GoogleYouTubeVideoLinkDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GoogleYouTubeVideoLinkDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28544,6 +29272,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GoogleYouTubeVideoLinkDto>
         for GoogleYouTubeVideoLinkDto {
+            #[inline]
             fn from(value: super::GoogleYouTubeVideoLinkDto) -> Self {
                 Self {
                     youtube_video_id: Ok(value.youtube_video_id),
@@ -28560,6 +29289,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GreetingCard {
+            #[inline]
             fn default() -> Self {
                 Self {
                     content: Err("no value supplied for content".to_string()),
@@ -28596,6 +29326,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<GreetingCard> for super::GreetingCard {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GreetingCard,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28630,6 +29361,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::GreetingCard> for GreetingCard {
+            #[inline]
             fn from(value: super::GreetingCard) -> Self {
                 Self {
                     content: Ok(value.content),
@@ -28644,6 +29376,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for HiddenFieldDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -28671,6 +29404,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<HiddenFieldDto> for super::HiddenFieldDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: HiddenFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28699,6 +29433,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::HiddenFieldDto> for HiddenFieldDto {
+            #[inline]
             fn from(value: super::HiddenFieldDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -28723,6 +29458,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for KeywordSuggestionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     keywords: Ok(Default::default()),
@@ -28772,6 +29508,7 @@ pub mod types {
         impl ::std::convert::TryFrom<KeywordSuggestionDto>
         for super::KeywordSuggestionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: KeywordSuggestionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28818,6 +29555,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::KeywordSuggestionDto> for KeywordSuggestionDto {
+            #[inline]
             fn from(value: super::KeywordSuggestionDto) -> Self {
                 Self {
                     keywords: Ok(value.keywords),
@@ -28893,6 +29631,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormAssetPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     background_image_asset: Ok(Default::default()),
@@ -29090,6 +29829,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LeadFormAssetPayloadDto>
         for super::LeadFormAssetPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29205,6 +29945,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::LeadFormAssetPayloadDto>
         for LeadFormAssetPayloadDto {
+            #[inline]
             fn from(value: super::LeadFormAssetPayloadDto) -> Self {
                 Self {
                     background_image_asset: Ok(value.background_image_asset),
@@ -29251,6 +29992,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormContentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -29315,6 +30057,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LeadFormContentDto> for super::LeadFormContentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormContentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29367,6 +30110,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LeadFormContentDto> for LeadFormContentDto {
+            #[inline]
             fn from(value: super::LeadFormContentDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -29389,6 +30133,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormFieldDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     input_type: Err("no value supplied for input_type".to_string()),
@@ -29419,6 +30164,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LeadFormFieldDto> for super::LeadFormFieldDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormFieldDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29453,6 +30199,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LeadFormFieldDto> for LeadFormFieldDto {
+            #[inline]
             fn from(value: super::LeadFormFieldDto) -> Self {
                 Self {
                     input_type: Ok(value.input_type),
@@ -29477,6 +30224,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LeadFormQuestionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -29531,6 +30279,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LeadFormQuestionDto>
         for super::LeadFormQuestionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LeadFormQuestionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29577,6 +30326,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LeadFormQuestionDto> for LeadFormQuestionDto {
+            #[inline]
             fn from(value: super::LeadFormQuestionDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -29602,6 +30352,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LegalInfoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     consents: Err("no value supplied for consents".to_string()),
@@ -29648,6 +30399,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LegalInfoDto> for super::LegalInfoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LegalInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29688,6 +30440,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LegalInfoDto> for LegalInfoDto {
+            #[inline]
             fn from(value: super::LegalInfoDto) -> Self {
                 Self {
                     consents: Ok(value.consents),
@@ -29764,6 +30517,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInAdDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_campaign_group_id: Ok(Default::default()),
@@ -29951,6 +30705,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinkedInAdDto> for super::LinkedInAdDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30069,6 +30824,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinkedInAdDto> for LinkedInAdDto {
+            #[inline]
             fn from(value: super::LinkedInAdDto) -> Self {
                 Self {
                     ad_campaign_group_id: Ok(value.ad_campaign_group_id),
@@ -30110,6 +30866,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInBudgetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Ok(Default::default()),
@@ -30166,6 +30923,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinkedInBudgetDto> for super::LinkedInBudgetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInBudgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30212,6 +30970,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinkedInBudgetDto> for LinkedInBudgetDto {
+            #[inline]
             fn from(value: super::LinkedInBudgetDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -30246,6 +31005,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInCreateLeadFormBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     content: Err("no value supplied for content".to_string()),
@@ -30318,6 +31078,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LinkedInCreateLeadFormBodyDto>
         for super::LinkedInCreateLeadFormBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInCreateLeadFormBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30377,6 +31138,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::LinkedInCreateLeadFormBodyDto>
         for LinkedInCreateLeadFormBodyDto {
+            #[inline]
             fn from(value: super::LinkedInCreateLeadFormBodyDto) -> Self {
                 Self {
                     content: Ok(value.content),
@@ -30428,6 +31190,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInMediaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     destination_url: Ok(Default::default()),
@@ -30532,6 +31295,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinkedInMediaDto> for super::LinkedInMediaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInMediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30608,6 +31372,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinkedInMediaDto> for LinkedInMediaDto {
+            #[inline]
             fn from(value: super::LinkedInMediaDto) -> Self {
                 Self {
                     destination_url: Ok(value.destination_url),
@@ -30634,6 +31399,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkedInUpdateAdStatusBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     operation_type: Err(
@@ -30669,6 +31435,7 @@ pub mod types {
         impl ::std::convert::TryFrom<LinkedInUpdateAdStatusBodyDto>
         for super::LinkedInUpdateAdStatusBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedInUpdateAdStatusBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30699,6 +31466,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::LinkedInUpdateAdStatusBodyDto>
         for LinkedInUpdateAdStatusBodyDto {
+            #[inline]
             fn from(value: super::LinkedInUpdateAdStatusBodyDto) -> Self {
                 Self {
                     operation_type: Ok(value.operation_type),
@@ -30715,6 +31483,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LocaleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     country: Err("no value supplied for country".to_string()),
@@ -30742,6 +31511,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LocaleDto> for super::LocaleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocaleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30770,6 +31540,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LocaleDto> for LocaleDto {
+            #[inline]
             fn from(value: super::LocaleDto) -> Self {
                 Self {
                     country: Ok(value.country),
@@ -30785,6 +31556,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LocalizedStringDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     localized: Err("no value supplied for localized".to_string()),
@@ -30805,6 +31577,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LocalizedStringDto> for super::LocalizedStringDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocalizedStringDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30829,6 +31602,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LocalizedStringDto> for LocalizedStringDto {
+            #[inline]
             fn from(value: super::LocalizedStringDto) -> Self {
                 Self {
                     localized: Ok(value.localized),
@@ -30843,6 +31617,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LocationIdBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -30864,6 +31639,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LocationIdBodyDto> for super::LocationIdBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocationIdBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30888,6 +31664,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LocationIdBodyDto> for LocationIdBodyDto {
+            #[inline]
             fn from(value: super::LocationIdBodyDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -30924,6 +31701,7 @@ pub mod types {
             type_: ::std::result::Result<super::MediaDtoType, ::std::string::String>,
         }
         impl ::std::default::Default for MediaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -31014,6 +31792,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MediaDto> for super::MediaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MediaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31084,6 +31863,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MediaDto> for MediaDto {
+            #[inline]
             fn from(value: super::MediaDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -31117,6 +31897,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MemberDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     app: Ok(Default::default()),
@@ -31165,6 +31946,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MemberDto> for super::MemberDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MemberDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31211,6 +31993,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MemberDto> for MemberDto {
+            #[inline]
             fn from(value: super::MemberDto) -> Self {
                 Self {
                     app: Ok(value.app),
@@ -31229,6 +32012,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MultipleChoiceOptionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -31257,6 +32041,7 @@ pub mod types {
         impl ::std::convert::TryFrom<MultipleChoiceOptionDto>
         for super::MultipleChoiceOptionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MultipleChoiceOptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31286,6 +32071,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::MultipleChoiceOptionDto>
         for MultipleChoiceOptionDto {
+            #[inline]
             fn from(value: super::MultipleChoiceOptionDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -31301,6 +32087,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MultipleChoiceQuestionDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     options: Err("no value supplied for options".to_string()),
@@ -31322,6 +32109,7 @@ pub mod types {
         impl ::std::convert::TryFrom<MultipleChoiceQuestionDetailsDto>
         for super::MultipleChoiceQuestionDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MultipleChoiceQuestionDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31347,6 +32135,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::MultipleChoiceQuestionDetailsDto>
         for MultipleChoiceQuestionDetailsDto {
+            #[inline]
             fn from(value: super::MultipleChoiceQuestionDetailsDto) -> Self {
                 Self { options: Ok(value.options) }
             }
@@ -31363,6 +32152,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostSubmissionCallToActionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call_to_action_label: Err(
@@ -31403,6 +32193,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostSubmissionCallToActionDto>
         for super::PostSubmissionCallToActionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostSubmissionCallToActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31438,6 +32229,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostSubmissionCallToActionDto>
         for PostSubmissionCallToActionDto {
+            #[inline]
             fn from(value: super::PostSubmissionCallToActionDto) -> Self {
                 Self {
                     call_to_action_label: Ok(value.call_to_action_label),
@@ -31453,6 +32245,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostSubmissionCallToActionTargetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     landing_page_url: Err(
@@ -31477,6 +32270,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostSubmissionCallToActionTargetDto>
         for super::PostSubmissionCallToActionTargetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostSubmissionCallToActionTargetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31502,6 +32296,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostSubmissionCallToActionTargetDto>
         for PostSubmissionCallToActionTargetDto {
+            #[inline]
             fn from(value: super::PostSubmissionCallToActionTargetDto) -> Self {
                 Self {
                     landing_page_url: Ok(value.landing_page_url),
@@ -31520,6 +32315,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostSubmissionInfoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call_to_action: Err(
@@ -31553,6 +32349,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostSubmissionInfoDto>
         for super::PostSubmissionInfoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostSubmissionInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31583,6 +32380,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostSubmissionInfoDto>
         for PostSubmissionInfoDto {
+            #[inline]
             fn from(value: super::PostSubmissionInfoDto) -> Self {
                 Self {
                     call_to_action: Ok(value.call_to_action),
@@ -31598,6 +32396,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PublishAdDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -31619,6 +32418,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PublishAdDto> for super::PublishAdDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PublishAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31643,6 +32443,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PublishAdDto> for PublishAdDto {
+            #[inline]
             fn from(value: super::PublishAdDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -31661,6 +32462,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for QuestionDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     multiple_choice_question_details: Ok(Default::default()),
@@ -31698,6 +32500,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<QuestionDetailsDto> for super::QuestionDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: QuestionDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31734,6 +32537,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::QuestionDetailsDto> for QuestionDetailsDto {
+            #[inline]
             fn from(value: super::QuestionDetailsDto) -> Self {
                 Self {
                     multiple_choice_question_details: Ok(
@@ -31755,6 +32559,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleBasedUserListDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     flexible_rule_user_list: Err(
@@ -31793,6 +32598,7 @@ pub mod types {
         impl ::std::convert::TryFrom<RuleBasedUserListDto>
         for super::RuleBasedUserListDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleBasedUserListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31827,6 +32633,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleBasedUserListDto> for RuleBasedUserListDto {
+            #[inline]
             fn from(value: super::RuleBasedUserListDto) -> Self {
                 Self {
                     flexible_rule_user_list: Ok(value.flexible_rule_user_list),
@@ -31842,6 +32649,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     rule_item_groups: Err(
@@ -31865,6 +32673,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleDto> for super::RuleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31889,6 +32698,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleDto> for RuleDto {
+            #[inline]
             fn from(value: super::RuleDto) -> Self {
                 Self {
                     rule_item_groups: Ok(value.rule_item_groups),
@@ -31904,6 +32714,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -31936,6 +32747,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleItemDto> for super::RuleItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31965,6 +32777,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleItemDto> for RuleItemDto {
+            #[inline]
             fn from(value: super::RuleItemDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -31980,6 +32793,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RuleItemGroupDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     rule_items: Err("no value supplied for rule_items".to_string()),
@@ -31998,6 +32812,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleItemGroupDto> for super::RuleItemGroupDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleItemGroupDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32022,6 +32837,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleItemGroupDto> for RuleItemGroupDto {
+            #[inline]
             fn from(value: super::RuleItemGroupDto) -> Self {
                 Self {
                     rule_items: Ok(value.rule_items),
@@ -32034,6 +32850,7 @@ pub mod types {
             rule: ::std::result::Result<super::RuleDto, ::std::string::String>,
         }
         impl ::std::default::Default for RuleOperandDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     lookback_window_days: Err(
@@ -32066,6 +32883,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RuleOperandDto> for super::RuleOperandDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RuleOperandDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32095,6 +32913,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RuleOperandDto> for RuleOperandDto {
+            #[inline]
             fn from(value: super::RuleOperandDto) -> Self {
                 Self {
                     lookback_window_days: Ok(value.lookback_window_days),
@@ -32113,6 +32932,7 @@ pub mod types {
             urn: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SelectedAttributeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     category_name: Err(
@@ -32164,6 +32984,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SelectedAttributeDto>
         for super::SelectedAttributeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SelectedAttributeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32210,6 +33031,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SelectedAttributeDto> for SelectedAttributeDto {
+            #[inline]
             fn from(value: super::SelectedAttributeDto) -> Self {
                 Self {
                     category_name: Ok(value.category_name),
@@ -32255,6 +33077,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SitelinkAssetPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ad_schedule_targets: Ok(Default::default()),
@@ -32349,6 +33172,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SitelinkAssetPayloadDto>
         for super::SitelinkAssetPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SitelinkAssetPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32420,6 +33244,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::SitelinkAssetPayloadDto>
         for SitelinkAssetPayloadDto {
+            #[inline]
             fn from(value: super::SitelinkAssetPayloadDto) -> Self {
                 Self {
                     ad_schedule_targets: Ok(value.ad_schedule_targets),
@@ -32441,6 +33266,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SponsoredAccountOwnerDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     sponsored_account: Err(
@@ -32465,6 +33291,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SponsoredAccountOwnerDto>
         for super::SponsoredAccountOwnerDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SponsoredAccountOwnerDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32490,6 +33317,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::SponsoredAccountOwnerDto>
         for SponsoredAccountOwnerDto {
+            #[inline]
             fn from(value: super::SponsoredAccountOwnerDto) -> Self {
                 Self {
                     sponsored_account: Ok(value.sponsored_account),
@@ -32505,6 +33333,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for StringRuleItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     operator: Err("no value supplied for operator".to_string()),
@@ -32532,6 +33361,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<StringRuleItemDto> for super::StringRuleItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StringRuleItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32560,6 +33390,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::StringRuleItemDto> for StringRuleItemDto {
+            #[inline]
             fn from(value: super::StringRuleItemDto) -> Self {
                 Self {
                     operator: Ok(value.operator),
@@ -32579,6 +33410,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TargetAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     exclude: Ok(Default::default()),
@@ -32610,6 +33442,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TargetAudienceDto> for super::TargetAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TargetAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32638,6 +33471,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TargetAudienceDto> for TargetAudienceDto {
+            #[inline]
             fn from(value: super::TargetAudienceDto) -> Self {
                 Self {
                     exclude: Ok(value.exclude),
@@ -32671,6 +33505,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ThankYouPage {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -32758,6 +33593,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ThankYouPage> for super::ThankYouPage {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ThankYouPage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32822,6 +33658,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ThankYouPage> for ThankYouPage {
+            #[inline]
             fn from(value: super::ThankYouPage) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -32839,6 +33676,7 @@ pub mod types {
             amount: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for UnitCostDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Err("no value supplied for amount".to_string()),
@@ -32857,6 +33695,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UnitCostDto> for super::UnitCostDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UnitCostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32879,6 +33718,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UnitCostDto> for UnitCostDto {
+            #[inline]
             fn from(value: super::UnitCostDto) -> Self {
                 Self { amount: Ok(value.amount) }
             }
@@ -32907,6 +33747,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomAudienceBatchDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     csv_path: Ok(Default::default()),
@@ -32976,6 +33817,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomAudienceBatchDto>
         for super::UpdateCustomAudienceBatchDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomAudienceBatchDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33029,6 +33871,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomAudienceBatchDto>
         for UpdateCustomAudienceBatchDto {
+            #[inline]
             fn from(value: super::UpdateCustomAudienceBatchDto) -> Self {
                 Self {
                     csv_path: Ok(value.csv_path),
@@ -33055,6 +33898,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_id: Err("no value supplied for contact_id".to_string()),
@@ -33098,6 +33942,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomAudienceDto>
         for super::UpdateCustomAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33139,6 +33984,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomAudienceDto>
         for UpdateCustomAudienceDto {
+            #[inline]
             fn from(value: super::UpdateCustomAudienceDto) -> Self {
                 Self {
                     contact_id: Ok(value.contact_id),
@@ -33215,6 +34061,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAdDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     adset_id: Err("no value supplied for adset_id".to_string()),
@@ -33394,6 +34241,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAdDto> for super::UpsertAdDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAdDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33512,6 +34360,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAdDto> for UpsertAdDto {
+            #[inline]
             fn from(value: super::UpsertAdDto) -> Self {
                 Self {
                     adset_id: Ok(value.adset_id),
@@ -33589,6 +34438,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAdsetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     audience: Ok(Default::default()),
@@ -33740,6 +34590,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAdsetDto> for super::UpsertAdsetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAdsetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33840,6 +34691,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAdsetDto> for UpsertAdsetDto {
+            #[inline]
             fn from(value: super::UpsertAdsetDto) -> Self {
                 Self {
                     audience: Ok(value.audience),
@@ -33874,6 +34726,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAssetsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -33913,6 +34766,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAssetsDto> for super::UpsertAssetsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAssetsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33953,6 +34807,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAssetsDto> for UpsertAssetsDto {
+            #[inline]
             fn from(value: super::UpsertAssetsDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -33982,6 +34837,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertAudienceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     dimensions: Ok(Default::default()),
@@ -34049,6 +34905,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertAudienceDto> for super::UpsertAudienceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertAudienceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34101,6 +34958,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertAudienceDto> for UpsertAudienceDto {
+            #[inline]
             fn from(value: super::UpsertAudienceDto) -> Self {
                 Self {
                     dimensions: Ok(value.dimensions),
@@ -34139,6 +34997,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertCampaignDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Ok(Default::default()),
@@ -34212,6 +35071,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertCampaignDto> for super::UpsertCampaignDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertCampaignDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34270,6 +35130,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertCampaignDto> for UpsertCampaignDto {
+            #[inline]
             fn from(value: super::UpsertCampaignDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -34315,6 +35176,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertConversionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attribution_model: Err(
@@ -34432,6 +35294,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertConversionDto>
         for super::UpsertConversionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertConversionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34508,6 +35371,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertConversionDto> for UpsertConversionDto {
+            #[inline]
             fn from(value: super::UpsertConversionDto) -> Self {
                 Self {
                     attribution_model: Ok(value.attribution_model),
@@ -34543,6 +35407,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpsertConversionPixelDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversion_pixel_id: Ok(Default::default()),
@@ -34604,6 +35469,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertConversionPixelDto>
         for super::UpsertConversionPixelDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertConversionPixelDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34657,6 +35523,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpsertConversionPixelDto>
         for UpsertConversionPixelDto {
+            #[inline]
             fn from(value: super::UpsertConversionPixelDto) -> Self {
                 Self {
                     conversion_pixel_id: Ok(value.conversion_pixel_id),
@@ -34716,6 +35583,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertSegmentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     country_codes: Ok(Default::default()),
@@ -34858,6 +35726,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertSegmentDto> for super::UpsertSegmentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertSegmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -34952,6 +35821,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertSegmentDto> for UpsertSegmentDto {
+            #[inline]
             fn from(value: super::UpsertSegmentDto) -> Self {
                 Self {
                     country_codes: Ok(value.country_codes),
@@ -34981,6 +35851,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WelcomeMessageQuestion {
+            #[inline]
             fn default() -> Self {
                 Self {
                     question: Err("no value supplied for question".to_string()),
@@ -35009,6 +35880,7 @@ pub mod types {
         impl ::std::convert::TryFrom<WelcomeMessageQuestion>
         for super::WelcomeMessageQuestion {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WelcomeMessageQuestion,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -35039,6 +35911,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::WelcomeMessageQuestion>
         for WelcomeMessageQuestion {
+            #[inline]
             fn from(value: super::WelcomeMessageQuestion) -> Self {
                 Self {
                     question: Ok(value.question),
@@ -35053,6 +35926,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -35061,6 +35935,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -35069,11 +35944,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -35097,6 +35974,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -35113,6 +35991,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -35126,21 +36005,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -35171,6 +36055,7 @@ let response = client.fb_get_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_reporting(&self) -> builder::FbGetReporting<'_> {
         builder::FbGetReporting::new(self)
     }
@@ -35194,6 +36079,7 @@ let response = client.fb_get_campaign_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_campaign_reporting(&self) -> builder::FbGetCampaignReporting<'_> {
         builder::FbGetCampaignReporting::new(self)
     }
@@ -35221,6 +36107,7 @@ let response = client.fb_get_reporting_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_reporting_list(&self) -> builder::FbGetReportingList<'_> {
         builder::FbGetReportingList::new(self)
     }
@@ -35240,6 +36127,7 @@ let response = client.fb_get_current_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_current_user(&self) -> builder::FbGetCurrentUser<'_> {
         builder::FbGetCurrentUser::new(self)
     }
@@ -35259,6 +36147,7 @@ let response = client.fb_get_pages()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_pages(&self) -> builder::FbGetPages<'_> {
         builder::FbGetPages::new(self)
     }
@@ -35280,6 +36169,7 @@ let response = client.fb_get_instagram_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_instagram_accounts(&self) -> builder::FbGetInstagramAccounts<'_> {
         builder::FbGetInstagramAccounts::new(self)
     }
@@ -35301,6 +36191,7 @@ let response = client.fb_get_page_lead_forms()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_page_lead_forms(&self) -> builder::FbGetPageLeadForms<'_> {
         builder::FbGetPageLeadForms::new(self)
     }
@@ -35320,6 +36211,7 @@ let response = client.fb_create_page_lead_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_create_page_lead_form(&self) -> builder::FbCreatePageLeadForm<'_> {
         builder::FbCreatePageLeadForm::new(self)
     }
@@ -35345,6 +36237,7 @@ let response = client.fb_get_ad_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_ad_accounts(&self) -> builder::FbGetAdAccounts<'_> {
         builder::FbGetAdAccounts::new(self)
     }
@@ -35366,6 +36259,7 @@ let response = client.fb_get_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_ad_account(&self) -> builder::FbGetAdAccount<'_> {
         builder::FbGetAdAccount::new(self)
     }
@@ -35385,6 +36279,7 @@ let response = client.fb_delete_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_ad_account(&self) -> builder::FbDeleteAdAccount<'_> {
         builder::FbDeleteAdAccount::new(self)
     }
@@ -35404,6 +36299,7 @@ let response = client.fb_get_conversation_forms()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_conversation_forms(&self) -> builder::FbGetConversationForms<'_> {
         builder::FbGetConversationForms::new(self)
     }
@@ -35419,6 +36315,7 @@ let response = client.fb_create_conversation_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_create_conversation_form(&self) -> builder::FbCreateConversationForm<'_> {
         builder::FbCreateConversationForm::new(self)
     }
@@ -35438,6 +36335,7 @@ let response = client.fb_get_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_integration(&self) -> builder::FbGetIntegration<'_> {
         builder::FbGetIntegration::new(self)
     }
@@ -35453,6 +36351,7 @@ let response = client.fb_create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_create_integration(&self) -> builder::FbCreateIntegration<'_> {
         builder::FbCreateIntegration::new(self)
     }
@@ -35468,6 +36367,7 @@ let response = client.fb_delete_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_integration(&self) -> builder::FbDeleteIntegration<'_> {
         builder::FbDeleteIntegration::new(self)
     }
@@ -35491,6 +36391,7 @@ let response = client.fb_search_targeting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_search_targeting(&self) -> builder::FbSearchTargeting<'_> {
         builder::FbSearchTargeting::new(self)
     }
@@ -35510,6 +36411,7 @@ let response = client.fb_publish_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_publish_campaign(&self) -> builder::FbPublishCampaign<'_> {
         builder::FbPublishCampaign::new(self)
     }
@@ -35529,6 +36431,7 @@ let response = client.fb_delete_page()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_page(&self) -> builder::FbDeletePage<'_> {
         builder::FbDeletePage::new(self)
     }
@@ -35552,6 +36455,7 @@ let response = client.fb_get_pixels()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_pixels(&self) -> builder::FbGetPixels<'_> {
         builder::FbGetPixels::new(self)
     }
@@ -35567,6 +36471,7 @@ let response = client.fb_upsert_pixel()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_pixel(&self) -> builder::FbUpsertPixel<'_> {
         builder::FbUpsertPixel::new(self)
     }
@@ -35590,6 +36495,7 @@ let response = client.fb_get_custom_audiences()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_custom_audiences(&self) -> builder::FbGetCustomAudiences<'_> {
         builder::FbGetCustomAudiences::new(self)
     }
@@ -35611,6 +36517,7 @@ let response = client.fb_get_custom_audience_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_custom_audience_by_id(&self) -> builder::FbGetCustomAudienceById<'_> {
         builder::FbGetCustomAudienceById::new(self)
     }
@@ -35630,6 +36537,7 @@ let response = client.fb_update_custom_audience()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_update_custom_audience(&self) -> builder::FbUpdateCustomAudience<'_> {
         builder::FbUpdateCustomAudience::new(self)
     }
@@ -35651,6 +36559,7 @@ let response = client.fb_delete_custom_audience()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_custom_audience(&self) -> builder::FbDeleteCustomAudience<'_> {
         builder::FbDeleteCustomAudience::new(self)
     }
@@ -35670,6 +36579,7 @@ let response = client.fb_add_custom_audience_member()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_add_custom_audience_member(
         &self,
     ) -> builder::FbAddCustomAudienceMember<'_> {
@@ -35691,6 +36601,7 @@ let response = client.fb_remove_custom_audience_member()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_remove_custom_audience_member(
         &self,
     ) -> builder::FbRemoveCustomAudienceMember<'_> {
@@ -35712,6 +36623,7 @@ let response = client.fb_batch_update_audience_members()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_batch_update_audience_members(
         &self,
     ) -> builder::FbBatchUpdateAudienceMembers<'_> {
@@ -35735,6 +36647,7 @@ let response = client.fb_set_default_page()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_set_default_page(&self) -> builder::FbSetDefaultPage<'_> {
         builder::FbSetDefaultPage::new(self)
     }
@@ -35756,6 +36669,7 @@ let response = client.fb_get_lead_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_lead_form(&self) -> builder::FbGetLeadForm<'_> {
         builder::FbGetLeadForm::new(self)
     }
@@ -35779,6 +36693,7 @@ let response = client.fb_get_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_campaign(&self) -> builder::FbGetCampaign<'_> {
         builder::FbGetCampaign::new(self)
     }
@@ -35812,6 +36727,7 @@ let response = client.fb_get_entity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_entity(&self) -> builder::FbGetEntity<'_> {
         builder::FbGetEntity::new(self)
     }
@@ -35827,6 +36743,7 @@ let response = client.fb_upsert_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_campaign(&self) -> builder::FbUpsertCampaign<'_> {
         builder::FbUpsertCampaign::new(self)
     }
@@ -35842,6 +36759,7 @@ let response = client.fb_upsert_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_adset(&self) -> builder::FbUpsertAdset<'_> {
         builder::FbUpsertAdset::new(self)
     }
@@ -35857,6 +36775,7 @@ let response = client.fb_upsert_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_upsert_ad(&self) -> builder::FbUpsertAd<'_> {
         builder::FbUpsertAd::new(self)
     }
@@ -35876,6 +36795,7 @@ let response = client.fb_pause_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_pause_campaign(&self) -> builder::FbPauseCampaign<'_> {
         builder::FbPauseCampaign::new(self)
     }
@@ -35895,6 +36815,7 @@ let response = client.fb_resume_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_resume_campaign(&self) -> builder::FbResumeCampaign<'_> {
         builder::FbResumeCampaign::new(self)
     }
@@ -35914,6 +36835,7 @@ let response = client.fb_duplicate_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_duplicate_campaign(&self) -> builder::FbDuplicateCampaign<'_> {
         builder::FbDuplicateCampaign::new(self)
     }
@@ -35933,6 +36855,7 @@ let response = client.fb_delete_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_campaign(&self) -> builder::FbDeleteCampaign<'_> {
         builder::FbDeleteCampaign::new(self)
     }
@@ -35952,6 +36875,7 @@ let response = client.fb_pause_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_pause_adset(&self) -> builder::FbPauseAdset<'_> {
         builder::FbPauseAdset::new(self)
     }
@@ -35971,6 +36895,7 @@ let response = client.fb_resume_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_resume_adset(&self) -> builder::FbResumeAdset<'_> {
         builder::FbResumeAdset::new(self)
     }
@@ -35988,6 +36913,7 @@ let response = client.fb_duplicate_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_duplicate_adset(&self) -> builder::FbDuplicateAdset<'_> {
         builder::FbDuplicateAdset::new(self)
     }
@@ -36007,6 +36933,7 @@ let response = client.fb_delete_adset()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_adset(&self) -> builder::FbDeleteAdset<'_> {
         builder::FbDeleteAdset::new(self)
     }
@@ -36026,6 +36953,7 @@ let response = client.fb_pause_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_pause_ad(&self) -> builder::FbPauseAd<'_> {
         builder::FbPauseAd::new(self)
     }
@@ -36045,6 +36973,7 @@ let response = client.fb_resume_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_resume_ad(&self) -> builder::FbResumeAd<'_> {
         builder::FbResumeAd::new(self)
     }
@@ -36062,6 +36991,7 @@ let response = client.fb_duplicate_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_duplicate_ad(&self) -> builder::FbDuplicateAd<'_> {
         builder::FbDuplicateAd::new(self)
     }
@@ -36081,6 +37011,7 @@ let response = client.fb_delete_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_delete_ad(&self) -> builder::FbDeleteAd<'_> {
         builder::FbDeleteAd::new(self)
     }
@@ -36102,6 +37033,7 @@ let response = client.fb_get_campaign_publishing_progress()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fb_get_campaign_publishing_progress(
         &self,
     ) -> builder::FbGetCampaignPublishingProgress<'_> {
@@ -36131,6 +37063,7 @@ let response = client.google_get_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_reporting(&self) -> builder::GoogleGetReporting<'_> {
         builder::GoogleGetReporting::new(self)
     }
@@ -36158,6 +37091,7 @@ let response = client.google_get_reporting_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_reporting_list(&self) -> builder::GoogleGetReportingList<'_> {
         builder::GoogleGetReportingList::new(self)
     }
@@ -36181,6 +37115,7 @@ let response = client.google_get_campaign_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_campaign_reporting(
         &self,
     ) -> builder::GoogleGetCampaignReporting<'_> {
@@ -36210,6 +37145,7 @@ let response = client.google_get_conversions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_conversions(&self) -> builder::GoogleGetConversions<'_> {
         builder::GoogleGetConversions::new(self)
     }
@@ -36225,6 +37161,7 @@ let response = client.google_upsert_conversion()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_conversion(&self) -> builder::GoogleUpsertConversion<'_> {
         builder::GoogleUpsertConversion::new(self)
     }
@@ -36246,6 +37183,7 @@ let response = client.google_get_conversion_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_conversion_by_id(&self) -> builder::GoogleGetConversionById<'_> {
         builder::GoogleGetConversionById::new(self)
     }
@@ -36267,6 +37205,7 @@ let response = client.google_delete_conversion()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_delete_conversion(&self) -> builder::GoogleDeleteConversion<'_> {
         builder::GoogleDeleteConversion::new(self)
     }
@@ -36286,6 +37225,7 @@ let response = client.google_get_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_integration(&self) -> builder::GoogleGetIntegration<'_> {
         builder::GoogleGetIntegration::new(self)
     }
@@ -36301,6 +37241,7 @@ let response = client.google_create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_create_integration(&self) -> builder::GoogleCreateIntegration<'_> {
         builder::GoogleCreateIntegration::new(self)
     }
@@ -36320,6 +37261,7 @@ let response = client.google_get_current_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_current_user(&self) -> builder::GoogleGetCurrentUser<'_> {
         builder::GoogleGetCurrentUser::new(self)
     }
@@ -36339,6 +37281,7 @@ let response = client.google_get_ad_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_ad_accounts(&self) -> builder::GoogleGetAdAccounts<'_> {
         builder::GoogleGetAdAccounts::new(self)
     }
@@ -36360,6 +37303,7 @@ let response = client.google_get_ad_account_details()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_ad_account_details(
         &self,
     ) -> builder::GoogleGetAdAccountDetails<'_> {
@@ -36381,6 +37325,7 @@ let response = client.google_delete_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_delete_ad_account(&self) -> builder::GoogleDeleteAdAccount<'_> {
         builder::GoogleDeleteAdAccount::new(self)
     }
@@ -36398,6 +37343,7 @@ let response = client.google_publish_ad()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_publish_ad(&self) -> builder::GooglePublishAd<'_> {
         builder::GooglePublishAd::new(self)
     }
@@ -36419,6 +37365,7 @@ let response = client.google_search_targeting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_search_targeting(&self) -> builder::GoogleSearchTargeting<'_> {
         builder::GoogleSearchTargeting::new(self)
     }
@@ -36440,6 +37387,7 @@ let response = client.google_get_keyword_ideas()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_keyword_ideas(&self) -> builder::GoogleGetKeywordIdeas<'_> {
         builder::GoogleGetKeywordIdeas::new(self)
     }
@@ -36463,6 +37411,7 @@ let response = client.google_get_assets()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_assets(&self) -> builder::GoogleGetAssets<'_> {
         builder::GoogleGetAssets::new(self)
     }
@@ -36478,6 +37427,7 @@ let response = client.google_upsert_assets()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_assets(&self) -> builder::GoogleUpsertAssets<'_> {
         builder::GoogleUpsertAssets::new(self)
     }
@@ -36511,6 +37461,7 @@ let response = client.google_get_entity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_entity(&self) -> builder::GoogleGetEntity<'_> {
         builder::GoogleGetEntity::new(self)
     }
@@ -36532,6 +37483,7 @@ let response = client.google_get_target_interests()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_target_interests(&self) -> builder::GoogleGetTargetInterests<'_> {
         builder::GoogleGetTargetInterests::new(self)
     }
@@ -36551,6 +37503,7 @@ let response = client.google_get_segments()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_segments(&self) -> builder::GoogleGetSegments<'_> {
         builder::GoogleGetSegments::new(self)
     }
@@ -36572,6 +37525,7 @@ let response = client.google_upsert_segment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_segment(&self) -> builder::GoogleUpsertSegment<'_> {
         builder::GoogleUpsertSegment::new(self)
     }
@@ -36593,6 +37547,7 @@ let response = client.google_get_segment_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_segment_by_id(&self) -> builder::GoogleGetSegmentById<'_> {
         builder::GoogleGetSegmentById::new(self)
     }
@@ -36614,6 +37569,7 @@ let response = client.google_delete_segment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_delete_segment(&self) -> builder::GoogleDeleteSegment<'_> {
         builder::GoogleDeleteSegment::new(self)
     }
@@ -36629,6 +37585,7 @@ let response = client.google_create_offline_user_list_job()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_create_offline_user_list_job(
         &self,
     ) -> builder::GoogleCreateOfflineUserListJob<'_> {
@@ -36650,6 +37607,7 @@ let response = client.google_get_audiences()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_audiences(&self) -> builder::GoogleGetAudiences<'_> {
         builder::GoogleGetAudiences::new(self)
     }
@@ -36665,6 +37623,7 @@ let response = client.google_upsert_audience()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_audience(&self) -> builder::GoogleUpsertAudience<'_> {
         builder::GoogleUpsertAudience::new(self)
     }
@@ -36686,6 +37645,7 @@ let response = client.google_get_audience_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_audience_by_id(&self) -> builder::GoogleGetAudienceById<'_> {
         builder::GoogleGetAudienceById::new(self)
     }
@@ -36701,6 +37661,7 @@ let response = client.google_upsert_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_upsert_campaign(&self) -> builder::GoogleUpsertCampaign<'_> {
         builder::GoogleUpsertCampaign::new(self)
     }
@@ -36722,6 +37683,7 @@ let response = client.google_get_campaign_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_campaign_by_id(&self) -> builder::GoogleGetCampaignById<'_> {
         builder::GoogleGetCampaignById::new(self)
     }
@@ -36741,6 +37703,7 @@ let response = client.google_get_conversion_goals()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn google_get_conversion_goals(&self) -> builder::GoogleGetConversionGoals<'_> {
         builder::GoogleGetConversionGoals::new(self)
     }
@@ -36760,6 +37723,7 @@ let response = client.li_get_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_integration(&self) -> builder::LiGetIntegration<'_> {
         builder::LiGetIntegration::new(self)
     }
@@ -36775,6 +37739,7 @@ let response = client.li_create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_create_integration(&self) -> builder::LiCreateIntegration<'_> {
         builder::LiCreateIntegration::new(self)
     }
@@ -36794,6 +37759,7 @@ let response = client.li_get_ad_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_ad_accounts(&self) -> builder::LiGetAdAccounts<'_> {
         builder::LiGetAdAccounts::new(self)
     }
@@ -36813,6 +37779,7 @@ let response = client.li_get_ad_account_details()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_ad_account_details(&self) -> builder::LiGetAdAccountDetails<'_> {
         builder::LiGetAdAccountDetails::new(self)
     }
@@ -36832,6 +37799,7 @@ let response = client.li_delete_ad_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_delete_ad_account(&self) -> builder::LiDeleteAdAccount<'_> {
         builder::LiDeleteAdAccount::new(self)
     }
@@ -36851,6 +37819,7 @@ let response = client.li_get_current_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_current_user(&self) -> builder::LiGetCurrentUser<'_> {
         builder::LiGetCurrentUser::new(self)
     }
@@ -36872,6 +37841,7 @@ let response = client.li_get_campaign_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_campaign_group(&self) -> builder::LiGetCampaignGroup<'_> {
         builder::LiGetCampaignGroup::new(self)
     }
@@ -36891,6 +37861,7 @@ let response = client.li_publish_campaign_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_publish_campaign_group(&self) -> builder::LiPublishCampaignGroup<'_> {
         builder::LiPublishCampaignGroup::new(self)
     }
@@ -36906,6 +37877,7 @@ let response = client.li_upsert_campaign_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_upsert_campaign_group(&self) -> builder::LiUpsertCampaignGroup<'_> {
         builder::LiUpsertCampaignGroup::new(self)
     }
@@ -36929,6 +37901,7 @@ let response = client.li_search_targeting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_search_targeting(&self) -> builder::LiSearchTargeting<'_> {
         builder::LiSearchTargeting::new(self)
     }
@@ -36950,6 +37923,7 @@ let response = client.li_get_lead_forms()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_lead_forms(&self) -> builder::LiGetLeadForms<'_> {
         builder::LiGetLeadForms::new(self)
     }
@@ -36973,6 +37947,7 @@ let response = client.li_create_lead_form()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_create_lead_form(&self) -> builder::LiCreateLeadForm<'_> {
         builder::LiCreateLeadForm::new(self)
     }
@@ -36996,6 +37971,7 @@ let response = client.li_update_ad_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_update_ad_status(&self) -> builder::LiUpdateAdStatus<'_> {
         builder::LiUpdateAdStatus::new(self)
     }
@@ -37025,6 +38001,7 @@ let response = client.li_get_ad_analytics()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_ad_analytics(&self) -> builder::LiGetAdAnalytics<'_> {
         builder::LiGetAdAnalytics::new(self)
     }
@@ -37054,6 +38031,7 @@ let response = client.li_get_reporting_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_reporting_list(&self) -> builder::LiGetReportingList<'_> {
         builder::LiGetReportingList::new(self)
     }
@@ -37079,6 +38057,7 @@ let response = client.li_get_campaign_group_reporting()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn li_get_campaign_group_reporting(
         &self,
     ) -> builder::LiGetCampaignGroupReporting<'_> {
@@ -37108,6 +38087,7 @@ pub mod builder {
         type_: Result<types::FbGetReportingType, String>,
     }
     impl<'a> FbGetReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37191,13 +38171,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/reporting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37263,6 +38243,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> FbGetCampaignReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37321,13 +38302,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/reporting/campaign/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37382,6 +38363,7 @@ pub mod builder {
         type_: Result<types::FbGetReportingListType, String>,
     }
     impl<'a> FbGetReportingList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37466,13 +38448,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/reporting/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37538,6 +38520,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetCurrentUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37568,13 +38551,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/me`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37622,6 +38605,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetPages<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37655,13 +38639,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/pages`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37715,6 +38699,7 @@ pub mod builder {
         type_: Result<Option<types::FbGetInstagramAccountsType>, String>,
     }
     impl<'a> FbGetInstagramAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37761,13 +38746,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/page/{pageId}/instagram`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37817,6 +38802,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetPageLeadForms<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37860,13 +38846,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/page/{pageId}/forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37915,6 +38901,7 @@ pub mod builder {
         body: Result<types::builder::CreateLeadFormDto, String>,
     }
     impl<'a> FbCreatePageLeadForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37959,13 +38946,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/page/{pageId}/forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38017,6 +39004,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FbGetAdAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38092,13 +39080,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/ad-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38153,6 +39141,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38196,13 +39185,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38251,6 +39240,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38295,13 +39285,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38350,6 +39340,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetConversationForms<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38380,13 +39371,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/conversation-forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38433,6 +39424,7 @@ pub mod builder {
         body: Result<types::builder::CreateConversationFormDto, String>,
     }
     impl<'a> FbCreateConversationForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38467,13 +39459,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/conversation-forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38522,6 +39514,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38552,13 +39545,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38605,6 +39598,7 @@ pub mod builder {
         body: Result<types::builder::CreateIntegrationDto, String>,
     }
     impl<'a> FbCreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38638,13 +39632,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38692,6 +39686,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38723,13 +39718,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38779,6 +39774,7 @@ pub mod builder {
         type_: Result<::std::string::String, String>,
     }
     impl<'a> FbSearchTargeting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38839,13 +39835,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/targeting/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38899,6 +39895,7 @@ pub mod builder {
         body: Result<types::builder::PublishAdDto, String>,
     }
     impl<'a> FbPublishCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38941,13 +39938,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/publish`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38996,6 +39993,7 @@ pub mod builder {
         page_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDeletePage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39028,13 +40026,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/page`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39084,6 +40082,7 @@ pub mod builder {
         page_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FbGetPixels<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39145,13 +40144,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/pixels`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39202,6 +40201,7 @@ pub mod builder {
         body: Result<types::builder::UpsertConversionPixelDto, String>,
     }
     impl<'a> FbUpsertPixel<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39235,13 +40235,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/pixels`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39292,6 +40292,7 @@ pub mod builder {
         type_: Result<types::FbGetCustomAudiencesType, String>,
     }
     impl<'a> FbGetCustomAudiences<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39351,13 +40352,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/custom-audience`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39415,6 +40416,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetCustomAudienceById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39458,13 +40460,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/custom-audience/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39513,6 +40515,7 @@ pub mod builder {
         body: Result<types::builder::FbUpdateAudienceBodyDto, String>,
     }
     impl<'a> FbUpdateCustomAudience<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39559,13 +40562,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/custom-audience/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39616,6 +40619,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDeleteCustomAudience<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39659,13 +40663,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/custom-audience/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39714,6 +40718,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomAudienceDto, String>,
     }
     impl<'a> FbAddCustomAudienceMember<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39760,13 +40765,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/custom-audience/{audienceId}/member`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39816,6 +40821,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomAudienceDto, String>,
     }
     impl<'a> FbRemoveCustomAudienceMember<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39862,13 +40868,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/custom-audience/{audienceId}/member`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39918,6 +40924,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomAudienceBatchDto, String>,
     }
     impl<'a> FbBatchUpdateAudienceMembers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39965,13 +40972,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/custom-audience/{audienceId}/member/batch`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40022,6 +41029,7 @@ pub mod builder {
         body: Result<types::builder::FbSetDefaultPageBodyDto, String>,
     }
     impl<'a> FbSetDefaultPage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40079,13 +41087,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/page/default`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40141,6 +41149,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetLeadForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40184,13 +41193,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/lead-form/{leadFormId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40241,6 +41250,7 @@ pub mod builder {
         source: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FbGetCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40301,13 +41311,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/campaign/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40365,6 +41375,7 @@ pub mod builder {
         type_: Result<types::FbGetEntityType, String>,
     }
     impl<'a> FbGetEntity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40493,13 +41504,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/entity`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40581,6 +41592,7 @@ pub mod builder {
         body: Result<types::builder::UpsertCampaignDto, String>,
     }
     impl<'a> FbUpsertCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40612,13 +41624,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/campaigns`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40665,6 +41677,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAdsetDto, String>,
     }
     impl<'a> FbUpsertAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40696,13 +41709,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/adsets`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40749,6 +41762,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAdDto, String>,
     }
     impl<'a> FbUpsertAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40778,13 +41792,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/facebook/ads`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40832,6 +41846,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbPauseCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40876,13 +41891,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/pause`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40931,6 +41946,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbResumeCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40975,13 +41991,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/resume`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41030,6 +42046,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDuplicateCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41074,13 +42091,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/campaigns/{campaignId}/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41129,6 +42146,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41173,13 +42191,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/campaigns/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41228,6 +42246,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbPauseAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41272,13 +42291,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/adsets/{adSetId}/pause`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41327,6 +42346,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbResumeAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41371,13 +42391,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/adsets/{adSetId}/resume`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41425,6 +42445,7 @@ pub mod builder {
         ad_set_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDuplicateAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41444,13 +42465,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/adsets/{adSetId}/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41493,6 +42514,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteAdset<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41537,13 +42559,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/adsets/{adSetId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41592,6 +42614,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbPauseAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41636,13 +42659,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/ads/{adId}/pause`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41691,6 +42714,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbResumeAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41735,13 +42759,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/ads/{adId}/resume`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41789,6 +42813,7 @@ pub mod builder {
         ad_id: Result<::std::string::String, String>,
     }
     impl<'a> FbDuplicateAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41808,13 +42833,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/facebook/ads/{adId}/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41857,6 +42882,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> FbDeleteAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -41901,13 +42927,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/facebook/ads/{adId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -41957,6 +42983,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FbGetCampaignPublishingProgress<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42000,13 +43027,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/facebook/campaigns/{campaignId}/publishing-progress`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42062,6 +43089,7 @@ pub mod builder {
         type_: Result<types::GoogleGetReportingType, String>,
     }
     impl<'a> GoogleGetReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42148,13 +43176,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/reporting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42222,6 +43250,7 @@ pub mod builder {
         type_: Result<types::GoogleGetReportingListType, String>,
     }
     impl<'a> GoogleGetReportingList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42307,13 +43336,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/reporting/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42381,6 +43410,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetCampaignReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42439,13 +43469,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/reporting/campaign/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42500,6 +43530,7 @@ pub mod builder {
         type_: Result<Option<types::GoogleGetConversionsType>, String>,
     }
     impl<'a> GoogleGetConversions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42589,13 +43620,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/conversions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42663,6 +43694,7 @@ pub mod builder {
         body: Result<types::builder::UpsertConversionDto, String>,
     }
     impl<'a> GoogleUpsertConversion<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42694,13 +43726,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/conversions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42750,6 +43782,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetConversionById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42793,13 +43826,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/conversions/{conversionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42849,6 +43882,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleDeleteConversion<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42892,13 +43926,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/google/conversions/{conversionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -42947,6 +43981,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -42977,13 +44012,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43030,6 +44065,7 @@ pub mod builder {
         body: Result<types::builder::CreateGoogleIntegrationDto, String>,
     }
     impl<'a> GoogleCreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43064,13 +44100,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43119,6 +44155,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetCurrentUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43149,13 +44186,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/me`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43203,6 +44240,7 @@ pub mod builder {
         type_: Result<Option<types::GoogleGetAdAccountsType>, String>,
     }
     impl<'a> GoogleGetAdAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43236,13 +44274,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/ad-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43291,6 +44329,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetAdAccountDetails<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43334,13 +44373,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43389,6 +44428,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> GoogleDeleteAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43433,13 +44473,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/google/ad-accounts/{adAccountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43487,6 +44527,7 @@ pub mod builder {
         ad_id: Result<::std::string::String, String>,
     }
     impl<'a> GooglePublishAd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43506,13 +44547,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/ads/{adId}/publish`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43556,6 +44597,7 @@ pub mod builder {
         type_: Result<::std::string::String, String>,
     }
     impl<'a> GoogleSearchTargeting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43602,13 +44644,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/targeting/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43659,6 +44701,7 @@ pub mod builder {
         body: Result<types::builder::KeywordSuggestionDto, String>,
     }
     impl<'a> GoogleGetKeywordIdeas<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43716,13 +44759,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/keyword-ideas`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43779,6 +44822,7 @@ pub mod builder {
         type_: Result<types::GoogleGetAssetsType, String>,
     }
     impl<'a> GoogleGetAssets<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43838,13 +44882,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/assets`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43900,6 +44944,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAssetsDto, String>,
     }
     impl<'a> GoogleUpsertAssets<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -43931,13 +44976,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/assets`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -43992,6 +45037,7 @@ pub mod builder {
         type_: Result<types::GoogleGetEntityType, String>,
     }
     impl<'a> GoogleGetEntity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44120,13 +45166,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/entity`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44212,6 +45258,7 @@ pub mod builder {
         type_: Result<types::GoogleGetTargetInterestsType, String>,
     }
     impl<'a> GoogleGetTargetInterests<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44259,13 +45306,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/target-interests`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44321,6 +45368,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GoogleGetSegments<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44354,13 +45402,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/segments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44409,6 +45457,7 @@ pub mod builder {
         body: Result<types::builder::UpsertSegmentDto, String>,
     }
     impl<'a> GoogleUpsertSegment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44466,13 +45515,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/segments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44527,6 +45576,7 @@ pub mod builder {
         type_: Result<types::GoogleGetSegmentByIdType, String>,
     }
     impl<'a> GoogleGetSegmentById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44572,13 +45622,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/segments/{segmentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44628,6 +45678,7 @@ pub mod builder {
         type_: Result<types::GoogleDeleteSegmentType, String>,
     }
     impl<'a> GoogleDeleteSegment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44673,13 +45724,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/google/segments/{segmentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44727,6 +45778,7 @@ pub mod builder {
         body: Result<types::builder::CreateOfflineUserListJobDto, String>,
     }
     impl<'a> GoogleCreateOfflineUserListJob<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44761,13 +45813,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/google/segments/offline-user-list-job`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44816,6 +45868,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetAudiences<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44846,13 +45899,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/audiences`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44899,6 +45952,7 @@ pub mod builder {
         body: Result<types::builder::UpsertAudienceDto, String>,
     }
     impl<'a> GoogleUpsertAudience<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -44930,13 +45984,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/audiences`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -44985,6 +46039,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetAudienceById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45028,13 +46083,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/audiences/{audienceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45082,6 +46137,7 @@ pub mod builder {
         body: Result<types::builder::CampaignDto, String>,
     }
     impl<'a> GoogleUpsertCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45111,13 +46167,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/google/ads`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45166,6 +46222,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetCampaignById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45209,13 +46266,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/ads/{adId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45264,6 +46321,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GoogleGetConversionGoals<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45294,13 +46352,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/google/conversion-goals`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45348,6 +46406,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45378,13 +46437,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45431,6 +46490,7 @@ pub mod builder {
         body: Result<types::builder::CreateLinkedinIntegrationDto, String>,
     }
     impl<'a> LiCreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45465,13 +46525,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/linkedin/integration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45520,6 +46580,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetAdAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45550,13 +46611,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/ad-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45604,6 +46665,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetAdAccountDetails<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45636,13 +46698,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/ad-account`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45695,6 +46757,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiDeleteAdAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45727,13 +46790,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/ad-publishing/linkedin/ad-account`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45786,6 +46849,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetCurrentUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45816,13 +46880,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/me`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45871,6 +46935,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetCampaignGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -45914,13 +46979,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/ads/{adId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -45969,6 +47034,7 @@ pub mod builder {
         body: Result<types::builder::LocationIdBodyDto, String>,
     }
     impl<'a> LiPublishCampaignGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46013,13 +47079,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/linkedin/ads/{adId}/publish`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -46067,6 +47133,7 @@ pub mod builder {
         body: Result<types::builder::AdCampaignGroupDataDto, String>,
     }
     impl<'a> LiUpsertCampaignGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46100,13 +47167,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/ad-publishing/linkedin/ads`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -46157,6 +47224,7 @@ pub mod builder {
         query: Result<Option<::std::string::String>, String>,
     }
     impl<'a> LiSearchTargeting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46216,13 +47284,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/targeting/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -46275,6 +47343,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> LiGetLeadForms<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46318,13 +47387,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/{accountId}/forms`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -46375,6 +47444,7 @@ pub mod builder {
         body: Result<types::builder::LinkedInCreateLeadFormBodyDto, String>,
     }
     impl<'a> LiCreateLeadForm<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46446,13 +47516,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/ad-publishing/linkedin/{accountId}/form`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -46510,6 +47580,7 @@ pub mod builder {
         body: Result<types::builder::LinkedInUpdateAdStatusBodyDto, String>,
     }
     impl<'a> LiUpdateAdStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46581,13 +47652,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/ad-publishing/linkedin/{adId}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -46651,6 +47722,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> LiGetAdAnalytics<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46751,13 +47823,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/reporting`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -46834,6 +47906,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> LiGetReportingList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -46936,13 +48009,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/reporting/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -47023,6 +48096,7 @@ pub mod builder {
         start_date: Result<::std::string::String, String>,
     }
     impl<'a> LiGetCampaignGroupReporting<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -47099,13 +48173,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/ad-publishing/linkedin/reporting/campaign-group/{campaignGroupId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

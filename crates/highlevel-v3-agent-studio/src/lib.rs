@@ -58,6 +58,7 @@ pub mod types {
             struct CreatePublicAgentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatePublicAgentDtoVisitor {
                 type Value = CreatePublicAgentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -213,6 +214,7 @@ pub mod types {
         }
     }
     impl CreatePublicAgentDto {
+        #[inline]
         pub fn builder() -> builder::CreatePublicAgentDto {
             Default::default()
         }
@@ -261,6 +263,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreatePublicAgentDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -272,6 +275,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreatePublicAgentDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -285,6 +289,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreatePublicAgentDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -293,6 +298,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreatePublicAgentDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -319,6 +325,7 @@ pub mod types {
             struct CreatePublicAgentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatePublicAgentResponseDtoVisitor {
                 type Value = CreatePublicAgentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -422,6 +429,7 @@ pub mod types {
             struct DeletePublicAgentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePublicAgentResponseDtoVisitor {
                 type Value = DeletePublicAgentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -536,6 +544,7 @@ pub mod types {
             struct ExecutePublicAgentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ExecutePublicAgentDtoVisitor {
                 type Value = ExecutePublicAgentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -648,6 +657,7 @@ pub mod types {
         }
     }
     impl ExecutePublicAgentDto {
+        #[inline]
         pub fn builder() -> builder::ExecutePublicAgentDto {
             Default::default()
         }
@@ -701,6 +711,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ExecutePublicAgentResponseDtoVisitor {
                 type Value = ExecutePublicAgentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -894,6 +905,7 @@ pub mod types {
             struct GetAgentByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAgentByIdResponseDtoVisitor {
                 type Value = GetAgentByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1000,6 +1012,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPublishedAgentsResponseDtoVisitor {
                 type Value = GetPublishedAgentsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1123,6 +1136,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPublishedAgentsResponseDtoAgentsItemVisitor {
                 type Value = GetPublishedAgentsResponseDtoAgentsItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1273,6 +1287,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPublishedAgentsResponseDtoPaginationVisitor {
                 type Value = GetPublishedAgentsResponseDtoPagination;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1380,6 +1395,7 @@ pub mod types {
             struct InternalServerErrorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InternalServerErrorDtoVisitor {
                 type Value = InternalServerErrorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1464,6 +1480,7 @@ pub mod types {
             struct PromoteAndPublishDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PromoteAndPublishDtoVisitor {
                 type Value = PromoteAndPublishDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1550,6 +1567,7 @@ pub mod types {
         }
     }
     impl PromoteAndPublishDto {
+        #[inline]
         pub fn builder() -> builder::PromoteAndPublishDto {
             Default::default()
         }
@@ -1572,6 +1590,7 @@ pub mod types {
             struct PromoteAndPublishResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PromoteAndPublishResponseDtoVisitor {
                 type Value = PromoteAndPublishResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1661,6 +1680,7 @@ pub mod types {
             struct PublicAttachmentSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PublicAttachmentSchemaVisitor {
                 type Value = PublicAttachmentSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1717,6 +1737,7 @@ pub mod types {
         }
     }
     impl PublicAttachmentSchema {
+        #[inline]
         pub fn builder() -> builder::PublicAttachmentSchema {
             Default::default()
         }
@@ -1741,6 +1762,7 @@ pub mod types {
             struct UpdatePublicAgentMetadataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdatePublicAgentMetadataDtoVisitor {
                 type Value = UpdatePublicAgentMetadataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1828,6 +1850,7 @@ pub mod types {
         }
     }
     impl UpdatePublicAgentMetadataDto {
+        #[inline]
         pub fn builder() -> builder::UpdatePublicAgentMetadataDto {
             Default::default()
         }
@@ -1876,6 +1899,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdatePublicAgentMetadataDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -1887,6 +1911,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdatePublicAgentMetadataDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1900,6 +1925,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdatePublicAgentMetadataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1909,6 +1935,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdatePublicAgentMetadataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1933,6 +1960,7 @@ pub mod types {
             struct UpdatePublicAgentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdatePublicAgentResponseDtoVisitor {
                 type Value = UpdatePublicAgentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2062,6 +2090,7 @@ pub mod types {
             struct UpdatePublicAgentVersionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdatePublicAgentVersionDtoVisitor {
                 type Value = UpdatePublicAgentVersionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2215,6 +2244,7 @@ pub mod types {
         }
     }
     impl UpdatePublicAgentVersionDto {
+        #[inline]
         pub fn builder() -> builder::UpdatePublicAgentVersionDto {
             Default::default()
         }
@@ -2269,6 +2299,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreatePublicAgentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     agency_id: Ok(Default::default()),
@@ -2392,6 +2423,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreatePublicAgentDto>
         for super::CreatePublicAgentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreatePublicAgentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2480,6 +2512,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreatePublicAgentDto> for CreatePublicAgentDto {
+            #[inline]
             fn from(value: super::CreatePublicAgentDto) -> Self {
                 Self {
                     agency_id: Ok(value.agency_id),
@@ -2525,6 +2558,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ExecutePublicAgentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attachments: Ok(Default::default()),
@@ -2614,6 +2648,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ExecutePublicAgentDto>
         for super::ExecutePublicAgentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ExecutePublicAgentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2679,6 +2714,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ExecutePublicAgentDto>
         for ExecutePublicAgentDto {
+            #[inline]
             fn from(value: super::ExecutePublicAgentDto) -> Self {
                 Self {
                     attachments: Ok(value.attachments),
@@ -2711,6 +2747,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PromoteAndPublishDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -2760,6 +2797,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PromoteAndPublishDto>
         for super::PromoteAndPublishDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PromoteAndPublishDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2806,6 +2844,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PromoteAndPublishDto> for PromoteAndPublishDto {
+            #[inline]
             fn from(value: super::PromoteAndPublishDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -2824,6 +2863,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for PublicAttachmentSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     image_url: Err("no value supplied for image_url".to_string()),
@@ -2852,6 +2892,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PublicAttachmentSchema>
         for super::PublicAttachmentSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PublicAttachmentSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2882,6 +2923,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PublicAttachmentSchema>
         for PublicAttachmentSchema {
+            #[inline]
             fn from(value: super::PublicAttachmentSchema) -> Self {
                 Self {
                     image_url: Ok(value.image_url),
@@ -2909,6 +2951,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdatePublicAgentMetadataDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -2963,6 +3006,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdatePublicAgentMetadataDto>
         for super::UpdatePublicAgentMetadataDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdatePublicAgentMetadataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3010,6 +3054,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdatePublicAgentMetadataDto>
         for UpdatePublicAgentMetadataDto {
+            #[inline]
             fn from(value: super::UpdatePublicAgentMetadataDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -3077,6 +3122,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdatePublicAgentVersionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -3229,6 +3275,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdatePublicAgentVersionDto>
         for super::UpdatePublicAgentVersionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdatePublicAgentVersionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3318,6 +3365,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdatePublicAgentVersionDto>
         for UpdatePublicAgentVersionDto {
+            #[inline]
             fn from(value: super::UpdatePublicAgentVersionDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -3341,6 +3389,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -3349,6 +3398,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -3357,11 +3407,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -3385,6 +3437,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -3401,6 +3454,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -3414,21 +3468,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -3457,6 +3516,7 @@ let response = client.get_agents()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_agents(&self) -> builder::GetAgents<'_> {
         builder::GetAgents::new(self)
     }
@@ -3473,6 +3533,7 @@ let response = client.create_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_agent(&self) -> builder::CreateAgent<'_> {
         builder::CreateAgent::new(self)
     }
@@ -3490,6 +3551,7 @@ let response = client.update_agent_version()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_agent_version(&self) -> builder::UpdateAgentVersion<'_> {
         builder::UpdateAgentVersion::new(self)
     }
@@ -3507,6 +3569,7 @@ let response = client.get_agent_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_agent_by_id(&self) -> builder::GetAgentById<'_> {
         builder::GetAgentById::new(self)
     }
@@ -3524,6 +3587,7 @@ let response = client.delete_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_agent(&self) -> builder::DeleteAgent<'_> {
         builder::DeleteAgent::new(self)
     }
@@ -3541,6 +3605,7 @@ let response = client.update_agent_metadata()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_agent_metadata(&self) -> builder::UpdateAgentMetadata<'_> {
         builder::UpdateAgentMetadata::new(self)
     }
@@ -3558,6 +3623,7 @@ let response = client.promote_and_publish()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn promote_and_publish(&self) -> builder::PromoteAndPublish<'_> {
         builder::PromoteAndPublish::new(self)
     }
@@ -3580,6 +3646,7 @@ let response = client.execute_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn execute_agent(&self) -> builder::ExecuteAgent<'_> {
         builder::ExecuteAgent::new(self)
     }
@@ -3601,6 +3668,7 @@ let response = client.get_agents_deprecated()
     .await;
 ```*/
     #[deprecated(note = "Deprecated endpoint - use GET /agent instead.")]
+    #[inline]
     pub fn get_agents_deprecated(&self) -> builder::GetAgentsDeprecated<'_> {
         builder::GetAgentsDeprecated::new(self)
     }
@@ -3621,6 +3689,7 @@ let response = client.get_agent_by_id_deprecated()
     .await;
 ```*/
     #[deprecated(note = "Deprecated endpoint - use GET /agent/:agentId instead.")]
+    #[inline]
     pub fn get_agent_by_id_deprecated(&self) -> builder::GetAgentByIdDeprecated<'_> {
         builder::GetAgentByIdDeprecated::new(self)
     }
@@ -3648,6 +3717,7 @@ let response = client.execute_agent_deprecated()
     #[deprecated(
         note = "Deprecated endpoint - use POST /agent/:agentId/execute instead."
     )]
+    #[inline]
     pub fn execute_agent_deprecated(&self) -> builder::ExecuteAgentDeprecated<'_> {
         builder::ExecuteAgentDeprecated::new(self)
     }
@@ -3674,6 +3744,7 @@ pub mod builder {
         source: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetAgents<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3747,13 +3818,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/agent`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3812,6 +3883,7 @@ pub mod builder {
         body: Result<types::builder::CreatePublicAgentDto, String>,
     }
     impl<'a> CreateAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3859,13 +3931,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/agent`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3920,6 +3992,7 @@ pub mod builder {
         body: Result<types::builder::UpdatePublicAgentVersionDto, String>,
     }
     impl<'a> UpdateAgentVersion<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3981,13 +4054,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/agent-studio/agent/versions/{versionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4043,6 +4116,7 @@ pub mod builder {
         source: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetAgentById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4089,13 +4163,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/agent/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4148,6 +4222,7 @@ pub mod builder {
         source: Result<Option<::std::string::String>, String>,
     }
     impl<'a> DeleteAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4194,13 +4269,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/agent-studio/agent/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4253,6 +4328,7 @@ pub mod builder {
         body: Result<types::builder::UpdatePublicAgentMetadataDto, String>,
     }
     impl<'a> UpdateAgentMetadata<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4314,13 +4390,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/agent-studio/agent/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4376,6 +4452,7 @@ pub mod builder {
         body: Result<types::builder::PromoteAndPublishDto, String>,
     }
     impl<'a> PromoteAndPublish<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4436,13 +4513,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/agent/versions/{versionId}/publish`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4498,6 +4575,7 @@ pub mod builder {
         body: Result<types::builder::ExecutePublicAgentDto, String>,
     }
     impl<'a> ExecuteAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4558,13 +4636,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/agent/{agentId}/execute`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4621,6 +4699,7 @@ pub mod builder {
         source: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetAgentsDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4680,13 +4759,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/public-api/agents`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4742,6 +4821,7 @@ pub mod builder {
         source: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetAgentByIdDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4788,13 +4868,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/agent-studio/public-api/agents/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4847,6 +4927,7 @@ pub mod builder {
         body: Result<types::builder::ExecutePublicAgentDto, String>,
     }
     impl<'a> ExecuteAgentDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4907,13 +4988,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/agent-studio/public-api/agents/{agentId}/execute`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4961,9 +5042,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAgents<'a> {
         type Page = types::GetPublishedAgentsResponseDto;
         type Item = types::GetPublishedAgentsResponseDtoAgentsItem;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_AGENTS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -4973,6 +5056,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -5008,19 +5092,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.agents.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.agents.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -5033,10 +5121,12 @@ pub mod builder {
     }
     impl<'a> GetAgents<'a> {
         /// Every page of `GET /agent-studio/agent`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /agent-studio/agent`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -5044,9 +5134,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAgentsDeprecated<'a> {
         type Page = types::GetPublishedAgentsResponseDto;
         type Item = types::GetPublishedAgentsResponseDtoAgentsItem;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_AGENTS_DEPRECATED
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -5056,6 +5148,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -5092,19 +5185,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.agents.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.agents.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -5117,10 +5214,12 @@ pub mod builder {
     }
     impl<'a> GetAgentsDeprecated<'a> {
         /// Every page of `GET /agent-studio/public-api/agents`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /agent-studio/public-api/agents`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

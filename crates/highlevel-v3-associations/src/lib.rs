@@ -42,6 +42,7 @@ pub mod types {
             struct CreateAssociationReqDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateAssociationReqDtoVisitor {
                 type Value = CreateAssociationReqDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -134,6 +135,7 @@ pub mod types {
         }
     }
     impl CreateAssociationReqDto {
+        #[inline]
         pub fn builder() -> builder::CreateAssociationReqDto {
             Default::default()
         }
@@ -163,6 +165,7 @@ pub mod types {
             struct CreateRelationReqDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateRelationReqDtoVisitor {
                 type Value = CreateRelationReqDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -240,6 +243,7 @@ pub mod types {
         }
     }
     impl CreateRelationReqDto {
+        #[inline]
         pub fn builder() -> builder::CreateRelationReqDto {
             Default::default()
         }
@@ -262,6 +266,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteAssociationsResponseDtoVisitor {
                 type Value = DeleteAssociationsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -374,6 +379,7 @@ pub mod types {
             struct GetPostSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPostSuccessfulResponseDtoVisitor {
                 type Value = GetPostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -527,6 +533,7 @@ pub mod types {
             struct UpdateAssociationReqDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateAssociationReqDtoVisitor {
                 type Value = UpdateAssociationReqDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -586,6 +593,7 @@ pub mod types {
         }
     }
     impl UpdateAssociationReqDto {
+        #[inline]
         pub fn builder() -> builder::UpdateAssociationReqDto {
             Default::default()
         }
@@ -617,6 +625,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateAssociationReqDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     first_object_key: Err(
@@ -704,6 +713,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateAssociationReqDto>
         for super::CreateAssociationReqDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateAssociationReqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -763,6 +773,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateAssociationReqDto>
         for CreateAssociationReqDto {
+            #[inline]
             fn from(value: super::CreateAssociationReqDto) -> Self {
                 Self {
                     first_object_key: Ok(value.first_object_key),
@@ -794,6 +805,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateRelationReqDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     association_id: Err(
@@ -858,6 +870,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateRelationReqDto>
         for super::CreateRelationReqDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateRelationReqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -904,6 +917,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateRelationReqDto> for CreateRelationReqDto {
+            #[inline]
             fn from(value: super::CreateRelationReqDto) -> Self {
                 Self {
                     association_id: Ok(value.association_id),
@@ -925,6 +939,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateAssociationReqDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     first_object_label: Err(
@@ -963,6 +978,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateAssociationReqDto>
         for super::UpdateAssociationReqDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateAssociationReqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -998,6 +1014,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateAssociationReqDto>
         for UpdateAssociationReqDto {
+            #[inline]
             fn from(value: super::UpdateAssociationReqDto) -> Self {
                 Self {
                     first_object_label: Ok(value.first_object_label),
@@ -1012,6 +1029,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1020,6 +1038,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1028,11 +1047,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1056,6 +1077,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1072,6 +1094,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1085,21 +1108,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1118,6 +1146,7 @@ let response = client.create_relation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_relation(&self) -> builder::CreateRelation<'_> {
         builder::CreateRelation::new(self)
     }
@@ -1143,6 +1172,7 @@ let response = client.get_relations_by_record_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_relations_by_record_id(&self) -> builder::GetRelationsByRecordId<'_> {
         builder::GetRelationsByRecordId::new(self)
     }
@@ -1162,6 +1192,7 @@ let response = client.delete_relation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_relation(&self) -> builder::DeleteRelation<'_> {
         builder::DeleteRelation::new(self)
     }
@@ -1178,6 +1209,7 @@ let response = client.get_association_key_by_key_name()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_association_key_by_key_name(
         &self,
     ) -> builder::GetAssociationKeyByKeyName<'_> {
@@ -1196,6 +1228,7 @@ let response = client.get_association_by_object_keys()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_association_by_object_keys(
         &self,
     ) -> builder::GetAssociationByObjectKeys<'_> {
@@ -1213,6 +1246,7 @@ let response = client.get_association_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_association_by_id(&self) -> builder::GetAssociationById<'_> {
         builder::GetAssociationById::new(self)
     }
@@ -1229,6 +1263,7 @@ let response = client.update_association()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_association(&self) -> builder::UpdateAssociation<'_> {
         builder::UpdateAssociation::new(self)
     }
@@ -1244,6 +1279,7 @@ let response = client.delete_association()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_association(&self) -> builder::DeleteAssociation<'_> {
         builder::DeleteAssociation::new(self)
     }
@@ -1261,6 +1297,7 @@ let response = client.find_associations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn find_associations(&self) -> builder::FindAssociations<'_> {
         builder::FindAssociations::new(self)
     }
@@ -1276,6 +1313,7 @@ let response = client.create_association()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_association(&self) -> builder::CreateAssociation<'_> {
         builder::CreateAssociation::new(self)
     }
@@ -1298,6 +1336,7 @@ pub mod builder {
         body: Result<types::builder::CreateRelationReqDto, String>,
     }
     impl<'a> CreateRelation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1331,13 +1370,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/associations/relations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1392,6 +1431,7 @@ pub mod builder {
         skip: Result<i64, String>,
     }
     impl<'a> GetRelationsByRecordId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1458,13 +1498,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/relations/{recordId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1525,6 +1565,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteRelation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1557,13 +1598,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/associations/relations/{relationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1613,6 +1654,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAssociationKeyByKeyName<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1645,13 +1687,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/key/{key_name}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1701,6 +1743,7 @@ pub mod builder {
         location_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetAssociationByObjectKeys<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1734,13 +1777,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/objectKey/{objectKey}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1789,6 +1832,7 @@ pub mod builder {
         association_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAssociationById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1808,13 +1852,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/{associationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1860,6 +1904,7 @@ pub mod builder {
         body: Result<types::builder::UpdateAssociationReqDto, String>,
     }
     impl<'a> UpdateAssociation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1906,13 +1951,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/associations/{associationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1964,6 +2009,7 @@ pub mod builder {
         association_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAssociation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1983,13 +2029,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/associations/{associationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2036,6 +2082,7 @@ pub mod builder {
         skip: Result<i64, String>,
     }
     impl<'a> FindAssociations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2075,13 +2122,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/associations/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2133,6 +2180,7 @@ pub mod builder {
         body: Result<types::builder::CreateAssociationReqDto, String>,
     }
     impl<'a> CreateAssociation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2166,13 +2214,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/associations/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

@@ -32,6 +32,7 @@ pub mod types {
             struct BrandBoardListItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BrandBoardListItemDtoVisitor {
                 type Value = BrandBoardListItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -183,6 +184,7 @@ pub mod types {
             struct BrandVoiceAnswersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BrandVoiceAnswersDtoVisitor {
                 type Value = BrandVoiceAnswersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -424,6 +426,7 @@ pub mod types {
         }
     }
     impl BrandVoiceAnswersDto {
+        #[inline]
         pub fn builder() -> builder::BrandVoiceAnswersDto {
             Default::default()
         }
@@ -492,6 +495,7 @@ pub mod types {
             struct BrandVoiceAnswersPublicV1DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BrandVoiceAnswersPublicV1DtoVisitor {
                 type Value = BrandVoiceAnswersPublicV1Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -775,6 +779,7 @@ pub mod types {
             struct BrandVoicePublicV1DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BrandVoicePublicV1DtoVisitor {
                 type Value = BrandVoicePublicV1Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -899,6 +904,7 @@ pub mod types {
             struct ColorVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ColorVisitor {
                 type Value = Color;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -976,6 +982,7 @@ pub mod types {
         }
     }
     impl Color {
+        #[inline]
         pub fn builder() -> builder::Color {
             Default::default()
         }
@@ -1004,6 +1011,7 @@ pub mod types {
             struct ColorResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ColorResponseVisitor {
                 type Value = ColorResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1151,6 +1159,7 @@ pub mod types {
             struct CreateBrandBoardParamVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateBrandBoardParamVisitor {
                 type Value = CreateBrandBoardParam;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1282,6 +1291,7 @@ pub mod types {
         }
     }
     impl CreateBrandBoardParam {
+        #[inline]
         pub fn builder() -> builder::CreateBrandBoardParam {
             Default::default()
         }
@@ -1333,6 +1343,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBrandBoardParamType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Template => f.write_str("template"),
@@ -1345,6 +1356,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBrandBoardParamType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1359,6 +1371,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBrandBoardParamType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1367,6 +1380,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateBrandBoardParamType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1396,6 +1410,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateBrandVoicePublicV1BodyDtoVisitor {
                 type Value = CreateBrandVoicePublicV1BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1492,6 +1507,7 @@ pub mod types {
         }
     }
     impl CreateBrandVoicePublicV1BodyDto {
+        #[inline]
         pub fn builder() -> builder::CreateBrandVoicePublicV1BodyDto {
             Default::default()
         }
@@ -1540,6 +1556,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBrandVoicePublicV1BodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Manual => f.write_str("manual"),
@@ -1551,6 +1568,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBrandVoicePublicV1BodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1564,6 +1582,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBrandVoicePublicV1BodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1573,6 +1592,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateBrandVoicePublicV1BodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1620,6 +1640,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateBrandVoicePublicV1ResponseDtoVisitor {
                 type Value = CreateBrandVoicePublicV1ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1790,6 +1811,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteBrandVoicePublicV1ResponseDtoVisitor {
                 type Value = DeleteBrandVoicePublicV1ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1879,6 +1901,7 @@ pub mod types {
             struct FontVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FontVisitor {
                 type Value = Font;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1947,6 +1970,7 @@ pub mod types {
         }
     }
     impl Font {
+        #[inline]
         pub fn builder() -> builder::Font {
             Default::default()
         }
@@ -1971,6 +1995,7 @@ pub mod types {
             struct FontResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FontResponseVisitor {
                 type Value = FontResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2109,6 +2134,7 @@ pub mod types {
             struct GetBrandBoardSuccessDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetBrandBoardSuccessDtoVisitor {
                 type Value = GetBrandBoardSuccessDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2333,6 +2359,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetBrandBoardsByLocationSuccessDtoVisitor {
                 type Value = GetBrandBoardsByLocationSuccessDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2442,6 +2469,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetBrandVoicePublicV1ResponseDtoVisitor {
                 type Value = GetBrandVoicePublicV1ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2607,6 +2635,7 @@ pub mod types {
             struct InvalidLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InvalidLocationDtoVisitor {
                 type Value = InvalidLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2690,6 +2719,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListBrandVoicesPublicV1ResponseDtoVisitor {
                 type Value = ListBrandVoicesPublicV1ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2789,6 +2819,7 @@ pub mod types {
             struct LogoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LogoVisitor {
                 type Value = Logo;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2854,6 +2885,7 @@ pub mod types {
         }
     }
     impl Logo {
+        #[inline]
         pub fn builder() -> builder::Logo {
             Default::default()
         }
@@ -2878,6 +2910,7 @@ pub mod types {
             struct LogoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LogoResponseVisitor {
                 type Value = LogoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2985,6 +3018,7 @@ pub mod types {
             struct MetaDataVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MetaDataVisitor {
                 type Value = MetaData;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3115,6 +3149,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MetaDataSourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Template => f.write_str("template"),
@@ -3127,6 +3162,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MetaDataSourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3141,6 +3177,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MetaDataSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3149,6 +3186,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MetaDataSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3173,6 +3211,7 @@ pub mod types {
             struct MissingAssetsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MissingAssetsVisitor {
                 type Value = MissingAssets;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3262,6 +3301,7 @@ pub mod types {
             struct NotFoundDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotFoundDtoVisitor {
                 type Value = NotFoundDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3351,6 +3391,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SetDefaultBrandVoicePublicV1ResponseDtoVisitor {
                 type Value = SetDefaultBrandVoicePublicV1ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3454,6 +3495,7 @@ pub mod types {
             struct UpdateBrandBoardBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateBrandBoardBodyVisitor {
                 type Value = UpdateBrandBoardBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3545,6 +3587,7 @@ pub mod types {
         }
     }
     impl UpdateBrandBoardBody {
+        #[inline]
         pub fn builder() -> builder::UpdateBrandBoardBody {
             Default::default()
         }
@@ -3613,6 +3656,7 @@ pub mod types {
             struct UpdateBrandVoiceAnswersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateBrandVoiceAnswersDtoVisitor {
                 type Value = UpdateBrandVoiceAnswersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3869,6 +3913,7 @@ pub mod types {
         }
     }
     impl UpdateBrandVoiceAnswersDto {
+        #[inline]
         pub fn builder() -> builder::UpdateBrandVoiceAnswersDto {
             Default::default()
         }
@@ -3890,6 +3935,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateBrandVoicePublicV1BodyDtoVisitor {
                 type Value = UpdateBrandVoicePublicV1BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3956,6 +4002,7 @@ pub mod types {
         }
     }
     impl UpdateBrandVoicePublicV1BodyDto {
+        #[inline]
         pub fn builder() -> builder::UpdateBrandVoicePublicV1BodyDto {
             Default::default()
         }
@@ -4001,6 +4048,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateBrandVoicePublicV1ResponseDtoVisitor {
                 type Value = UpdateBrandVoicePublicV1ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4228,6 +4276,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BrandVoiceAnswersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     brand_name: Err("no value supplied for brand_name".to_string()),
@@ -4444,6 +4493,7 @@ pub mod types {
         impl ::std::convert::TryFrom<BrandVoiceAnswersDto>
         for super::BrandVoiceAnswersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BrandVoiceAnswersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4568,6 +4618,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BrandVoiceAnswersDto> for BrandVoiceAnswersDto {
+            #[inline]
             fn from(value: super::BrandVoiceAnswersDto) -> Self {
                 Self {
                     brand_name: Ok(value.brand_name),
@@ -4603,6 +4654,7 @@ pub mod types {
             rgba: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Color {
+            #[inline]
             fn default() -> Self {
                 Self {
                     hex: Err("no value supplied for hex".to_string()),
@@ -4666,6 +4718,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Color> for super::Color {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Color,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4724,6 +4777,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Color> for Color {
+            #[inline]
             fn from(value: super::Color) -> Self {
                 Self {
                     hex: Ok(value.hex),
@@ -4772,6 +4826,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateBrandBoardParam {
+            #[inline]
             fn default() -> Self {
                 Self {
                     brand_board_id: Ok(Default::default()),
@@ -4871,6 +4926,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateBrandBoardParam>
         for super::CreateBrandBoardParam {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateBrandBoardParam,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4948,6 +5004,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateBrandBoardParam>
         for CreateBrandBoardParam {
+            #[inline]
             fn from(value: super::CreateBrandBoardParam) -> Self {
                 Self {
                     brand_board_id: Ok(value.brand_board_id),
@@ -4986,6 +5043,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateBrandVoicePublicV1BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     answers: Ok(Default::default()),
@@ -5046,6 +5104,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateBrandVoicePublicV1BodyDto>
         for super::CreateBrandVoicePublicV1BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateBrandVoicePublicV1BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5099,6 +5158,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateBrandVoicePublicV1BodyDto>
         for CreateBrandVoicePublicV1BodyDto {
+            #[inline]
             fn from(value: super::CreateBrandVoicePublicV1BodyDto) -> Self {
                 Self {
                     answers: Ok(value.answers),
@@ -5123,6 +5183,7 @@ pub mod types {
             label: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Font {
+            #[inline]
             fn default() -> Self {
                 Self {
                     fallback: Err("no value supplied for fallback".to_string()),
@@ -5168,6 +5229,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Font> for super::Font {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Font,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5207,6 +5269,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Font> for Font {
+            #[inline]
             fn from(value: super::Font) -> Self {
                 Self {
                     fallback: Ok(value.fallback),
@@ -5227,6 +5290,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for Logo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Ok(Default::default()),
@@ -5272,6 +5336,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<Logo> for super::Logo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Logo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5311,6 +5376,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::Logo> for Logo {
+            #[inline]
             fn from(value: super::Logo) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -5344,6 +5410,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateBrandBoardBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     colors: Ok(Default::default()),
@@ -5399,6 +5466,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateBrandBoardBody>
         for super::UpdateBrandBoardBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateBrandBoardBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5451,6 +5519,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateBrandBoardBody> for UpdateBrandBoardBody {
+            #[inline]
             fn from(value: super::UpdateBrandBoardBody) -> Self {
                 Self {
                     colors: Ok(value.colors),
@@ -5533,6 +5602,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateBrandVoiceAnswersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     brand_name: Ok(Default::default()),
@@ -5743,6 +5813,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateBrandVoiceAnswersDto>
         for super::UpdateBrandVoiceAnswersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateBrandVoiceAnswersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5868,6 +5939,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateBrandVoiceAnswersDto>
         for UpdateBrandVoiceAnswersDto {
+            #[inline]
             fn from(value: super::UpdateBrandVoiceAnswersDto) -> Self {
                 Self {
                     brand_name: Ok(value.brand_name),
@@ -5902,6 +5974,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateBrandVoicePublicV1BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     answers: Ok(Default::default()),
@@ -5932,6 +6005,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateBrandVoicePublicV1BodyDto>
         for super::UpdateBrandVoicePublicV1BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateBrandVoicePublicV1BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5962,6 +6036,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateBrandVoicePublicV1BodyDto>
         for UpdateBrandVoicePublicV1BodyDto {
+            #[inline]
             fn from(value: super::UpdateBrandVoicePublicV1BodyDto) -> Self {
                 Self {
                     answers: Ok(value.answers),
@@ -5976,6 +6051,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5984,6 +6060,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5992,11 +6069,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -6024,6 +6103,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -6040,6 +6120,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -6053,21 +6134,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -6096,6 +6182,7 @@ let response = client.list_brand_voices()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_brand_voices(&self) -> builder::ListBrandVoices<'_> {
         builder::ListBrandVoices::new(self)
     }
@@ -6115,6 +6202,7 @@ let response = client.create_brand_voice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_brand_voice(&self) -> builder::CreateBrandVoice<'_> {
         builder::CreateBrandVoice::new(self)
     }
@@ -6134,6 +6222,7 @@ let response = client.get_brand_voice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_brand_voice(&self) -> builder::GetBrandVoice<'_> {
         builder::GetBrandVoice::new(self)
     }
@@ -6153,6 +6242,7 @@ let response = client.delete_brand_voice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_brand_voice(&self) -> builder::DeleteBrandVoice<'_> {
         builder::DeleteBrandVoice::new(self)
     }
@@ -6174,6 +6264,7 @@ let response = client.update_brand_voice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_brand_voice(&self) -> builder::UpdateBrandVoice<'_> {
         builder::UpdateBrandVoice::new(self)
     }
@@ -6193,6 +6284,7 @@ let response = client.set_default_brand_voice()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn set_default_brand_voice(&self) -> builder::SetDefaultBrandVoice<'_> {
         builder::SetDefaultBrandVoice::new(self)
     }
@@ -6218,6 +6310,7 @@ let response = client.get_brand_boards_by_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_brand_boards_by_location(&self) -> builder::GetBrandBoardsByLocation<'_> {
         builder::GetBrandBoardsByLocation::new(self)
     }
@@ -6237,6 +6330,7 @@ let response = client.get_brand_board_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_brand_board_by_id(&self) -> builder::GetBrandBoardById<'_> {
         builder::GetBrandBoardById::new(self)
     }
@@ -6256,6 +6350,7 @@ let response = client.delete_brand_board()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_brand_board(&self) -> builder::DeleteBrandBoard<'_> {
         builder::DeleteBrandBoard::new(self)
     }
@@ -6277,6 +6372,7 @@ let response = client.update_brand_board()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_brand_board(&self) -> builder::UpdateBrandBoard<'_> {
         builder::UpdateBrandBoard::new(self)
     }
@@ -6292,6 +6388,7 @@ let response = client.create_brand_board()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_brand_board(&self) -> builder::CreateBrandBoard<'_> {
         builder::CreateBrandBoard::new(self)
     }
@@ -6318,6 +6415,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListBrandVoices<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6387,13 +6485,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/brand-boards/locations/{locationId}/brand-voices`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6447,6 +6545,7 @@ pub mod builder {
         body: Result<types::builder::CreateBrandVoicePublicV1BodyDto, String>,
     }
     impl<'a> CreateBrandVoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6494,13 +6593,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/brand-boards/locations/{locationId}/brand-voices`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6553,6 +6652,7 @@ pub mod builder {
         brand_voice_id: Result<::std::string::String, String>,
     }
     impl<'a> GetBrandVoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6585,13 +6685,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/brand-boards/locations/{locationId}/brand-voices/{brandVoiceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6641,6 +6741,7 @@ pub mod builder {
         brand_voice_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteBrandVoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6673,13 +6774,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/brand-boards/locations/{locationId}/brand-voices/{brandVoiceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6730,6 +6831,7 @@ pub mod builder {
         body: Result<types::builder::UpdateBrandVoicePublicV1BodyDto, String>,
     }
     impl<'a> UpdateBrandVoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6790,13 +6892,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/brand-boards/locations/{locationId}/brand-voices/{brandVoiceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6853,6 +6955,7 @@ pub mod builder {
         brand_voice_id: Result<::std::string::String, String>,
     }
     impl<'a> SetDefaultBrandVoice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6885,13 +6988,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/brand-boards/locations/{locationId}/brand-voices/{brandVoiceId}/default`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6944,6 +7047,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetBrandBoardsByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7010,13 +7114,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/brand-boards/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7070,6 +7174,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetBrandBoardById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7102,13 +7207,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/brand-boards/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7158,6 +7263,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteBrandBoard<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7190,13 +7296,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/brand-boards/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7247,6 +7353,7 @@ pub mod builder {
         body: Result<types::builder::UpdateBrandBoardBody, String>,
     }
     impl<'a> UpdateBrandBoard<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7306,13 +7413,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/brand-boards/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7368,6 +7475,7 @@ pub mod builder {
         body: Result<types::builder::CreateBrandBoardParam, String>,
     }
     impl<'a> CreateBrandBoard<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7401,13 +7509,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/brand-boards/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7452,9 +7560,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListBrandVoices<'a> {
         type Page = types::ListBrandVoicesPublicV1ResponseDto;
         type Item = types::BrandVoicePublicV1Dto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_BRAND_VOICES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -7464,6 +7574,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -7500,19 +7611,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.items.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.items.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -7525,10 +7640,12 @@ pub mod builder {
     }
     impl<'a> ListBrandVoices<'a> {
         /// Every page of `GET /brand-boards/locations/{locationId}/brand-voices`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /brand-boards/locations/{locationId}/brand-voices`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -7536,9 +7653,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetBrandBoardsByLocation<'a> {
         type Page = types::GetBrandBoardsByLocationSuccessDto;
         type Item = types::BrandBoardListItemDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_BRAND_BOARDS_BY_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -7548,6 +7667,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -7584,19 +7704,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.brand_boards.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.brand_boards.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -7609,10 +7733,12 @@ pub mod builder {
     }
     impl<'a> GetBrandBoardsByLocation<'a> {
         /// Every page of `GET /brand-boards/{locationId}`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /brand-boards/{locationId}`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

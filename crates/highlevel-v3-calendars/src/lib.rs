@@ -26,6 +26,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AddCalendarToScheduleResponseVisitor {
                 type Value = AddCalendarToScheduleResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -93,6 +94,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AllGroupsSuccessfulResponseDtoVisitor {
                 type Value = AllGroupsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -218,6 +220,7 @@ pub mod types {
             struct AppointmentCreateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AppointmentCreateSchemaVisitor {
                 type Value = AppointmentCreateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -460,6 +463,7 @@ pub mod types {
         }
     }
     impl AppointmentCreateSchema {
+        #[inline]
         pub fn builder() -> builder::AppointmentCreateSchema {
             Default::default()
         }
@@ -523,6 +527,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaAppointmentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::New => f.write_str("new"),
@@ -539,6 +544,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentCreateSchemaAppointmentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -557,6 +563,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentCreateSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -566,6 +573,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentCreateSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -629,6 +637,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentCreateSchemaMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -644,6 +653,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentCreateSchemaMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -661,6 +671,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentCreateSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -670,6 +681,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentCreateSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -742,6 +754,7 @@ pub mod types {
             struct AppointmentEditSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AppointmentEditSchemaVisitor {
                 type Value = AppointmentEditSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -972,6 +985,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for AppointmentEditSchema {
+        #[inline]
         fn default() -> Self {
             Self {
                 address: Default::default(),
@@ -993,6 +1007,7 @@ pub mod types {
         }
     }
     impl AppointmentEditSchema {
+        #[inline]
         pub fn builder() -> builder::AppointmentEditSchema {
             Default::default()
         }
@@ -1056,6 +1071,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaAppointmentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::New => f.write_str("new"),
@@ -1072,6 +1088,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentEditSchemaAppointmentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1090,6 +1107,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentEditSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1099,6 +1117,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentEditSchemaAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1162,6 +1181,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentEditSchemaMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -1177,6 +1197,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentEditSchemaMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1194,6 +1215,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentEditSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1203,6 +1225,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentEditSchemaMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1268,6 +1291,7 @@ pub mod types {
             struct AppointmentSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AppointmentSchemaResponseVisitor {
                 type Value = AppointmentSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1487,6 +1511,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for AppointmentSchemaResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 address: Default::default(),
@@ -1566,6 +1591,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AppointmentSchemaResponseAppointmentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::New => f.write_str("new"),
@@ -1582,6 +1608,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AppointmentSchemaResponseAppointmentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1600,6 +1627,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AppointmentSchemaResponseAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1609,6 +1637,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AppointmentSchemaResponseAppointmentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1631,6 +1660,7 @@ pub mod types {
             struct AvailabilityVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailabilityVisitor {
                 type Value = Availability;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1685,6 +1715,7 @@ pub mod types {
         }
     }
     impl Availability {
+        #[inline]
         pub fn builder() -> builder::Availability {
             Default::default()
         }
@@ -1705,6 +1736,7 @@ pub mod types {
             struct AvailabilityResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailabilityResponseVisitor {
                 type Value = AvailabilityResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1805,6 +1837,7 @@ pub mod types {
             struct BlockSlotCreateRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlockSlotCreateRequestDtoVisitor {
                 type Value = BlockSlotCreateRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1913,6 +1946,7 @@ pub mod types {
         }
     }
     impl BlockSlotCreateRequestDto {
+        #[inline]
         pub fn builder() -> builder::BlockSlotCreateRequestDto {
             Default::default()
         }
@@ -1948,6 +1982,7 @@ pub mod types {
             struct BlockSlotEditRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlockSlotEditRequestDtoVisitor {
                 type Value = BlockSlotEditRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2055,6 +2090,7 @@ pub mod types {
         }
     }
     impl BlockSlotEditRequestDto {
+        #[inline]
         pub fn builder() -> builder::BlockSlotEditRequestDto {
             Default::default()
         }
@@ -2094,6 +2130,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BlockedSlotSuccessfulResponseDtoVisitor {
                 type Value = BlockedSlotSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2233,6 +2270,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarByIdSuccessfulResponseDtoVisitor {
                 type Value = CalendarByIdSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2439,6 +2477,7 @@ pub mod types {
             struct CalendarCreateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarCreateDtoVisitor {
                 type Value = CalendarCreateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3113,6 +3152,7 @@ pub mod types {
         }
     }
     impl CalendarCreateDto {
+        #[inline]
         pub fn builder() -> builder::CalendarCreateDto {
             Default::default()
         }
@@ -3167,6 +3207,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingAfterUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -3180,6 +3221,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoAllowBookingAfterUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3195,6 +3237,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3204,6 +3247,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3254,6 +3298,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoAllowBookingForUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -3265,6 +3310,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoAllowBookingForUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3278,6 +3324,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3287,6 +3334,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3299,17 +3347,20 @@ pub mod types {
     pub struct CalendarCreateDtoAvailabilityType(f64);
     impl ::std::ops::Deref for CalendarCreateDtoAvailabilityType {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<CalendarCreateDtoAvailabilityType> for f64 {
+        #[inline]
         fn from(value: CalendarCreateDtoAvailabilityType) -> Self {
             value.0
         }
     }
     impl ::std::convert::TryFrom<f64> for CalendarCreateDtoAvailabilityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3382,6 +3433,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoCalendarType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobin => f.write_str("round_robin"),
@@ -3396,6 +3448,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoCalendarType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3412,6 +3465,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3421,6 +3475,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3476,6 +3531,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobinOptimizeForAvailability => {
@@ -3490,6 +3546,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3506,6 +3563,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3514,6 +3572,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarCreateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3521,6 +3580,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarCreateDtoEventType {
+        #[inline]
         fn default() -> Self {
             CalendarCreateDtoEventType::RoundRobinOptimizeForAvailability
         }
@@ -3566,6 +3626,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoFormSubmitType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
@@ -3576,6 +3637,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoFormSubmitType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3588,6 +3650,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3597,6 +3660,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3604,6 +3668,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarCreateDtoFormSubmitType {
+        #[inline]
         fn default() -> Self {
             CalendarCreateDtoFormSubmitType::ThankYouMessage
         }
@@ -3649,6 +3714,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoGuestType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CountOnly => f.write_str("count_only"),
@@ -3659,6 +3725,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoGuestType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3671,6 +3738,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3679,6 +3747,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarCreateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3726,6 +3795,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3736,6 +3806,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3748,6 +3819,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3757,6 +3829,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3804,6 +3877,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3814,6 +3888,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoSlotBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3826,6 +3901,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3835,6 +3911,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3882,6 +3959,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3892,6 +3970,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoSlotDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3904,6 +3983,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3913,6 +3993,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3960,6 +4041,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoSlotIntervalUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -3970,6 +4052,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoSlotIntervalUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3982,6 +4065,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3991,6 +4075,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarCreateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4038,6 +4123,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarCreateDtoWidgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -4048,6 +4134,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarCreateDtoWidgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4060,6 +4147,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarCreateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4068,6 +4156,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarCreateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4075,6 +4164,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarCreateDtoWidgetType {
+        #[inline]
         fn default() -> Self {
             CalendarCreateDtoWidgetType::Classic
         }
@@ -4094,6 +4184,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarDeleteSuccessfulResponseDtoVisitor {
                 type Value = CalendarDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4310,6 +4401,7 @@ pub mod types {
             struct CalendarDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarDtoVisitor {
                 type Value = CalendarDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5012,6 +5104,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 alert_email: Default::default(),
@@ -5123,6 +5216,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingAfterUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -5136,6 +5230,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoAllowBookingAfterUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5151,6 +5246,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5160,6 +5256,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5210,6 +5307,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoAllowBookingForUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -5221,6 +5319,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoAllowBookingForUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5234,6 +5333,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5243,6 +5343,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5302,6 +5403,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoCalendarType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobin => f.write_str("round_robin"),
@@ -5316,6 +5418,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoCalendarType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5332,6 +5435,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5340,6 +5444,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoCalendarType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5395,6 +5500,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobinOptimizeForAvailability => {
@@ -5409,6 +5515,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5425,6 +5532,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5433,6 +5541,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5440,6 +5549,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDtoEventType {
+        #[inline]
         fn default() -> Self {
             CalendarDtoEventType::RoundRobinOptimizeForAvailability
         }
@@ -5485,6 +5595,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoFormSubmitType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
@@ -5495,6 +5606,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoFormSubmitType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5507,6 +5619,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5515,6 +5628,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5522,6 +5636,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDtoFormSubmitType {
+        #[inline]
         fn default() -> Self {
             CalendarDtoFormSubmitType::ThankYouMessage
         }
@@ -5567,6 +5682,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoGuestType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CountOnly => f.write_str("count_only"),
@@ -5577,6 +5693,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoGuestType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5589,6 +5706,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5597,6 +5715,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5644,6 +5763,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5654,6 +5774,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5666,6 +5787,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5674,6 +5796,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5721,6 +5844,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5731,6 +5855,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoSlotBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5743,6 +5868,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5751,6 +5877,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoSlotBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5798,6 +5925,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5808,6 +5936,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoSlotDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5820,6 +5949,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5828,6 +5958,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5875,6 +6006,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoSlotIntervalUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -5885,6 +6017,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoSlotIntervalUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5897,6 +6030,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5905,6 +6039,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5952,6 +6087,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarDtoWidgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -5962,6 +6098,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarDtoWidgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5974,6 +6111,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5982,6 +6120,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5989,6 +6128,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarDtoWidgetType {
+        #[inline]
         fn default() -> Self {
             CalendarDtoWidgetType::Classic
         }
@@ -6074,6 +6214,7 @@ pub mod types {
             struct CalendarEventDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarEventDtoVisitor {
                 type Value = CalendarEventDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6401,6 +6542,7 @@ pub mod types {
             struct CalendarNotificationVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationVisitor {
                 type Value = CalendarNotification;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6498,6 +6640,7 @@ pub mod types {
         }
     }
     impl CalendarNotification {
+        #[inline]
         pub fn builder() -> builder::CalendarNotification {
             Default::default()
         }
@@ -6517,6 +6660,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarNotificationDeleteResponseDtoVisitor {
                 type Value = CalendarNotificationDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6601,6 +6745,7 @@ pub mod types {
             struct CalendarNotificationResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarNotificationResponseVisitor {
                 type Value = CalendarNotificationResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6728,6 +6873,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarNotificationResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 selected_users: Default::default(),
@@ -6796,6 +6942,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarNotificationResponseDtoVisitor {
                 type Value = CalendarNotificationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7077,6 +7224,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -7089,6 +7237,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseDtoChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7103,6 +7252,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationResponseDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7112,6 +7262,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7172,6 +7323,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Booked => f.write_str("booked"),
@@ -7186,6 +7338,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseDtoNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7203,6 +7356,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CalendarNotificationResponseDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7212,6 +7366,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7271,6 +7426,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseDtoReceiverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -7285,6 +7441,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseDtoReceiverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7301,6 +7458,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationResponseDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7310,6 +7468,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7354,6 +7513,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -7363,6 +7523,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7374,6 +7535,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7383,6 +7545,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarNotificationResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7390,6 +7553,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarNotificationResponseType {
+        #[inline]
         fn default() -> Self {
             CalendarNotificationResponseType::Email
         }
@@ -7432,6 +7596,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -7441,6 +7606,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7452,6 +7618,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7460,6 +7627,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7467,6 +7635,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarNotificationType {
+        #[inline]
         fn default() -> Self {
             CalendarNotificationType::Email
         }
@@ -7513,6 +7682,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarResourceByIdResponseDtoVisitor {
                 type Value = CalendarResourceByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7703,6 +7873,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarResourceByIdResponseDtoResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -7713,6 +7884,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarResourceByIdResponseDtoResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7725,6 +7897,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarResourceByIdResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7734,6 +7907,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarResourceByIdResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7778,6 +7952,7 @@ pub mod types {
             struct CalendarResourceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarResourceResponseDtoVisitor {
                 type Value = CalendarResourceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7956,6 +8131,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarResourceResponseDtoResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -7966,6 +8142,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarResourceResponseDtoResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7978,6 +8155,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarResourceResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7987,6 +8165,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarResourceResponseDtoResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8137,6 +8316,7 @@ pub mod types {
             struct CalendarUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarUpdateDtoVisitor {
                 type Value = CalendarUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8825,6 +9005,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarUpdateDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 alert_email: Default::default(),
@@ -8883,6 +9064,7 @@ pub mod types {
         }
     }
     impl CalendarUpdateDto {
+        #[inline]
         pub fn builder() -> builder::CalendarUpdateDto {
             Default::default()
         }
@@ -8937,6 +9119,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingAfterUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Hours => f.write_str("hours"),
@@ -8950,6 +9133,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoAllowBookingAfterUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8965,6 +9149,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8974,6 +9159,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoAllowBookingAfterUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9024,6 +9210,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoAllowBookingForUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Days => f.write_str("days"),
@@ -9035,6 +9222,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoAllowBookingForUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9048,6 +9236,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9057,6 +9246,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoAllowBookingForUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9069,17 +9259,20 @@ pub mod types {
     pub struct CalendarUpdateDtoAvailabilityType(f64);
     impl ::std::ops::Deref for CalendarUpdateDtoAvailabilityType {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<CalendarUpdateDtoAvailabilityType> for f64 {
+        #[inline]
         fn from(value: CalendarUpdateDtoAvailabilityType) -> Self {
             value.0
         }
     }
     impl ::std::convert::TryFrom<f64> for CalendarUpdateDtoAvailabilityType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9148,6 +9341,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RoundRobinOptimizeForAvailability => {
@@ -9162,6 +9356,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9178,6 +9373,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9186,6 +9382,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarUpdateDtoEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9233,6 +9430,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoFormSubmitType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::RedirectUrl => f.write_str("RedirectURL"),
@@ -9243,6 +9441,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoFormSubmitType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9255,6 +9454,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9264,6 +9464,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoFormSubmitType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9271,6 +9472,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarUpdateDtoFormSubmitType {
+        #[inline]
         fn default() -> Self {
             CalendarUpdateDtoFormSubmitType::ThankYouMessage
         }
@@ -9316,6 +9518,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoGuestType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CountOnly => f.write_str("count_only"),
@@ -9326,6 +9529,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoGuestType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9338,6 +9542,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9346,6 +9551,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarUpdateDtoGuestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9393,6 +9599,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -9403,6 +9610,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9415,6 +9623,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9424,6 +9633,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9471,6 +9681,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -9481,6 +9692,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoSlotDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9493,6 +9705,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9502,6 +9715,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoSlotDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9549,6 +9763,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoSlotIntervalUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -9559,6 +9774,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoSlotIntervalUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9571,6 +9787,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9580,6 +9797,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CalendarUpdateDtoSlotIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9627,6 +9845,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CalendarUpdateDtoWidgetType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Default => f.write_str("default"),
@@ -9637,6 +9856,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CalendarUpdateDtoWidgetType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9649,6 +9869,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CalendarUpdateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9657,6 +9878,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CalendarUpdateDtoWidgetType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9664,6 +9886,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CalendarUpdateDtoWidgetType {
+        #[inline]
         fn default() -> Self {
             CalendarUpdateDtoWidgetType::Classic
         }
@@ -9682,6 +9905,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CalendarsGetSuccessfulResponseDtoVisitor {
                 type Value = CalendarsGetSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9755,6 +9979,7 @@ pub mod types {
             struct CreateBookingServiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateBookingServiceDtoVisitor {
                 type Value = CreateBookingServiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9834,6 +10059,7 @@ pub mod types {
         }
     }
     impl CreateBookingServiceDto {
+        #[inline]
         pub fn builder() -> builder::CreateBookingServiceDto {
             Default::default()
         }
@@ -9897,6 +10123,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateCalendarNotificationDtoVisitor {
                 type Value = CreateCalendarNotificationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10094,6 +10321,7 @@ pub mod types {
         }
     }
     impl CreateCalendarNotificationDto {
+        #[inline]
         pub fn builder() -> builder::CreateCalendarNotificationDto {
             Default::default()
         }
@@ -10145,6 +10373,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -10157,6 +10386,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCalendarNotificationDtoChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10171,6 +10401,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCalendarNotificationDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10180,6 +10411,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarNotificationDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10240,6 +10472,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Booked => f.write_str("booked"),
@@ -10254,6 +10487,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCalendarNotificationDtoNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10271,6 +10505,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CreateCalendarNotificationDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10280,6 +10515,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarNotificationDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10339,6 +10575,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCalendarNotificationDtoReceiverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -10353,6 +10590,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCalendarNotificationDtoReceiverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10369,6 +10607,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCalendarNotificationDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10378,6 +10617,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarNotificationDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10419,6 +10659,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreateCalendarResourceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCalendarResourceDtoVisitor {
                 type Value = CreateCalendarResourceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10521,6 +10762,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateCalendarResourceDto {
+        #[inline]
         pub fn builder() -> builder::CreateCalendarResourceDto {
             Default::default()
         }
@@ -10566,6 +10808,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -10576,6 +10819,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10588,6 +10832,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10597,6 +10842,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10620,6 +10866,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for CreateEventCalendarScheduleDtoVisitor {
                 type Value = CreateEventCalendarScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10677,6 +10924,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateEventCalendarScheduleDto {
+        #[inline]
         pub fn builder() -> builder::CreateEventCalendarScheduleDto {
             Default::default()
         }
@@ -10687,18 +10935,21 @@ One room can be mapped with multiple service calendars.*/
     pub struct CreateEventCalendarScheduleDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for CreateEventCalendarScheduleDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<CreateEventCalendarScheduleDtoTimezone>
     for ::std::string::String {
+        #[inline]
         fn from(value: CreateEventCalendarScheduleDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateEventCalendarScheduleDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10712,6 +10963,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateEventCalendarScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10721,6 +10973,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateEventCalendarScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10803,6 +11056,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for CreateOrUpdateServiceBookingResponseDtoVisitor {
                 type Value = CreateOrUpdateServiceBookingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11084,6 +11338,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for CreatePublicServiceBookingDtoVisitor {
                 type Value = CreatePublicServiceBookingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11228,6 +11483,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreatePublicServiceBookingDto {
+        #[inline]
         pub fn builder() -> builder::CreatePublicServiceBookingDto {
             Default::default()
         }
@@ -11273,6 +11529,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreatePublicServiceBookingDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Confirmed => f.write_str("confirmed"),
@@ -11283,6 +11540,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreatePublicServiceBookingDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11295,6 +11553,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreatePublicServiceBookingDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11304,6 +11563,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreatePublicServiceBookingDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11341,6 +11601,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreateScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateScheduleDtoVisitor {
                 type Value = CreateScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11430,6 +11691,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateScheduleDto {
+        #[inline]
         pub fn builder() -> builder::CreateScheduleDto {
             Default::default()
         }
@@ -11440,17 +11702,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct CreateScheduleDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for CreateScheduleDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<CreateScheduleDtoTimezone> for ::std::string::String {
+        #[inline]
         fn from(value: CreateScheduleDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for CreateScheduleDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11464,6 +11729,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11472,6 +11738,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11559,6 +11826,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreateServiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateServiceDtoVisitor {
                 type Value = CreateServiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11793,6 +12061,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateServiceDto {
+        #[inline]
         pub fn builder() -> builder::CreateServiceDto {
             Default::default()
         }
@@ -11838,6 +12107,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateServiceDtoPostBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -11848,6 +12118,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateServiceDtoPostBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11860,6 +12131,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateServiceDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11869,6 +12141,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateServiceDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11916,6 +12189,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateServiceDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -11926,6 +12200,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateServiceDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11938,6 +12213,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateServiceDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11947,6 +12223,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateServiceDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11994,6 +12271,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateServiceDtoServiceDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -12004,6 +12282,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateServiceDtoServiceDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12016,6 +12295,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateServiceDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12025,6 +12305,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateServiceDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12065,6 +12346,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreateServiceLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateServiceLocationDtoVisitor {
                 type Value = CreateServiceLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12176,6 +12458,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateServiceLocationDto {
+        #[inline]
         pub fn builder() -> builder::CreateServiceLocationDto {
             Default::default()
         }
@@ -12221,6 +12504,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateServiceLocationDtoLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Offline => f.write_str("offline"),
@@ -12231,6 +12515,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateServiceLocationDtoLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12243,6 +12528,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateServiceLocationDtoLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12252,6 +12538,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateServiceLocationDtoLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12301,6 +12588,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreateServiceVariationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateServiceVariationDtoVisitor {
                 type Value = CreateServiceVariationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12439,6 +12727,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl CreateServiceVariationDto {
+        #[inline]
         pub fn builder() -> builder::CreateServiceVariationDto {
             Default::default()
         }
@@ -12484,6 +12773,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoPostBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -12494,6 +12784,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateServiceVariationDtoPostBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12506,6 +12797,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateServiceVariationDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12515,6 +12807,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateServiceVariationDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12562,6 +12855,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -12572,6 +12866,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateServiceVariationDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12584,6 +12879,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateServiceVariationDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12593,6 +12889,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateServiceVariationDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12641,6 +12938,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for CreateServiceVariationDtoServiceDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -12651,6 +12949,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for CreateServiceVariationDtoServiceDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12663,6 +12962,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for CreateServiceVariationDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12672,6 +12972,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateServiceVariationDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12694,6 +12995,7 @@ One room can be mapped with multiple service calendars.*/
             struct CreatedOrUpdatedByVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatedOrUpdatedByVisitor {
                 type Value = CreatedOrUpdatedBy;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12765,6 +13067,7 @@ One room can be mapped with multiple service calendars.*/
     );
     impl ::std::ops::Deref for DeleteAppointmentSchema {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -12773,6 +13076,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::From<DeleteAppointmentSchema>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: DeleteAppointmentSchema) -> Self {
             value.0
         }
@@ -12780,6 +13084,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for DeleteAppointmentSchema {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -12827,6 +13132,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for DeleteCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -12837,6 +13143,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for DeleteCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12849,6 +13156,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for DeleteCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12858,6 +13166,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for DeleteCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12878,6 +13187,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteEventSuccessfulResponseDtoVisitor {
                 type Value = DeleteEventSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12945,6 +13255,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteNoteSuccessfulResponseDtoVisitor {
                 type Value = DeleteNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13012,6 +13323,7 @@ One room can be mapped with multiple service calendars.*/
             struct DeleteScheduleResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteScheduleResponseVisitor {
                 type Value = DeleteScheduleResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13081,6 +13393,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteServiceBookingResponseDtoVisitor {
                 type Value = DeleteServiceBookingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13163,6 +13476,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteServiceLocationResponseDtoVisitor {
                 type Value = DeleteServiceLocationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13244,6 +13558,7 @@ One room can be mapped with multiple service calendars.*/
             struct DeleteServiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteServiceResponseDtoVisitor {
                 type Value = DeleteServiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13338,6 +13653,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for EventCalendarScheduleResponseDtoVisitor {
                 type Value = EventCalendarScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13454,6 +13770,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for EventCalendarScheduleWrapperDtoVisitor {
                 type Value = EventCalendarScheduleWrapperDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13548,6 +13865,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for FetchCalendarResourcesResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -13558,6 +13876,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for FetchCalendarResourcesResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13570,6 +13889,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for FetchCalendarResourcesResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13579,6 +13899,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for FetchCalendarResourcesResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13599,6 +13920,7 @@ One room can be mapped with multiple service calendars.*/
             struct GetAllSchedulesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAllSchedulesResponseDtoVisitor {
                 type Value = GetAllSchedulesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13666,6 +13988,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetCalendarEventSuccessfulResponseDtoVisitor {
                 type Value = GetCalendarEventSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13736,6 +14059,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetCalendarEventsSuccessfulResponseDtoVisitor {
                 type Value = GetCalendarEventsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13834,6 +14158,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for GetCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -13844,6 +14169,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for GetCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13856,6 +14182,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for GetCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13865,6 +14192,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for GetCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13885,6 +14213,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetCreateUpdateNoteSuccessfulResponseDtoVisitor {
                 type Value = GetCreateUpdateNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13968,6 +14297,7 @@ One room can be mapped with multiple service calendars.*/
             struct GetNoteSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetNoteSchemaVisitor {
                 type Value = GetNoteSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14090,6 +14420,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GetNotesListSuccessfulResponseDtoVisitor {
                 type Value = GetNotesListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14178,6 +14509,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupCreateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupCreateDtoVisitor {
                 type Value = GroupCreateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14257,6 +14589,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl GroupCreateDto {
+        #[inline]
         pub fn builder() -> builder::GroupCreateDto {
             Default::default()
         }
@@ -14275,6 +14608,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for GroupCreateSuccessfulResponseDtoVisitor {
                 type Value = GroupCreateSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14352,6 +14686,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupDtoVisitor {
                 type Value = GroupDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14473,6 +14808,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupStatusUpdateParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupStatusUpdateParamsVisitor {
                 type Value = GroupStatusUpdateParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14523,6 +14859,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl GroupStatusUpdateParams {
+        #[inline]
         pub fn builder() -> builder::GroupStatusUpdateParams {
             Default::default()
         }
@@ -14541,6 +14878,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupSuccessfulResponseDtoVisitor {
                 type Value = GroupSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14609,6 +14947,7 @@ One room can be mapped with multiple service calendars.*/
             struct GroupUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GroupUpdateDtoVisitor {
                 type Value = GroupUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14667,6 +15006,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl GroupUpdateDto {
+        #[inline]
         pub fn builder() -> builder::GroupUpdateDto {
             Default::default()
         }
@@ -14692,6 +15032,7 @@ One room can be mapped with multiple service calendars.*/
             struct HourVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HourVisitor {
                 type Value = Hour;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14764,6 +15105,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl Hour {
+        #[inline]
         pub fn builder() -> builder::Hour {
             Default::default()
         }
@@ -14789,6 +15131,7 @@ One room can be mapped with multiple service calendars.*/
             struct HourResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HourResponseVisitor {
                 type Value = HourResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14888,6 +15231,7 @@ One room can be mapped with multiple service calendars.*/
             struct LocationConfigurationVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocationConfigurationVisitor {
                 type Value = LocationConfiguration;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14947,6 +15291,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl LocationConfiguration {
+        #[inline]
         pub fn builder() -> builder::LocationConfiguration {
             Default::default()
         }
@@ -15010,6 +15355,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for LocationConfigurationKind {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -15026,6 +15372,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for LocationConfigurationKind {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15044,6 +15391,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for LocationConfigurationKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15052,6 +15400,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for LocationConfigurationKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15077,6 +15426,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for LocationConfigurationResponseVisitor {
                 type Value = LocationConfigurationResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15212,6 +15562,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for LocationConfigurationResponseKind {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -15228,6 +15579,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for LocationConfigurationResponseKind {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15246,6 +15598,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for LocationConfigurationResponseKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15255,6 +15608,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for LocationConfigurationResponseKind {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15277,6 +15631,7 @@ One room can be mapped with multiple service calendars.*/
             struct LookBusyConfigurationVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LookBusyConfigurationVisitor {
                 type Value = LookBusyConfiguration;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15336,6 +15691,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl LookBusyConfiguration {
+        #[inline]
         pub fn builder() -> builder::LookBusyConfiguration {
             Default::default()
         }
@@ -15357,6 +15713,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for LookBusyConfigurationResponseVisitor {
                 type Value = LookBusyConfigurationResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15432,6 +15789,7 @@ One room can be mapped with multiple service calendars.*/
             struct NoteCreatedBySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NoteCreatedBySchemaVisitor {
                 type Value = NoteCreatedBySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15510,6 +15868,7 @@ One room can be mapped with multiple service calendars.*/
             struct NotesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotesDtoVisitor {
                 type Value = NotesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15564,6 +15923,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl NotesDto {
+        #[inline]
         pub fn builder() -> builder::NotesDto {
             Default::default()
         }
@@ -15574,17 +15934,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct NotesDtoBody(::std::string::String);
     impl ::std::ops::Deref for NotesDtoBody {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<NotesDtoBody> for ::std::string::String {
+        #[inline]
         fn from(value: NotesDtoBody) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for NotesDtoBody {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15596,6 +15959,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for NotesDtoBody {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15604,6 +15968,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for NotesDtoBody {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15636,6 +16001,7 @@ One room can be mapped with multiple service calendars.*/
             struct OpenHourVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OpenHourVisitor {
                 type Value = OpenHour;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15687,6 +16053,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl OpenHour {
+        #[inline]
         pub fn builder() -> builder::OpenHour {
             Default::default()
         }
@@ -15705,6 +16072,7 @@ One room can be mapped with multiple service calendars.*/
             struct OpenHourResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OpenHourResponseVisitor {
                 type Value = OpenHourResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15783,6 +16151,7 @@ One room can be mapped with multiple service calendars.*/
             struct PaymentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PaymentDtoVisitor {
                 type Value = PaymentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15854,6 +16223,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl PaymentDto {
+        #[inline]
         pub fn builder() -> builder::PaymentDto {
             Default::default()
         }
@@ -15899,6 +16269,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for PaymentDtoDepositType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -15909,6 +16280,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for PaymentDtoDepositType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15921,6 +16293,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for PaymentDtoDepositType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15929,6 +16302,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for PaymentDtoDepositType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15953,6 +16327,7 @@ One room can be mapped with multiple service calendars.*/
             struct PaymentDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PaymentDtoResponseVisitor {
                 type Value = PaymentDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16069,6 +16444,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for PaymentDtoResponseDepositType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -16079,6 +16455,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for PaymentDtoResponseDepositType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16091,6 +16468,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for PaymentDtoResponseDepositType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16100,6 +16478,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for PaymentDtoResponseDepositType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16132,6 +16511,7 @@ One room can be mapped with multiple service calendars.*/
             struct RecurringVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringVisitor {
                 type Value = Recurring;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16221,6 +16601,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl Recurring {
+        #[inline]
         pub fn builder() -> builder::Recurring {
             Default::default()
         }
@@ -16269,6 +16650,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringBookingOption {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Skip => f.write_str("skip"),
@@ -16280,6 +16662,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringBookingOption {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16293,6 +16676,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16301,6 +16685,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16348,6 +16733,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringBookingOverlapDefaultStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Confirmed => f.write_str("confirmed"),
@@ -16358,6 +16744,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringBookingOverlapDefaultStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16370,6 +16757,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16379,6 +16767,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for RecurringBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16429,6 +16818,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringFreq {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -16440,6 +16830,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringFreq {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16453,6 +16844,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16461,6 +16853,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16493,6 +16886,7 @@ One room can be mapped with multiple service calendars.*/
             struct RecurringResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringResponseVisitor {
                 type Value = RecurringResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16630,6 +17024,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOption {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Skip => f.write_str("skip"),
@@ -16641,6 +17036,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringResponseBookingOption {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16654,6 +17050,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringResponseBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16663,6 +17060,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for RecurringResponseBookingOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16711,6 +17109,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringResponseBookingOverlapDefaultStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Confirmed => f.write_str("confirmed"),
@@ -16721,6 +17120,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringResponseBookingOverlapDefaultStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16733,6 +17133,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringResponseBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16742,6 +17143,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for RecurringResponseBookingOverlapDefaultStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16792,6 +17194,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for RecurringResponseFreq {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Daily => f.write_str("DAILY"),
@@ -16803,6 +17206,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for RecurringResponseFreq {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16816,6 +17220,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for RecurringResponseFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16824,6 +17229,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringResponseFreq {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16844,6 +17250,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for RemoveCalendarFromScheduleResponseVisitor {
                 type Value = RemoveCalendarFromScheduleResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16914,6 +17321,7 @@ One room can be mapped with multiple service calendars.*/
             struct ResourceDeleteResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ResourceDeleteResponseDtoVisitor {
                 type Value = ResourceDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16983,6 +17391,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleIntervalDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoVisitor {
                 type Value = ScheduleIntervalDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17036,6 +17445,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ScheduleIntervalDto {
+        #[inline]
         pub fn builder() -> builder::ScheduleIntervalDto {
             Default::default()
         }
@@ -17046,17 +17456,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleIntervalDtoFrom(::std::string::String);
     impl ::std::ops::Deref for ScheduleIntervalDtoFrom {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ScheduleIntervalDtoFrom> for ::std::string::String {
+        #[inline]
         fn from(value: ScheduleIntervalDtoFrom) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ScheduleIntervalDtoFrom {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17072,6 +17485,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleIntervalDtoFrom {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17080,6 +17494,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleIntervalDtoFrom {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17114,6 +17529,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleIntervalDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleIntervalDtoResponseVisitor {
                 type Value = ScheduleIntervalDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17184,17 +17600,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleIntervalDtoTo(::std::string::String);
     impl ::std::ops::Deref for ScheduleIntervalDtoTo {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ScheduleIntervalDtoTo> for ::std::string::String {
+        #[inline]
         fn from(value: ScheduleIntervalDtoTo) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ScheduleIntervalDtoTo {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17210,6 +17629,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleIntervalDtoTo {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17218,6 +17638,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleIntervalDtoTo {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17279,6 +17700,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleObjectResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleObjectResponseDtoVisitor {
                 type Value = ScheduleObjectResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17454,6 +17876,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleResponseDtoVisitor {
                 type Value = ScheduleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17526,6 +17949,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleRuleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoVisitor {
                 type Value = ScheduleRuleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17601,6 +18025,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ScheduleRuleDto {
+        #[inline]
         pub fn builder() -> builder::ScheduleRuleDto {
             Default::default()
         }
@@ -17611,17 +18036,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct ScheduleRuleDtoDate(::std::string::String);
     impl ::std::ops::Deref for ScheduleRuleDtoDate {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ScheduleRuleDtoDate> for ::std::string::String {
+        #[inline]
         fn from(value: ScheduleRuleDtoDate) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ScheduleRuleDtoDate {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17635,6 +18063,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoDate {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17643,6 +18072,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoDate {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17717,6 +18147,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoDay {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sunday => f.write_str("sunday"),
@@ -17732,6 +18163,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoDay {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17749,6 +18181,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17757,6 +18190,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17785,6 +18219,7 @@ One room can be mapped with multiple service calendars.*/
             struct ScheduleRuleDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleRuleDtoResponseVisitor {
                 type Value = ScheduleRuleDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17928,6 +18363,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseDay {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sunday => f.write_str("sunday"),
@@ -17943,6 +18379,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoResponseDay {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17960,6 +18397,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoResponseDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17968,6 +18406,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoResponseDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18015,6 +18454,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Wday => f.write_str("wday"),
@@ -18025,6 +18465,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18037,6 +18478,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18045,6 +18487,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18092,6 +18535,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ScheduleRuleDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Wday => f.write_str("wday"),
@@ -18102,6 +18546,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ScheduleRuleDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18114,6 +18559,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ScheduleRuleDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18122,6 +18568,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for ScheduleRuleDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18142,6 +18589,7 @@ One room can be mapped with multiple service calendars.*/
             struct SchedulesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoVisitor {
                 type Value = SchedulesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18202,6 +18650,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl SchedulesDto {
+        #[inline]
         pub fn builder() -> builder::SchedulesDto {
             Default::default()
         }
@@ -18220,6 +18669,7 @@ One room can be mapped with multiple service calendars.*/
             struct SchedulesDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SchedulesDtoResponseVisitor {
                 type Value = SchedulesDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18302,6 +18752,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceAddOnDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceAddOnDtoVisitor {
                 type Value = ServiceAddOnDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18369,6 +18820,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ServiceAddOnDto {
+        #[inline]
         pub fn builder() -> builder::ServiceAddOnDto {
             Default::default()
         }
@@ -18389,6 +18841,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceAddOnResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceAddOnResponseDtoVisitor {
                 type Value = ServiceAddOnResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18468,6 +18921,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceBookingQueryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceBookingQueryDtoVisitor {
                 type Value = ServiceBookingQueryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18578,6 +19032,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceBookingResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceBookingResponseDtoVisitor {
                 type Value = ServiceBookingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18814,6 +19269,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for ServiceBookingsListResponseDtoVisitor {
                 type Value = ServiceBookingsListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18905,6 +19361,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceDtoVisitor {
                 type Value = ServiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19040,6 +19497,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for ServiceLocationListResponseDtoVisitor {
                 type Value = ServiceLocationListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19136,6 +19594,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceLocationResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceLocationResponseDtoVisitor {
                 type Value = ServiceLocationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19287,6 +19746,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for ServiceLocationResponseDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 address: Default::default(),
@@ -19343,6 +19803,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ServiceLocationResponseDtoLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Offline => f.write_str("offline"),
@@ -19353,6 +19814,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ServiceLocationResponseDtoLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19365,6 +19827,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ServiceLocationResponseDtoLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19374,6 +19837,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for ServiceLocationResponseDtoLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19394,6 +19858,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceResourceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceResourceDtoVisitor {
                 type Value = ServiceResourceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19517,6 +19982,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceResponseDtoVisitor {
                 type Value = ServiceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19825,6 +20291,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ServiceResponseDtoPostBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -19835,6 +20302,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ServiceResponseDtoPostBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19847,6 +20315,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ServiceResponseDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19856,6 +20325,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for ServiceResponseDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19903,6 +20373,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ServiceResponseDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -19913,6 +20384,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ServiceResponseDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19925,6 +20397,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ServiceResponseDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19934,6 +20407,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for ServiceResponseDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19981,6 +20455,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ServiceResponseDtoServiceDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -19991,6 +20466,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ServiceResponseDtoServiceDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20003,6 +20479,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ServiceResponseDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20012,6 +20489,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for ServiceResponseDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20032,6 +20510,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceResponseWrapperDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceResponseWrapperDtoVisitor {
                 type Value = ServiceResponseWrapperDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20127,6 +20606,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServiceVariationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServiceVariationDtoVisitor {
                 type Value = ServiceVariationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20321,6 +20801,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ServiceVariationDtoPostBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -20331,6 +20812,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ServiceVariationDtoPostBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20343,6 +20825,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ServiceVariationDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20352,6 +20835,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for ServiceVariationDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20399,6 +20883,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ServiceVariationDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -20409,6 +20894,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ServiceVariationDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20421,6 +20907,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ServiceVariationDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20430,6 +20917,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for ServiceVariationDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20477,6 +20965,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for ServiceVariationDtoServiceDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -20487,6 +20976,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for ServiceVariationDtoServiceDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20499,6 +20989,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for ServiceVariationDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20508,6 +20999,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for ServiceVariationDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20528,6 +21020,7 @@ One room can be mapped with multiple service calendars.*/
             struct ServicesListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ServicesListResponseDtoVisitor {
                 type Value = ServicesListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20593,6 +21086,7 @@ One room can be mapped with multiple service calendars.*/
             struct SlotsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SlotsSchemaVisitor {
                 type Value = SlotsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20653,6 +21147,7 @@ One room can be mapped with multiple service calendars.*/
             struct StaffDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StaffDtoVisitor {
                 type Value = StaffDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20695,6 +21190,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl StaffDto {
+        #[inline]
         pub fn builder() -> builder::StaffDto {
             Default::default()
         }
@@ -20713,6 +21209,7 @@ One room can be mapped with multiple service calendars.*/
             struct StaffDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StaffDtoResponseVisitor {
                 type Value = StaffDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20791,6 +21288,7 @@ One room can be mapped with multiple service calendars.*/
             struct TeamMemberVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TeamMemberVisitor {
                 type Value = TeamMember;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20883,6 +21381,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl TeamMember {
+        #[inline]
         pub fn builder() -> builder::TeamMember {
             Default::default()
         }
@@ -20943,6 +21442,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for TeamMemberMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -20958,6 +21458,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for TeamMemberMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20975,6 +21476,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for TeamMemberMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20984,6 +21486,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for TeamMemberMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -20991,6 +21494,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for TeamMemberMeetingLocationType {
+        #[inline]
         fn default() -> Self {
             TeamMemberMeetingLocationType::Custom
         }
@@ -21001,22 +21505,26 @@ One room can be mapped with multiple service calendars.*/
     pub struct TeamMemberPriority(f64);
     impl ::std::ops::Deref for TeamMemberPriority {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<TeamMemberPriority> for f64 {
+        #[inline]
         fn from(value: TeamMemberPriority) -> Self {
             value.0
         }
     }
     impl ::std::default::Default for TeamMemberPriority {
+        #[inline]
         fn default() -> Self {
             TeamMemberPriority(0.5_f64)
         }
     }
     impl ::std::convert::TryFrom<f64> for TeamMemberPriority {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21067,6 +21575,7 @@ One room can be mapped with multiple service calendars.*/
             struct TeamMemberResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TeamMemberResponseVisitor {
                 type Value = TeamMemberResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21177,6 +21686,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for TeamMemberResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 is_primary: Default::default(),
@@ -21244,6 +21754,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for TeamMemberResponseMeetingLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Custom => f.write_str("custom"),
@@ -21259,6 +21770,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for TeamMemberResponseMeetingLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21276,6 +21788,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for TeamMemberResponseMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21285,6 +21798,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for TeamMemberResponseMeetingLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21292,6 +21806,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for TeamMemberResponseMeetingLocationType {
+        #[inline]
         fn default() -> Self {
             TeamMemberResponseMeetingLocationType::Custom
         }
@@ -21314,6 +21829,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateAvailabilityVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateAvailabilityVisitor {
                 type Value = UpdateAvailability;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21384,6 +21900,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateAvailability {
+        #[inline]
         pub fn builder() -> builder::UpdateAvailability {
             Default::default()
         }
@@ -21454,6 +21971,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCalendarNotificationsDtoVisitor {
                 type Value = UpdateCalendarNotificationsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21666,6 +22184,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::default::Default for UpdateCalendarNotificationsDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 additional_email_ids: Default::default(),
@@ -21688,6 +22207,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateCalendarNotificationsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCalendarNotificationsDto {
             Default::default()
         }
@@ -21739,6 +22259,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -21751,6 +22272,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarNotificationsDtoChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21765,6 +22287,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateCalendarNotificationsDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21774,6 +22297,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarNotificationsDtoChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21834,6 +22358,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoNotificationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Booked => f.write_str("booked"),
@@ -21848,6 +22373,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarNotificationsDtoNotificationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21865,6 +22391,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<&str>
     for UpdateCalendarNotificationsDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21874,6 +22401,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarNotificationsDtoNotificationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21933,6 +22461,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarNotificationsDtoReceiverType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -21947,6 +22476,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarNotificationsDtoReceiverType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21963,6 +22493,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateCalendarNotificationsDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -21972,6 +22503,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarNotificationsDtoReceiverType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22015,6 +22547,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateCalendarResourceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCalendarResourceDtoVisitor {
                 type Value = UpdateCalendarResourceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22150,6 +22683,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateCalendarResourceDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCalendarResourceDto {
             Default::default()
         }
@@ -22195,6 +22729,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateCalendarResourceResourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Equipments => f.write_str("equipments"),
@@ -22205,6 +22740,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateCalendarResourceResourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22217,6 +22753,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22226,6 +22763,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCalendarResourceResourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22249,6 +22787,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateEventCalendarScheduleDtoVisitor {
                 type Value = UpdateEventCalendarScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22311,6 +22850,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateEventCalendarScheduleDto {
+        #[inline]
         pub fn builder() -> builder::UpdateEventCalendarScheduleDto {
             Default::default()
         }
@@ -22321,18 +22861,21 @@ One room can be mapped with multiple service calendars.*/
     pub struct UpdateEventCalendarScheduleDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for UpdateEventCalendarScheduleDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<UpdateEventCalendarScheduleDtoTimezone>
     for ::std::string::String {
+        #[inline]
         fn from(value: UpdateEventCalendarScheduleDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UpdateEventCalendarScheduleDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22346,6 +22889,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateEventCalendarScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22355,6 +22899,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEventCalendarScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22391,6 +22936,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateScheduleDtoVisitor {
                 type Value = UpdateScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22464,6 +23010,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateScheduleDto {
+        #[inline]
         pub fn builder() -> builder::UpdateScheduleDto {
             Default::default()
         }
@@ -22474,17 +23021,20 @@ One room can be mapped with multiple service calendars.*/
     pub struct UpdateScheduleDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for UpdateScheduleDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<UpdateScheduleDtoTimezone> for ::std::string::String {
+        #[inline]
         fn from(value: UpdateScheduleDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for UpdateScheduleDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22498,6 +23048,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22506,6 +23057,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateScheduleDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22561,6 +23113,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateServiceBookingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateServiceBookingDtoVisitor {
                 type Value = UpdateServiceBookingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22695,6 +23248,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateServiceBookingDto {
+        #[inline]
         pub fn builder() -> builder::UpdateServiceBookingDto {
             Default::default()
         }
@@ -22752,6 +23306,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceBookingDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Confirmed => f.write_str("confirmed"),
@@ -22766,6 +23321,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceBookingDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22782,6 +23338,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceBookingDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22791,6 +23348,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceBookingDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -22863,6 +23421,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateServiceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateServiceDtoVisitor {
                 type Value = UpdateServiceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23103,6 +23662,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateServiceDto {
+        #[inline]
         pub fn builder() -> builder::UpdateServiceDto {
             Default::default()
         }
@@ -23148,6 +23708,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceDtoPostBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -23158,6 +23719,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceDtoPostBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23170,6 +23732,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23179,6 +23742,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23226,6 +23790,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -23236,6 +23801,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23248,6 +23814,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23257,6 +23824,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23304,6 +23872,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceDtoServiceDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -23314,6 +23883,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceDtoServiceDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23326,6 +23896,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23335,6 +23906,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23372,6 +23944,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateServiceLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateServiceLocationDtoVisitor {
                 type Value = UpdateServiceLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23486,6 +24059,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateServiceLocationDto {
+        #[inline]
         pub fn builder() -> builder::UpdateServiceLocationDto {
             Default::default()
         }
@@ -23531,6 +24105,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceLocationDtoLocationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Offline => f.write_str("offline"),
@@ -23541,6 +24116,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceLocationDtoLocationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23553,6 +24129,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceLocationDtoLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23562,6 +24139,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceLocationDtoLocationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23614,6 +24192,7 @@ One room can be mapped with multiple service calendars.*/
             struct UpdateServiceVariationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateServiceVariationDtoVisitor {
                 type Value = UpdateServiceVariationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23769,6 +24348,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl UpdateServiceVariationDto {
+        #[inline]
         pub fn builder() -> builder::UpdateServiceVariationDto {
             Default::default()
         }
@@ -23814,6 +24394,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoPostBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -23824,6 +24405,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceVariationDtoPostBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23836,6 +24418,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceVariationDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23845,6 +24428,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceVariationDtoPostBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23892,6 +24476,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoPreBufferUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -23902,6 +24487,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceVariationDtoPreBufferUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23914,6 +24500,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceVariationDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23923,6 +24510,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceVariationDtoPreBufferUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23971,6 +24559,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ::std::fmt::Display for UpdateServiceVariationDtoServiceDurationUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mins => f.write_str("mins"),
@@ -23981,6 +24570,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::str::FromStr for UpdateServiceVariationDtoServiceDurationUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23993,6 +24583,7 @@ One room can be mapped with multiple service calendars.*/
     }
     impl ::std::convert::TryFrom<&str> for UpdateServiceVariationDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24002,6 +24593,7 @@ One room can be mapped with multiple service calendars.*/
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateServiceVariationDtoServiceDurationUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24024,6 +24616,7 @@ One room can be mapped with multiple service calendars.*/
             struct ValidateGroupSlugPostBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ValidateGroupSlugPostBodyVisitor {
                 type Value = ValidateGroupSlugPostBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24081,6 +24674,7 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     impl ValidateGroupSlugPostBody {
+        #[inline]
         pub fn builder() -> builder::ValidateGroupSlugPostBody {
             Default::default()
         }
@@ -24099,6 +24693,7 @@ One room can be mapped with multiple service calendars.*/
             impl<'de> ::serde::de::Visitor<'de>
             for ValidateGroupSlugSuccessResponseDtoVisitor {
                 type Value = ValidateGroupSlugSuccessResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24227,6 +24822,7 @@ One room can be mapped with multiple service calendars.*/
             to_notify: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for AppointmentCreateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -24430,6 +25026,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<AppointmentCreateSchema>
         for super::AppointmentCreateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AppointmentCreateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24555,6 +25152,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::AppointmentCreateSchema>
         for AppointmentCreateSchema {
+            #[inline]
             fn from(value: super::AppointmentCreateSchema) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -24638,6 +25236,7 @@ One room can be mapped with multiple service calendars.*/
             to_notify: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for AppointmentEditSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -24818,6 +25417,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<AppointmentEditSchema>
         for super::AppointmentEditSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AppointmentEditSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -24931,6 +25531,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::AppointmentEditSchema>
         for AppointmentEditSchema {
+            #[inline]
             fn from(value: super::AppointmentEditSchema) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -24961,6 +25562,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for Availability {
+            #[inline]
             fn default() -> Self {
                 Self {
                     date: Err("no value supplied for date".to_string()),
@@ -24997,6 +25599,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<Availability> for super::Availability {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Availability,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25031,6 +25634,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::Availability> for Availability {
+            #[inline]
             fn from(value: super::Availability) -> Self {
                 Self {
                     date: Ok(value.date),
@@ -25067,6 +25671,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for BlockSlotCreateRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_user_id: Ok(Default::default()),
@@ -25140,6 +25745,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<BlockSlotCreateRequestDto>
         for super::BlockSlotCreateRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BlockSlotCreateRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25199,6 +25805,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::BlockSlotCreateRequestDto>
         for BlockSlotCreateRequestDto {
+            #[inline]
             fn from(value: super::BlockSlotCreateRequestDto) -> Self {
                 Self {
                     assigned_user_id: Ok(value.assigned_user_id),
@@ -25238,6 +25845,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for BlockSlotEditRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_user_id: Ok(Default::default()),
@@ -25311,6 +25919,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<BlockSlotEditRequestDto>
         for super::BlockSlotEditRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BlockSlotEditRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -25370,6 +25979,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::BlockSlotEditRequestDto>
         for BlockSlotEditRequestDto {
+            #[inline]
             fn from(value: super::BlockSlotEditRequestDto) -> Self {
                 Self {
                     assigned_user_id: Ok(value.assigned_user_id),
@@ -25575,6 +26185,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CalendarCreateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alert_email: Ok(Default::default()),
@@ -26244,6 +26855,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<CalendarCreateDto> for super::CalendarCreateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CalendarCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26602,6 +27214,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CalendarCreateDto> for CalendarCreateDto {
+            #[inline]
             fn from(value: super::CalendarCreateDto) -> Self {
                 Self {
                     alert_email: Ok(value.alert_email),
@@ -26687,6 +27300,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CalendarNotification {
+            #[inline]
             fn default() -> Self {
                 Self {
                     selected_users: Err(
@@ -26776,6 +27390,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CalendarNotification>
         for super::CalendarNotification {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CalendarNotification,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -26834,6 +27449,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CalendarNotification> for CalendarNotification {
+            #[inline]
             fn from(value: super::CalendarNotification) -> Self {
                 Self {
                     selected_users: Ok(value.selected_users),
@@ -27050,6 +27666,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CalendarUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alert_email: Ok(Default::default()),
@@ -27679,6 +28296,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<CalendarUpdateDto> for super::CalendarUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CalendarUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28019,6 +28637,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CalendarUpdateDto> for CalendarUpdateDto {
+            #[inline]
             fn from(value: super::CalendarUpdateDto) -> Self {
                 Self {
                     alert_email: Ok(value.alert_email),
@@ -28099,6 +28718,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CreateBookingServiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     add_ons: Ok(Default::default()),
@@ -28145,6 +28765,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateBookingServiceDto>
         for super::CreateBookingServiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateBookingServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28192,6 +28813,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateBookingServiceDto>
         for CreateBookingServiceDto {
+            #[inline]
             fn from(value: super::CreateBookingServiceDto) -> Self {
                 Self {
                     add_ons: Ok(value.add_ons),
@@ -28262,6 +28884,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CreateCalendarNotificationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     additional_email_ids: Ok(Default::default()),
@@ -28442,6 +29065,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateCalendarNotificationDto>
         for super::CreateCalendarNotificationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCalendarNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28555,6 +29179,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateCalendarNotificationDto>
         for CreateCalendarNotificationDto {
+            #[inline]
             fn from(value: super::CreateCalendarNotificationDto) -> Self {
                 Self {
                     additional_email_ids: Ok(value.additional_email_ids),
@@ -28595,6 +29220,7 @@ One room can be mapped with multiple service calendars.*/
             quantity: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for CreateCalendarResourceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_ids: Err("no value supplied for calendar_ids".to_string()),
@@ -28682,6 +29308,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateCalendarResourceDto>
         for super::CreateCalendarResourceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCalendarResourceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28747,6 +29374,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateCalendarResourceDto>
         for CreateCalendarResourceDto {
+            #[inline]
             fn from(value: super::CreateCalendarResourceDto) -> Self {
                 Self {
                     calendar_ids: Ok(value.calendar_ids),
@@ -28771,6 +29399,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CreateEventCalendarScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     rules: Err("no value supplied for rules".to_string()),
@@ -28801,6 +29430,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateEventCalendarScheduleDto>
         for super::CreateEventCalendarScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateEventCalendarScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -28831,6 +29461,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateEventCalendarScheduleDto>
         for CreateEventCalendarScheduleDto {
+            #[inline]
             fn from(value: super::CreateEventCalendarScheduleDto) -> Self {
                 Self {
                     rules: Ok(value.rules),
@@ -28882,6 +29513,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CreatePublicServiceBookingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_id: Err("no value supplied for contact_id".to_string()),
@@ -28995,6 +29627,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreatePublicServiceBookingDto>
         for super::CreatePublicServiceBookingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreatePublicServiceBookingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29078,6 +29711,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreatePublicServiceBookingDto>
         for CreatePublicServiceBookingDto {
+            #[inline]
             fn from(value: super::CreatePublicServiceBookingDto) -> Self {
                 Self {
                     contact_id: Ok(value.contact_id),
@@ -29115,6 +29749,7 @@ One room can be mapped with multiple service calendars.*/
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_ids: Ok(Default::default()),
@@ -29184,6 +29819,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<CreateScheduleDto> for super::CreateScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29242,6 +29878,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CreateScheduleDto> for CreateScheduleDto {
+            #[inline]
             fn from(value: super::CreateScheduleDto) -> Self {
                 Self {
                     calendar_ids: Ok(value.calendar_ids),
@@ -29323,6 +29960,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CreateServiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cover_image: Ok(Default::default()),
@@ -29532,6 +30170,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<CreateServiceDto> for super::CreateServiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29662,6 +30301,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::CreateServiceDto> for CreateServiceDto {
+            #[inline]
             fn from(value: super::CreateServiceDto) -> Self {
                 Self {
                     cover_image: Ok(value.cover_image),
@@ -29711,6 +30351,7 @@ One room can be mapped with multiple service calendars.*/
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateServiceLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -29795,6 +30436,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateServiceLocationDto>
         for super::CreateServiceLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateServiceLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -29860,6 +30502,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateServiceLocationDto>
         for CreateServiceLocationDto {
+            #[inline]
             fn from(value: super::CreateServiceLocationDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -29907,6 +30550,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for CreateServiceVariationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -30012,6 +30656,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<CreateServiceVariationDto>
         for super::CreateServiceVariationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateServiceVariationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30083,6 +30728,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::CreateServiceVariationDto>
         for CreateServiceVariationDto {
+            #[inline]
             fn from(value: super::CreateServiceVariationDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -30114,6 +30760,7 @@ One room can be mapped with multiple service calendars.*/
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GroupCreateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -30174,6 +30821,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<GroupCreateDto> for super::GroupCreateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GroupCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30226,6 +30874,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::GroupCreateDto> for GroupCreateDto {
+            #[inline]
             fn from(value: super::GroupCreateDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -30241,6 +30890,7 @@ One room can be mapped with multiple service calendars.*/
             is_active: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for GroupStatusUpdateParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_active: Err("no value supplied for is_active".to_string()),
@@ -30260,6 +30910,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<GroupStatusUpdateParams>
         for super::GroupStatusUpdateParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GroupStatusUpdateParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30285,6 +30936,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::GroupStatusUpdateParams>
         for GroupStatusUpdateParams {
+            #[inline]
             fn from(value: super::GroupStatusUpdateParams) -> Self {
                 Self {
                     is_active: Ok(value.is_active),
@@ -30301,6 +30953,7 @@ One room can be mapped with multiple service calendars.*/
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for GroupUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -30340,6 +30993,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<GroupUpdateDto> for super::GroupUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GroupUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30374,6 +31028,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::GroupUpdateDto> for GroupUpdateDto {
+            #[inline]
             fn from(value: super::GroupUpdateDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -30390,6 +31045,7 @@ One room can be mapped with multiple service calendars.*/
             open_minute: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for Hour {
+            #[inline]
             fn default() -> Self {
                 Self {
                     close_hour: Err("no value supplied for close_hour".to_string()),
@@ -30441,6 +31097,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<Hour> for super::Hour {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Hour,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30487,6 +31144,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::Hour> for Hour {
+            #[inline]
             fn from(value: super::Hour) -> Self {
                 Self {
                     close_hour: Ok(value.close_hour),
@@ -30508,6 +31166,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for LocationConfiguration {
+            #[inline]
             fn default() -> Self {
                 Self {
                     kind: Err("no value supplied for kind".to_string()),
@@ -30536,6 +31195,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<LocationConfiguration>
         for super::LocationConfiguration {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LocationConfiguration,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30565,6 +31225,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::LocationConfiguration>
         for LocationConfiguration {
+            #[inline]
             fn from(value: super::LocationConfiguration) -> Self {
                 Self {
                     kind: Ok(value.kind),
@@ -30578,6 +31239,7 @@ One room can be mapped with multiple service calendars.*/
             look_busy_percentage: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for LookBusyConfiguration {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -30611,6 +31273,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<LookBusyConfiguration>
         for super::LookBusyConfiguration {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LookBusyConfiguration,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30646,6 +31309,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::LookBusyConfiguration>
         for LookBusyConfiguration {
+            #[inline]
             fn from(value: super::LookBusyConfiguration) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -30662,6 +31326,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for NotesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -30689,6 +31354,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<NotesDto> for super::NotesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NotesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30717,6 +31383,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::NotesDto> for NotesDto {
+            #[inline]
             fn from(value: super::NotesDto) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -30736,6 +31403,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for OpenHour {
+            #[inline]
             fn default() -> Self {
                 Self {
                     days_of_the_week: Err(
@@ -30768,6 +31436,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<OpenHour> for super::OpenHour {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenHour,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30797,6 +31466,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::OpenHour> for OpenHour {
+            #[inline]
             fn from(value: super::OpenHour) -> Self {
                 Self {
                     days_of_the_week: Ok(value.days_of_the_week),
@@ -30820,6 +31490,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for PaymentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount: Ok(Default::default()),
@@ -30861,6 +31532,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<PaymentDto> for super::PaymentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PaymentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -30901,6 +31573,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::PaymentDto> for PaymentDto {
+            #[inline]
             fn from(value: super::PaymentDto) -> Self {
                 Self {
                     amount: Ok(value.amount),
@@ -30929,6 +31602,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for Recurring {
+            #[inline]
             fn default() -> Self {
                 Self {
                     booking_option: Ok(Default::default()),
@@ -30984,6 +31658,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<Recurring> for super::Recurring {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Recurring,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31032,6 +31707,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::Recurring> for Recurring {
+            #[inline]
             fn from(value: super::Recurring) -> Self {
                 Self {
                     booking_option: Ok(value.booking_option),
@@ -31055,6 +31731,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for ScheduleIntervalDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     from: Err("no value supplied for from".to_string()),
@@ -31083,6 +31760,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<ScheduleIntervalDto>
         for super::ScheduleIntervalDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleIntervalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31111,6 +31789,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::ScheduleIntervalDto> for ScheduleIntervalDto {
+            #[inline]
             fn from(value: super::ScheduleIntervalDto) -> Self {
                 Self {
                     from: Ok(value.from),
@@ -31138,6 +31817,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for ScheduleRuleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     date: Ok(Default::default()),
@@ -31187,6 +31867,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<ScheduleRuleDto> for super::ScheduleRuleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleRuleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31233,6 +31914,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::ScheduleRuleDto> for ScheduleRuleDto {
+            #[inline]
             fn from(value: super::ScheduleRuleDto) -> Self {
                 Self {
                     date: Ok(value.date),
@@ -31254,6 +31936,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for SchedulesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     time_offset: Ok(Default::default()),
@@ -31284,6 +31967,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<SchedulesDto> for super::SchedulesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SchedulesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31312,6 +31996,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::SchedulesDto> for SchedulesDto {
+            #[inline]
             fn from(value: super::SchedulesDto) -> Self {
                 Self {
                     time_offset: Ok(value.time_offset),
@@ -31332,6 +32017,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for ServiceAddOnDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     duration: Ok(Default::default()),
@@ -31368,6 +32054,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<ServiceAddOnDto> for super::ServiceAddOnDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ServiceAddOnDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31402,6 +32089,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::ServiceAddOnDto> for ServiceAddOnDto {
+            #[inline]
             fn from(value: super::ServiceAddOnDto) -> Self {
                 Self {
                     duration: Ok(value.duration),
@@ -31415,6 +32103,7 @@ One room can be mapped with multiple service calendars.*/
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for StaffDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -31433,6 +32122,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<StaffDto> for super::StaffDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StaffDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31455,6 +32145,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::StaffDto> for StaffDto {
+            #[inline]
             fn from(value: super::StaffDto) -> Self {
                 Self { id: Ok(value.id) }
             }
@@ -31484,6 +32175,7 @@ One room can be mapped with multiple service calendars.*/
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for TeamMember {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_primary: Ok(Default::default()),
@@ -31560,6 +32252,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<TeamMember> for super::TeamMember {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TeamMember,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31618,6 +32311,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::TeamMember> for TeamMember {
+            #[inline]
             fn from(value: super::TeamMember) -> Self {
                 Self {
                     is_primary: Ok(value.is_primary),
@@ -31643,6 +32337,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateAvailability {
+            #[inline]
             fn default() -> Self {
                 Self {
                     date: Err("no value supplied for date".to_string()),
@@ -31688,6 +32383,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<UpdateAvailability> for super::UpdateAvailability {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateAvailability,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -31727,6 +32423,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::UpdateAvailability> for UpdateAvailability {
+            #[inline]
             fn from(value: super::UpdateAvailability) -> Self {
                 Self {
                     date: Ok(value.date),
@@ -31800,6 +32497,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateCalendarNotificationsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     additional_email_ids: Ok(Default::default()),
@@ -31991,6 +32689,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateCalendarNotificationsDto>
         for super::UpdateCalendarNotificationsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCalendarNotificationsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32110,6 +32809,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateCalendarNotificationsDto>
         for UpdateCalendarNotificationsDto {
+            #[inline]
             fn from(value: super::UpdateCalendarNotificationsDto) -> Self {
                 Self {
                     additional_email_ids: Ok(value.additional_email_ids),
@@ -32167,6 +32867,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateCalendarResourceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_ids: Ok(Default::default()),
@@ -32261,6 +32962,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateCalendarResourceDto>
         for super::UpdateCalendarResourceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCalendarResourceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32332,6 +33034,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateCalendarResourceDto>
         for UpdateCalendarResourceDto {
+            #[inline]
             fn from(value: super::UpdateCalendarResourceDto) -> Self {
                 Self {
                     calendar_ids: Ok(value.calendar_ids),
@@ -32357,6 +33060,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateEventCalendarScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     rules: Ok(Default::default()),
@@ -32387,6 +33091,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateEventCalendarScheduleDto>
         for super::UpdateEventCalendarScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateEventCalendarScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32417,6 +33122,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateEventCalendarScheduleDto>
         for UpdateEventCalendarScheduleDto {
+            #[inline]
             fn from(value: super::UpdateEventCalendarScheduleDto) -> Self {
                 Self {
                     rules: Ok(value.rules),
@@ -32440,6 +33146,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateScheduleDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Ok(Default::default()),
@@ -32478,6 +33185,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<UpdateScheduleDto> for super::UpdateScheduleDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateScheduleDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32512,6 +33220,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::UpdateScheduleDto> for UpdateScheduleDto {
+            #[inline]
             fn from(value: super::UpdateScheduleDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -32556,6 +33265,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateServiceBookingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_time: Ok(Default::default()),
@@ -32648,6 +33358,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateServiceBookingDto>
         for super::UpdateServiceBookingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateServiceBookingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -32719,6 +33430,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateServiceBookingDto>
         for UpdateServiceBookingDto {
+            #[inline]
             fn from(value: super::UpdateServiceBookingDto) -> Self {
                 Self {
                     end_time: Ok(value.end_time),
@@ -32804,6 +33516,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateServiceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cover_image: Ok(Default::default()),
@@ -33001,6 +33714,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::TryFrom<UpdateServiceDto> for super::UpdateServiceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateServiceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33125,6 +33839,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::convert::From<super::UpdateServiceDto> for UpdateServiceDto {
+            #[inline]
             fn from(value: super::UpdateServiceDto) -> Self {
                 Self {
                     cover_image: Ok(value.cover_image),
@@ -33175,6 +33890,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateServiceLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -33247,6 +33963,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateServiceLocationDto>
         for super::UpdateServiceLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateServiceLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33306,6 +34023,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateServiceLocationDto>
         for UpdateServiceLocationDto {
+            #[inline]
             fn from(value: super::UpdateServiceLocationDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -33359,6 +34077,7 @@ One room can be mapped with multiple service calendars.*/
             >,
         }
         impl ::std::default::Default for UpdateServiceVariationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Ok(Default::default()),
@@ -33473,6 +34192,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<UpdateServiceVariationDto>
         for super::UpdateServiceVariationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateServiceVariationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33550,6 +34270,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::UpdateServiceVariationDto>
         for UpdateServiceVariationDto {
+            #[inline]
             fn from(value: super::UpdateServiceVariationDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -33573,6 +34294,7 @@ One room can be mapped with multiple service calendars.*/
             slug: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ValidateGroupSlugPostBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -33604,6 +34326,7 @@ One room can be mapped with multiple service calendars.*/
         impl ::std::convert::TryFrom<ValidateGroupSlugPostBody>
         for super::ValidateGroupSlugPostBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ValidateGroupSlugPostBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -33634,6 +34357,7 @@ One room can be mapped with multiple service calendars.*/
         }
         impl ::std::convert::From<super::ValidateGroupSlugPostBody>
         for ValidateGroupSlugPostBody {
+            #[inline]
             fn from(value: super::ValidateGroupSlugPostBody) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -33654,93 +34378,123 @@ One room can be mapped with multiple service calendars.*/
         {
             T::try_from(V).unwrap()
         }
+        #[inline]
         pub(super) fn appointment_create_schema_meeting_location_id() -> ::std::string::String {
             "default".to_string()
         }
+        #[inline]
         pub(super) fn appointment_edit_schema_meeting_location_id() -> ::std::string::String {
             "default".to_string()
         }
+        #[inline]
         pub(super) fn appointment_schema_response_meeting_location_type() -> ::std::string::String {
             "default".to_string()
         }
+        #[inline]
         pub(super) fn calendar_create_dto_appoinment_per_slot() -> f64 {
             1_f64
         }
+        #[inline]
         pub(super) fn calendar_create_dto_event_color() -> ::std::string::String {
             "#039be5".to_string()
         }
+        #[inline]
         pub(super) fn calendar_create_dto_event_title() -> ::std::string::String {
             "{{contact.name}}".to_string()
         }
+        #[inline]
         pub(super) fn calendar_create_dto_event_type() -> super::CalendarCreateDtoEventType {
             super::CalendarCreateDtoEventType::RoundRobinOptimizeForAvailability
         }
+        #[inline]
         pub(super) fn calendar_create_dto_form_submit_type() -> super::CalendarCreateDtoFormSubmitType {
             super::CalendarCreateDtoFormSubmitType::ThankYouMessage
         }
+        #[inline]
         pub(super) fn calendar_create_dto_slot_duration() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_create_dto_slot_interval() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_create_dto_widget_type() -> super::CalendarCreateDtoWidgetType {
             super::CalendarCreateDtoWidgetType::Classic
         }
+        #[inline]
         pub(super) fn calendar_dto_appoinment_per_slot() -> f64 {
             1_f64
         }
+        #[inline]
         pub(super) fn calendar_dto_event_color() -> ::std::string::String {
             "#039be5".to_string()
         }
+        #[inline]
         pub(super) fn calendar_dto_event_title() -> ::std::string::String {
             "{{contact.name}}".to_string()
         }
+        #[inline]
         pub(super) fn calendar_dto_event_type() -> super::CalendarDtoEventType {
             super::CalendarDtoEventType::RoundRobinOptimizeForAvailability
         }
+        #[inline]
         pub(super) fn calendar_dto_form_submit_type() -> super::CalendarDtoFormSubmitType {
             super::CalendarDtoFormSubmitType::ThankYouMessage
         }
+        #[inline]
         pub(super) fn calendar_dto_slot_duration() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_dto_slot_interval() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_dto_widget_type() -> super::CalendarDtoWidgetType {
             super::CalendarDtoWidgetType::Classic
         }
+        #[inline]
         pub(super) fn calendar_notification_type() -> super::CalendarNotificationType {
             super::CalendarNotificationType::Email
         }
+        #[inline]
         pub(super) fn calendar_notification_response_type() -> super::CalendarNotificationResponseType {
             super::CalendarNotificationResponseType::Email
         }
+        #[inline]
         pub(super) fn calendar_update_dto_event_color() -> ::std::string::String {
             "#039be5".to_string()
         }
+        #[inline]
         pub(super) fn calendar_update_dto_form_submit_type() -> super::CalendarUpdateDtoFormSubmitType {
             super::CalendarUpdateDtoFormSubmitType::ThankYouMessage
         }
+        #[inline]
         pub(super) fn calendar_update_dto_slot_duration() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_update_dto_slot_interval() -> f64 {
             30_f64
         }
+        #[inline]
         pub(super) fn calendar_update_dto_widget_type() -> super::CalendarUpdateDtoWidgetType {
             super::CalendarUpdateDtoWidgetType::Classic
         }
+        #[inline]
         pub(super) fn team_member_meeting_location_type() -> super::TeamMemberMeetingLocationType {
             super::TeamMemberMeetingLocationType::Custom
         }
+        #[inline]
         pub(super) fn team_member_priority() -> super::TeamMemberPriority {
             super::TeamMemberPriority(0.5_f64)
         }
+        #[inline]
         pub(super) fn team_member_response_meeting_location_type() -> super::TeamMemberResponseMeetingLocationType {
             super::TeamMemberResponseMeetingLocationType::Custom
         }
+        #[inline]
         pub(super) fn team_member_response_priority() -> f64 {
             0.5_f64
         }
@@ -33751,6 +34505,7 @@ One room can be mapped with multiple service calendars.*/
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -33759,6 +34514,7 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -33767,11 +34523,13 @@ One room can be mapped with multiple service calendars.*/
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -33795,6 +34553,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -33811,6 +34570,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -33824,21 +34584,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -33859,6 +34624,7 @@ let response = client.get_groups()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_groups(&self) -> builder::GetGroups<'_> {
         builder::GetGroups::new(self)
     }
@@ -33874,6 +34640,7 @@ let response = client.create_calendar_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_calendar_group(&self) -> builder::CreateCalendarGroup<'_> {
         builder::CreateCalendarGroup::new(self)
     }
@@ -33889,6 +34656,7 @@ let response = client.validate_groups_slug()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn validate_groups_slug(&self) -> builder::ValidateGroupsSlug<'_> {
         builder::ValidateGroupsSlug::new(self)
     }
@@ -33908,6 +34676,7 @@ let response = client.edit_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_group(&self) -> builder::EditGroup<'_> {
         builder::EditGroup::new(self)
     }
@@ -33925,6 +34694,7 @@ let response = client.delete_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_group(&self) -> builder::DeleteGroup<'_> {
         builder::DeleteGroup::new(self)
     }
@@ -33944,6 +34714,7 @@ let response = client.disable_group()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn disable_group(&self) -> builder::DisableGroup<'_> {
         builder::DisableGroup::new(self)
     }
@@ -33969,6 +34740,7 @@ let response = client.get_service_bookings()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_service_bookings(&self) -> builder::GetServiceBookings<'_> {
         builder::GetServiceBookings::new(self)
     }
@@ -33990,6 +34762,7 @@ let response = client.create_service_booking()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_service_booking(&self) -> builder::CreateServiceBooking<'_> {
         builder::CreateServiceBooking::new(self)
     }
@@ -34007,6 +34780,7 @@ let response = client.get_service_booking_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_service_booking_by_id(&self) -> builder::GetServiceBookingById<'_> {
         builder::GetServiceBookingById::new(self)
     }
@@ -34030,6 +34804,7 @@ let response = client.update_service_booking()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_service_booking(&self) -> builder::UpdateServiceBooking<'_> {
         builder::UpdateServiceBooking::new(self)
     }
@@ -34047,6 +34822,7 @@ let response = client.delete_service_booking()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_service_booking(&self) -> builder::DeleteServiceBooking<'_> {
         builder::DeleteServiceBooking::new(self)
     }
@@ -34068,6 +34844,7 @@ let response = client.get_services_catalog()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_services_catalog(&self) -> builder::GetServicesCatalog<'_> {
         builder::GetServicesCatalog::new(self)
     }
@@ -34083,6 +34860,7 @@ let response = client.create_service_catalog()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_service_catalog(&self) -> builder::CreateServiceCatalog<'_> {
         builder::CreateServiceCatalog::new(self)
     }
@@ -34100,6 +34878,7 @@ let response = client.get_service_catalog_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_service_catalog_by_id(&self) -> builder::GetServiceCatalogById<'_> {
         builder::GetServiceCatalogById::new(self)
     }
@@ -34119,6 +34898,7 @@ let response = client.update_service_catalog()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_service_catalog(&self) -> builder::UpdateServiceCatalog<'_> {
         builder::UpdateServiceCatalog::new(self)
     }
@@ -34136,6 +34916,7 @@ let response = client.delete_service_catalog()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_service_catalog(&self) -> builder::DeleteServiceCatalog<'_> {
         builder::DeleteServiceCatalog::new(self)
     }
@@ -34153,6 +34934,7 @@ let response = client.get_service_locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_service_locations(&self) -> builder::GetServiceLocations<'_> {
         builder::GetServiceLocations::new(self)
     }
@@ -34168,6 +34950,7 @@ let response = client.create_service_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_service_location(&self) -> builder::CreateServiceLocation<'_> {
         builder::CreateServiceLocation::new(self)
     }
@@ -34185,6 +34968,7 @@ let response = client.get_service_location_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_service_location_by_id(&self) -> builder::GetServiceLocationById<'_> {
         builder::GetServiceLocationById::new(self)
     }
@@ -34204,6 +34988,7 @@ let response = client.update_service_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_service_location(&self) -> builder::UpdateServiceLocation<'_> {
         builder::UpdateServiceLocation::new(self)
     }
@@ -34221,6 +35006,7 @@ let response = client.delete_service_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_service_location(&self) -> builder::DeleteServiceLocation<'_> {
         builder::DeleteServiceLocation::new(self)
     }
@@ -34236,6 +35022,7 @@ let response = client.create_appointment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_appointment(&self) -> builder::CreateAppointment<'_> {
         builder::CreateAppointment::new(self)
     }
@@ -34253,6 +35040,7 @@ let response = client.get_appointment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_appointment(&self) -> builder::GetAppointment<'_> {
         builder::GetAppointment::new(self)
     }
@@ -34272,6 +35060,7 @@ let response = client.edit_appointment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_appointment(&self) -> builder::EditAppointment<'_> {
         builder::EditAppointment::new(self)
     }
@@ -34299,6 +35088,7 @@ let response = client.get_calendar_events()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendar_events(&self) -> builder::GetCalendarEvents<'_> {
         builder::GetCalendarEvents::new(self)
     }
@@ -34326,6 +35116,7 @@ let response = client.get_blocked_slots()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_blocked_slots(&self) -> builder::GetBlockedSlots<'_> {
         builder::GetBlockedSlots::new(self)
     }
@@ -34341,6 +35132,7 @@ let response = client.create_block_slot()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_block_slot(&self) -> builder::CreateBlockSlot<'_> {
         builder::CreateBlockSlot::new(self)
     }
@@ -34360,6 +35152,7 @@ let response = client.edit_block_slot()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_block_slot(&self) -> builder::EditBlockSlot<'_> {
         builder::EditBlockSlot::new(self)
     }
@@ -34387,6 +35180,7 @@ let response = client.get_slots()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_slots(&self) -> builder::GetSlots<'_> {
         builder::GetSlots::new(self)
     }
@@ -34404,6 +35198,7 @@ let response = client.get_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendar(&self) -> builder::GetCalendar<'_> {
         builder::GetCalendar::new(self)
     }
@@ -34423,6 +35218,7 @@ let response = client.update_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_calendar(&self) -> builder::UpdateCalendar<'_> {
         builder::UpdateCalendar::new(self)
     }
@@ -34440,6 +35236,7 @@ let response = client.delete_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_calendar(&self) -> builder::DeleteCalendar<'_> {
         builder::DeleteCalendar::new(self)
     }
@@ -34459,6 +35256,7 @@ let response = client.delete_event()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_event(&self) -> builder::DeleteEvent<'_> {
         builder::DeleteEvent::new(self)
     }
@@ -34480,6 +35278,7 @@ let response = client.get_appointment_notes()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_appointment_notes(&self) -> builder::GetAppointmentNotes<'_> {
         builder::GetAppointmentNotes::new(self)
     }
@@ -34499,6 +35298,7 @@ let response = client.create_appointment_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_appointment_note(&self) -> builder::CreateAppointmentNote<'_> {
         builder::CreateAppointmentNote::new(self)
     }
@@ -34520,6 +35320,7 @@ let response = client.update_appointment_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_appointment_note(&self) -> builder::UpdateAppointmentNote<'_> {
         builder::UpdateAppointmentNote::new(self)
     }
@@ -34539,6 +35340,7 @@ let response = client.delete_appointment_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_appointment_note(&self) -> builder::DeleteAppointmentNote<'_> {
         builder::DeleteAppointmentNote::new(self)
     }
@@ -34559,6 +35361,7 @@ let response = client.get_calendar_resource()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_calendar_resource(&self) -> builder::GetCalendarResource<'_> {
         builder::GetCalendarResource::new(self)
     }
@@ -34581,6 +35384,7 @@ let response = client.update_calendar_resource()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn update_calendar_resource(&self) -> builder::UpdateCalendarResource<'_> {
         builder::UpdateCalendarResource::new(self)
     }
@@ -34601,6 +35405,7 @@ let response = client.delete_calendar_resource()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn delete_calendar_resource(&self) -> builder::DeleteCalendarResource<'_> {
         builder::DeleteCalendarResource::new(self)
     }
@@ -34625,6 +35430,7 @@ let response = client.fetch_calendar_resources()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn fetch_calendar_resources(&self) -> builder::FetchCalendarResources<'_> {
         builder::FetchCalendarResources::new(self)
     }
@@ -34645,6 +35451,7 @@ let response = client.create_calendar_resource()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn create_calendar_resource(&self) -> builder::CreateCalendarResource<'_> {
         builder::CreateCalendarResource::new(self)
     }
@@ -34670,6 +35477,7 @@ let response = client.get_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_event_notification(&self) -> builder::GetEventNotification<'_> {
         builder::GetEventNotification::new(self)
     }
@@ -34686,6 +35494,7 @@ let response = client.create_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_event_notification(&self) -> builder::CreateEventNotification<'_> {
         builder::CreateEventNotification::new(self)
     }
@@ -34702,6 +35511,7 @@ let response = client.find_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn find_event_notification(&self) -> builder::FindEventNotification<'_> {
         builder::FindEventNotification::new(self)
     }
@@ -34719,6 +35529,7 @@ let response = client.update_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_event_notification(&self) -> builder::UpdateEventNotification<'_> {
         builder::UpdateEventNotification::new(self)
     }
@@ -34735,6 +35546,7 @@ let response = client.delete_event_notification()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_event_notification(&self) -> builder::DeleteEventNotification<'_> {
         builder::DeleteEventNotification::new(self)
     }
@@ -34760,6 +35572,7 @@ let response = client.get_all_schedules()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_schedules(&self) -> builder::GetAllSchedules<'_> {
         builder::GetAllSchedules::new(self)
     }
@@ -34777,6 +35590,7 @@ let response = client.get_schedule_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_schedule_by_id(&self) -> builder::GetScheduleById<'_> {
         builder::GetScheduleById::new(self)
     }
@@ -34796,6 +35610,7 @@ let response = client.update_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_schedule(&self) -> builder::UpdateSchedule<'_> {
         builder::UpdateSchedule::new(self)
     }
@@ -34813,6 +35628,7 @@ let response = client.delete_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_schedule(&self) -> builder::DeleteSchedule<'_> {
         builder::DeleteSchedule::new(self)
     }
@@ -34828,6 +35644,7 @@ let response = client.create_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_schedule(&self) -> builder::CreateSchedule<'_> {
         builder::CreateSchedule::new(self)
     }
@@ -34847,6 +35664,7 @@ let response = client.add_calendar_to_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_calendar_to_schedule(&self) -> builder::AddCalendarToSchedule<'_> {
         builder::AddCalendarToSchedule::new(self)
     }
@@ -34866,6 +35684,7 @@ let response = client.remove_calendar_from_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_calendar_from_schedule(
         &self,
     ) -> builder::RemoveCalendarFromSchedule<'_> {
@@ -34885,6 +35704,7 @@ let response = client.get_calendar_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendar_schedule(&self) -> builder::GetCalendarSchedule<'_> {
         builder::GetCalendarSchedule::new(self)
     }
@@ -34904,6 +35724,7 @@ let response = client.update_calendar_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_calendar_schedule(&self) -> builder::UpdateCalendarSchedule<'_> {
         builder::UpdateCalendarSchedule::new(self)
     }
@@ -34923,6 +35744,7 @@ let response = client.create_calendar_schedule()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_calendar_schedule(&self) -> builder::CreateCalendarSchedule<'_> {
         builder::CreateCalendarSchedule::new(self)
     }
@@ -34944,6 +35766,7 @@ let response = client.get_calendars()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_calendars(&self) -> builder::GetCalendars<'_> {
         builder::GetCalendars::new(self)
     }
@@ -34959,6 +35782,7 @@ let response = client.create_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_calendar(&self) -> builder::CreateCalendar<'_> {
         builder::CreateCalendar::new(self)
     }
@@ -34981,6 +35805,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetGroups<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35000,13 +35825,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/groups`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35054,6 +35879,7 @@ pub mod builder {
         body: Result<types::builder::GroupCreateDto, String>,
     }
     impl<'a> CreateCalendarGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35085,13 +35911,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35141,6 +35967,7 @@ pub mod builder {
         body: Result<types::builder::ValidateGroupSlugPostBody, String>,
     }
     impl<'a> ValidateGroupsSlug<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35175,13 +36002,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/groups/validate-slug`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35233,6 +36060,7 @@ pub mod builder {
         body: Result<types::builder::GroupUpdateDto, String>,
     }
     impl<'a> EditGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35277,13 +36105,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35334,6 +36162,7 @@ pub mod builder {
         group_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35353,13 +36182,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/groups/{groupId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35405,6 +36234,7 @@ pub mod builder {
         body: Result<types::builder::GroupStatusUpdateParams, String>,
     }
     impl<'a> DisableGroup<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35451,13 +36281,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/groups/{groupId}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35513,6 +36343,7 @@ pub mod builder {
         timezone: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetServiceBookings<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35586,13 +36417,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/bookings`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35663,6 +36494,7 @@ pub mod builder {
         body: Result<types::builder::CreatePublicServiceBookingDto, String>,
     }
     impl<'a> CreateServiceBooking<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35723,13 +36555,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/services/bookings`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35796,6 +36628,7 @@ pub mod builder {
         booking_id: Result<::std::string::String, String>,
     }
     impl<'a> GetServiceBookingById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35815,13 +36648,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/bookings/{bookingId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -35869,6 +36702,7 @@ pub mod builder {
         body: Result<types::builder::UpdateServiceBookingDto, String>,
     }
     impl<'a> UpdateServiceBooking<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -35941,13 +36775,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/services/bookings/{bookingId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36021,6 +36855,7 @@ pub mod builder {
         booking_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteServiceBooking<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36040,13 +36875,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/services/bookings/{bookingId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36093,6 +36928,7 @@ pub mod builder {
         service_category_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetServicesCatalog<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36137,13 +36973,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/catalog`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36201,6 +37037,7 @@ pub mod builder {
         body: Result<types::builder::CreateServiceDto, String>,
     }
     impl<'a> CreateServiceCatalog<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36232,13 +37069,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/services/catalog`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36288,6 +37125,7 @@ pub mod builder {
         service_id: Result<::std::string::String, String>,
     }
     impl<'a> GetServiceCatalogById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36307,13 +37145,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/catalog/{serviceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36359,6 +37197,7 @@ pub mod builder {
         body: Result<types::builder::UpdateServiceDto, String>,
     }
     impl<'a> UpdateServiceCatalog<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36403,13 +37242,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/services/catalog/{serviceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36460,6 +37299,7 @@ pub mod builder {
         service_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteServiceCatalog<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36479,13 +37319,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/services/catalog/{serviceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36530,6 +37370,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetServiceLocations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36549,13 +37390,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/locations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36603,6 +37444,7 @@ pub mod builder {
         body: Result<types::builder::CreateServiceLocationDto, String>,
     }
     impl<'a> CreateServiceLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36636,13 +37478,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/services/locations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36693,6 +37535,7 @@ pub mod builder {
         service_location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetServiceLocationById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36714,13 +37557,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/services/locations/{serviceLocationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36767,6 +37610,7 @@ pub mod builder {
         body: Result<types::builder::UpdateServiceLocationDto, String>,
     }
     impl<'a> UpdateServiceLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36815,13 +37659,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/services/locations/{serviceLocationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36874,6 +37718,7 @@ pub mod builder {
         service_location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteServiceLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36895,13 +37740,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/services/locations/{serviceLocationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -36947,6 +37792,7 @@ pub mod builder {
         body: Result<types::builder::AppointmentCreateSchema, String>,
     }
     impl<'a> CreateAppointment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -36980,13 +37826,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/appointments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37037,6 +37883,7 @@ pub mod builder {
         event_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAppointment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37056,13 +37903,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events/appointments/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37108,6 +37955,7 @@ pub mod builder {
         body: Result<types::builder::AppointmentEditSchema, String>,
     }
     impl<'a> EditAppointment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37154,13 +38002,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/appointments/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37217,6 +38065,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCalendarEvents<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37304,13 +38153,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/events`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37383,6 +38232,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetBlockedSlots<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37470,13 +38320,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/blocked-slots`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37544,6 +38394,7 @@ pub mod builder {
         body: Result<types::builder::BlockSlotCreateRequestDto, String>,
     }
     impl<'a> CreateBlockSlot<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37578,13 +38429,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/events/block-slots`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37636,6 +38487,7 @@ pub mod builder {
         body: Result<types::builder::BlockSlotEditRequestDto, String>,
     }
     impl<'a> EditBlockSlot<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37682,13 +38534,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/events/block-slots/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37745,6 +38597,7 @@ pub mod builder {
         user_ids: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
     }
     impl<'a> GetSlots<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37826,13 +38679,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/free-slots`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37900,6 +38753,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -37919,13 +38773,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -37971,6 +38825,7 @@ pub mod builder {
         body: Result<types::builder::CalendarUpdateDto, String>,
     }
     impl<'a> UpdateCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38015,13 +38870,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38072,6 +38927,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38091,13 +38947,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38143,6 +38999,7 @@ pub mod builder {
         body: Result<types::DeleteAppointmentSchema, String>,
     }
     impl<'a> DeleteEvent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38174,13 +39031,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/events/{eventId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38229,6 +39086,7 @@ pub mod builder {
         offset: Result<u64, String>,
     }
     impl<'a> GetAppointmentNotes<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38268,13 +39126,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/appointments/{appointmentId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38324,6 +39182,7 @@ pub mod builder {
         body: Result<types::builder::NotesDto, String>,
     }
     impl<'a> CreateAppointmentNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38362,13 +39221,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/appointments/{appointmentId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38421,6 +39280,7 @@ pub mod builder {
         body: Result<types::builder::NotesDto, String>,
     }
     impl<'a> UpdateAppointmentNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38472,13 +39332,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38534,6 +39394,7 @@ pub mod builder {
         note_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAppointmentNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38566,13 +39427,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/appointments/{appointmentId}/notes/{noteId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38622,6 +39483,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38654,13 +39516,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38711,6 +39573,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCalendarResourceDto, String>,
     }
     impl<'a> UpdateCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38771,13 +39634,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/resources/{resourceType}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38834,6 +39697,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38866,13 +39730,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/resources/{resourceType}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -38924,6 +39788,7 @@ pub mod builder {
         skip: Result<i64, String>,
     }
     impl<'a> FetchCalendarResources<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -38976,13 +39841,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/resources/{resourceType}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39040,6 +39905,7 @@ pub mod builder {
         body: Result<types::builder::CreateCalendarResourceDto, String>,
     }
     impl<'a> CreateCalendarResource<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39087,13 +39953,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/resources/{resourceType}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39149,6 +40015,7 @@ pub mod builder {
         skip: Result<Option<i64>, String>,
     }
     impl<'a> GetEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39212,13 +40079,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39276,6 +40143,7 @@ pub mod builder {
         body: Result<::std::vec::Vec<types::CreateCalendarNotificationDto>, String>,
     }
     impl<'a> CreateEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39310,13 +40178,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/{calendarId}/notifications`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39368,6 +40236,7 @@ pub mod builder {
         notification_id: Result<::std::string::String, String>,
     }
     impl<'a> FindEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39400,13 +40269,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/{calendarId}/notifications/{notificationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39457,6 +40326,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCalendarNotificationsDto, String>,
     }
     impl<'a> UpdateEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39517,13 +40387,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/{calendarId}/notifications/{notificationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39580,6 +40450,7 @@ pub mod builder {
         notification_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteEventNotification<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39612,13 +40483,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/{calendarId}/notifications/{notificationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39671,6 +40542,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAllSchedules<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39742,13 +40614,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39806,6 +40678,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetScheduleById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39825,13 +40698,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39877,6 +40750,7 @@ pub mod builder {
         body: Result<types::builder::UpdateScheduleDto, String>,
     }
     impl<'a> UpdateSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39921,13 +40795,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -39978,6 +40852,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -39997,13 +40872,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40048,6 +40923,7 @@ pub mod builder {
         body: Result<types::builder::CreateScheduleDto, String>,
     }
     impl<'a> CreateSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40079,13 +40955,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/schedules`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40136,6 +41012,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> AddCalendarToSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40168,13 +41045,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/{id}/associations/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40224,6 +41101,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> RemoveCalendarFromSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40256,13 +41134,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/calendars/schedules/{id}/associations/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40311,6 +41189,7 @@ pub mod builder {
         calendar_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCalendarSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40330,13 +41209,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/schedules/event-calendar/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40382,6 +41261,7 @@ pub mod builder {
         body: Result<types::builder::UpdateEventCalendarScheduleDto, String>,
     }
     impl<'a> UpdateCalendarSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40429,13 +41309,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/calendars/schedules/event-calendar/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40488,6 +41368,7 @@ pub mod builder {
         body: Result<types::builder::CreateEventCalendarScheduleDto, String>,
     }
     impl<'a> CreateCalendarSchedule<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40535,13 +41416,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/schedules/event-calendar/{calendarId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40595,6 +41476,7 @@ pub mod builder {
         show_drafted: Result<Option<bool>, String>,
     }
     impl<'a> GetCalendars<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40639,13 +41521,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/calendars/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40699,6 +41581,7 @@ pub mod builder {
         body: Result<types::builder::CalendarCreateDto, String>,
     }
     impl<'a> CreateCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -40730,13 +41613,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/calendars/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -40780,9 +41663,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAppointmentNotes<'a> {
         type Page = types::GetNotesListSuccessfulResponseDto;
         type Item = types::GetNoteSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_APPOINTMENT_NOTES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -40792,6 +41677,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -40828,19 +41714,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.notes.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.notes.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -40853,10 +41743,12 @@ pub mod builder {
     }
     impl<'a> GetAppointmentNotes<'a> {
         /// Every page of `GET /calendars/appointments/{appointmentId}/notes`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /calendars/appointments/{appointmentId}/notes`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -40864,9 +41756,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAllSchedules<'a> {
         type Page = types::GetAllSchedulesResponseDto;
         type Item = types::ScheduleObjectResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_ALL_SCHEDULES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -40876,6 +41770,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -40912,19 +41807,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.schedules.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.schedules.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -40932,10 +41831,12 @@ pub mod builder {
     }
     impl<'a> GetAllSchedules<'a> {
         /// Every page of `GET /calendars/schedules/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /calendars/schedules/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

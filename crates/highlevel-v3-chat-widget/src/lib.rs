@@ -61,6 +61,7 @@ pub mod types {
             struct A2pComplianceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for A2pComplianceDtoVisitor {
                 type Value = A2pComplianceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -274,6 +275,7 @@ pub mod types {
         }
     }
     impl A2pComplianceDto {
+        #[inline]
         pub fn builder() -> builder::A2pComplianceDto {
             Default::default()
         }
@@ -303,6 +305,7 @@ pub mod types {
             struct AcknowledgementDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AcknowledgementDetailsDtoVisitor {
                 type Value = AcknowledgementDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -398,6 +401,7 @@ pub mod types {
         }
     }
     impl AcknowledgementDetailsDto {
+        #[inline]
         pub fn builder() -> builder::AcknowledgementDetailsDto {
             Default::default()
         }
@@ -471,6 +475,7 @@ pub mod types {
             struct AdvanceSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdvanceSettingsDtoVisitor {
                 type Value = AdvanceSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -752,6 +757,7 @@ pub mod types {
         }
     }
     impl AdvanceSettingsDto {
+        #[inline]
         pub fn builder() -> builder::AdvanceSettingsDto {
             Default::default()
         }
@@ -815,6 +821,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AdvanceSettingsDtoAllInOneChatTypesItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LiveChat => f.write_str("liveChat"),
@@ -831,6 +838,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AdvanceSettingsDtoAllInOneChatTypesItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -849,6 +857,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AdvanceSettingsDtoAllInOneChatTypesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -858,6 +867,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AdvanceSettingsDtoAllInOneChatTypesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -891,6 +901,7 @@ pub mod types {
             struct BusinessOfficeHoursDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BusinessOfficeHoursDtoVisitor {
                 type Value = BusinessOfficeHoursDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -989,6 +1000,7 @@ pub mod types {
         }
     }
     impl BusinessOfficeHoursDto {
+        #[inline]
         pub fn builder() -> builder::BusinessOfficeHoursDto {
             Default::default()
         }
@@ -1011,6 +1023,7 @@ pub mod types {
             struct CloneChatWidgetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CloneChatWidgetDtoVisitor {
                 type Value = CloneChatWidgetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1081,6 +1094,7 @@ pub mod types {
         }
     }
     impl CloneChatWidgetDto {
+        #[inline]
         pub fn builder() -> builder::CloneChatWidgetDto {
             Default::default()
         }
@@ -1116,6 +1130,7 @@ pub mod types {
             struct CreateWidgetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateWidgetDtoVisitor {
                 type Value = CreateWidgetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1210,6 +1225,7 @@ pub mod types {
         }
     }
     impl CreateWidgetDto {
+        #[inline]
         pub fn builder() -> builder::CreateWidgetDto {
             Default::default()
         }
@@ -1255,6 +1271,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateWidgetDtoChatType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LiveChat => f.write_str("liveChat"),
@@ -1265,6 +1282,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateWidgetDtoChatType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1277,6 +1295,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateWidgetDtoChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1285,6 +1304,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateWidgetDtoChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1307,6 +1327,7 @@ pub mod types {
             struct FbPageDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FbPageDtoVisitor {
                 type Value = FbPageDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1367,6 +1388,7 @@ pub mod types {
         }
     }
     impl FbPageDto {
+        #[inline]
         pub fn builder() -> builder::FbPageDto {
             Default::default()
         }
@@ -1396,6 +1418,7 @@ pub mod types {
             struct InstagramPageDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstagramPageDtoVisitor {
                 type Value = InstagramPageDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1481,6 +1504,7 @@ pub mod types {
         }
     }
     impl InstagramPageDto {
+        #[inline]
         pub fn builder() -> builder::InstagramPageDto {
             Default::default()
         }
@@ -1544,6 +1568,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListChatWidgetAllInOneChatTypes {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LiveChat => f.write_str("liveChat"),
@@ -1560,6 +1585,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListChatWidgetAllInOneChatTypes {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1578,6 +1604,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListChatWidgetAllInOneChatTypes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1587,6 +1614,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListChatWidgetAllInOneChatTypes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1652,6 +1680,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListChatWidgetChatType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LiveChat => f.write_str("liveChat"),
@@ -1668,6 +1697,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListChatWidgetChatType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1686,6 +1716,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListChatWidgetChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1694,6 +1725,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListChatWidgetChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1756,6 +1788,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListChatWidgetExcludeChatType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LiveChat => f.write_str("liveChat"),
@@ -1771,6 +1804,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListChatWidgetExcludeChatType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1788,6 +1822,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListChatWidgetExcludeChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1797,6 +1832,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListChatWidgetExcludeChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1825,6 +1861,7 @@ pub mod types {
             struct RedirectDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RedirectDtoVisitor {
                 type Value = RedirectDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1897,6 +1934,7 @@ pub mod types {
         }
     }
     impl RedirectDto {
+        #[inline]
         pub fn builder() -> builder::RedirectDto {
             Default::default()
         }
@@ -1921,6 +1959,7 @@ pub mod types {
             struct UpdateWidgetDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateWidgetDtoVisitor {
                 type Value = UpdateWidgetDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2006,6 +2045,7 @@ pub mod types {
         }
     }
     impl UpdateWidgetDto {
+        #[inline]
         pub fn builder() -> builder::UpdateWidgetDto {
             Default::default()
         }
@@ -2051,6 +2091,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateWidgetDtoChatType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LiveChat => f.write_str("liveChat"),
@@ -2061,6 +2102,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateWidgetDtoChatType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2073,6 +2115,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateWidgetDtoChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2081,6 +2124,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateWidgetDtoChatType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2104,6 +2148,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for WidgetSettingsCustomizationDtoVisitor {
                 type Value = WidgetSettingsCustomizationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2170,6 +2215,7 @@ pub mod types {
         }
     }
     impl WidgetSettingsCustomizationDto {
+        #[inline]
         pub fn builder() -> builder::WidgetSettingsCustomizationDto {
             Default::default()
         }
@@ -2191,6 +2237,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for WidgetSettingsCustomizationSizeDtoVisitor {
                 type Value = WidgetSettingsCustomizationSizeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2259,6 +2306,7 @@ pub mod types {
         }
     }
     impl WidgetSettingsCustomizationSizeDto {
+        #[inline]
         pub fn builder() -> builder::WidgetSettingsCustomizationSizeDto {
             Default::default()
         }
@@ -2418,6 +2466,7 @@ pub mod types {
             struct WidgetSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WidgetSettingsDtoVisitor {
                 type Value = WidgetSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3092,6 +3141,7 @@ pub mod types {
         }
     }
     impl WidgetSettingsDto {
+        #[inline]
         pub fn builder() -> builder::WidgetSettingsDto {
             Default::default()
         }
@@ -3134,6 +3184,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for WidgetSettingsThemeCustomColorDtoVisitor {
                 type Value = WidgetSettingsThemeCustomColorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3286,6 +3337,7 @@ pub mod types {
         }
     }
     impl WidgetSettingsThemeCustomColorDto {
+        #[inline]
         pub fn builder() -> builder::WidgetSettingsThemeCustomColorDto {
             Default::default()
         }
@@ -3306,6 +3358,7 @@ pub mod types {
             struct WidgetSettingsThemeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WidgetSettingsThemeDtoVisitor {
                 type Value = WidgetSettingsThemeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3370,6 +3423,7 @@ pub mod types {
         }
     }
     impl WidgetSettingsThemeDto {
+        #[inline]
         pub fn builder() -> builder::WidgetSettingsThemeDto {
             Default::default()
         }
@@ -3428,6 +3482,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for A2pComplianceDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     a2p_opt_in_form1: Ok(Default::default()),
@@ -3581,6 +3636,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<A2pComplianceDto> for super::A2pComplianceDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: A2pComplianceDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3679,6 +3735,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::A2pComplianceDto> for A2pComplianceDto {
+            #[inline]
             fn from(value: super::A2pComplianceDto) -> Self {
                 Self {
                     a2p_opt_in_form1: Ok(value.a2p_opt_in_form1),
@@ -3720,6 +3777,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AcknowledgementDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     icon: Ok(Default::default()),
@@ -3775,6 +3833,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AcknowledgementDetailsDto>
         for super::AcknowledgementDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AcknowledgementDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3822,6 +3881,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AcknowledgementDetailsDto>
         for AcknowledgementDetailsDto {
+            #[inline]
             fn from(value: super::AcknowledgementDetailsDto) -> Self {
                 Self {
                     icon: Ok(value.icon),
@@ -3903,6 +3963,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AdvanceSettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     a_two_p_compliance: Ok(Default::default()),
@@ -4120,6 +4181,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AdvanceSettingsDto> for super::AdvanceSettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdvanceSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4244,6 +4306,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdvanceSettingsDto> for AdvanceSettingsDto {
+            #[inline]
             fn from(value: super::AdvanceSettingsDto) -> Self {
                 Self {
                     a_two_p_compliance: Ok(value.a_two_p_compliance),
@@ -4286,6 +4349,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BusinessOfficeHoursDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enable_business_hours: Ok(Default::default()),
@@ -4338,6 +4402,7 @@ pub mod types {
         impl ::std::convert::TryFrom<BusinessOfficeHoursDto>
         for super::BusinessOfficeHoursDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BusinessOfficeHoursDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4387,6 +4452,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::BusinessOfficeHoursDto>
         for BusinessOfficeHoursDto {
+            #[inline]
             fn from(value: super::BusinessOfficeHoursDto) -> Self {
                 Self {
                     enable_business_hours: Ok(value.enable_business_hours),
@@ -4414,6 +4480,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CloneChatWidgetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     chat_widget_id: Err(
@@ -4458,6 +4525,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CloneChatWidgetDto> for super::CloneChatWidgetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CloneChatWidgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4498,6 +4566,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CloneChatWidgetDto> for CloneChatWidgetDto {
+            #[inline]
             fn from(value: super::CloneChatWidgetDto) -> Self {
                 Self {
                     chat_widget_id: Ok(value.chat_widget_id),
@@ -4528,6 +4597,7 @@ pub mod types {
             version: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for CreateWidgetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     chat_type: Err("no value supplied for chat_type".to_string()),
@@ -4596,6 +4666,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateWidgetDto> for super::CreateWidgetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateWidgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4654,6 +4725,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateWidgetDto> for CreateWidgetDto {
+            #[inline]
             fn from(value: super::CreateWidgetDto) -> Self {
                 Self {
                     chat_type: Ok(value.chat_type),
@@ -4677,6 +4749,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FbPageDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     facebook_page_id: Ok(Default::default()),
@@ -4710,6 +4783,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FbPageDto> for super::FbPageDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FbPageDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4744,6 +4818,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FbPageDto> for FbPageDto {
+            #[inline]
             fn from(value: super::FbPageDto) -> Self {
                 Self {
                     facebook_page_id: Ok(value.facebook_page_id),
@@ -4771,6 +4846,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InstagramPageDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     facebook_page_id: Ok(Default::default()),
@@ -4828,6 +4904,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<InstagramPageDto> for super::InstagramPageDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InstagramPageDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4874,6 +4951,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::InstagramPageDto> for InstagramPageDto {
+            #[inline]
             fn from(value: super::InstagramPageDto) -> Self {
                 Self {
                     facebook_page_id: Ok(value.facebook_page_id),
@@ -4899,6 +4977,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RedirectDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     redirect_action: Ok(Default::default()),
@@ -4944,6 +5023,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RedirectDto> for super::RedirectDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RedirectDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4984,6 +5064,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RedirectDto> for RedirectDto {
+            #[inline]
             fn from(value: super::RedirectDto) -> Self {
                 Self {
                     redirect_action: Ok(value.redirect_action),
@@ -5012,6 +5093,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateWidgetDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     chat_type: Ok(Default::default()),
@@ -5061,6 +5143,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateWidgetDto> for super::UpdateWidgetDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateWidgetDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5107,6 +5190,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateWidgetDto> for UpdateWidgetDto {
+            #[inline]
             fn from(value: super::UpdateWidgetDto) -> Self {
                 Self {
                     chat_type: Ok(value.chat_type),
@@ -5128,6 +5212,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WidgetSettingsCustomizationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     position: Ok(Default::default()),
@@ -5158,6 +5243,7 @@ pub mod types {
         impl ::std::convert::TryFrom<WidgetSettingsCustomizationDto>
         for super::WidgetSettingsCustomizationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WidgetSettingsCustomizationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5188,6 +5274,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::WidgetSettingsCustomizationDto>
         for WidgetSettingsCustomizationDto {
+            #[inline]
             fn from(value: super::WidgetSettingsCustomizationDto) -> Self {
                 Self {
                     position: Ok(value.position),
@@ -5207,6 +5294,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WidgetSettingsCustomizationSizeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     height: Ok(Default::default()),
@@ -5235,6 +5323,7 @@ pub mod types {
         impl ::std::convert::TryFrom<WidgetSettingsCustomizationSizeDto>
         for super::WidgetSettingsCustomizationSizeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WidgetSettingsCustomizationSizeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5265,6 +5354,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::WidgetSettingsCustomizationSizeDto>
         for WidgetSettingsCustomizationSizeDto {
+            #[inline]
             fn from(value: super::WidgetSettingsCustomizationSizeDto) -> Self {
                 Self {
                     height: Ok(value.height),
@@ -5460,6 +5550,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WidgetSettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     acknowledgement_details: Ok(Default::default()),
@@ -5999,6 +6090,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<WidgetSettingsDto> for super::WidgetSettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WidgetSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6305,6 +6397,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::WidgetSettingsDto> for WidgetSettingsDto {
+            #[inline]
             fn from(value: super::WidgetSettingsDto) -> Self {
                 Self {
                     acknowledgement_details: Ok(value.acknowledgement_details),
@@ -6400,6 +6493,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WidgetSettingsThemeCustomColorDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar_background_color: Ok(Default::default()),
@@ -6506,6 +6600,7 @@ pub mod types {
         impl ::std::convert::TryFrom<WidgetSettingsThemeCustomColorDto>
         for super::WidgetSettingsThemeCustomColorDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WidgetSettingsThemeCustomColorDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6577,6 +6672,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::WidgetSettingsThemeCustomColorDto>
         for WidgetSettingsThemeCustomColorDto {
+            #[inline]
             fn from(value: super::WidgetSettingsThemeCustomColorDto) -> Self {
                 Self {
                     avatar_background_color: Ok(value.avatar_background_color),
@@ -6602,6 +6698,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WidgetSettingsThemeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     colors: Ok(Default::default()),
@@ -6632,6 +6729,7 @@ pub mod types {
         impl ::std::convert::TryFrom<WidgetSettingsThemeDto>
         for super::WidgetSettingsThemeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WidgetSettingsThemeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6661,6 +6759,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::WidgetSettingsThemeDto>
         for WidgetSettingsThemeDto {
+            #[inline]
             fn from(value: super::WidgetSettingsThemeDto) -> Self {
                 Self {
                     colors: Ok(value.colors),
@@ -6675,6 +6774,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -6683,6 +6783,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -6691,11 +6792,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -6719,6 +6822,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -6735,6 +6839,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -6748,21 +6853,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -6795,6 +6905,7 @@ let response = client.list_chat_widget()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_chat_widget(&self) -> builder::ListChatWidget<'_> {
         builder::ListChatWidget::new(self)
     }
@@ -6814,6 +6925,7 @@ let response = client.get_chat_widget()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_chat_widget(&self) -> builder::GetChatWidget<'_> {
         builder::GetChatWidget::new(self)
     }
@@ -6835,6 +6947,7 @@ let response = client.update_chat_widget()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_chat_widget(&self) -> builder::UpdateChatWidget<'_> {
         builder::UpdateChatWidget::new(self)
     }
@@ -6856,6 +6969,7 @@ let response = client.patch_chat_widget()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn patch_chat_widget(&self) -> builder::PatchChatWidget<'_> {
         builder::PatchChatWidget::new(self)
     }
@@ -6875,6 +6989,7 @@ let response = client.get_widget()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_widget(&self) -> builder::GetWidget<'_> {
         builder::GetWidget::new(self)
     }
@@ -6894,6 +7009,7 @@ let response = client.delete()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete(&self) -> builder::Delete<'_> {
         builder::Delete::new(self)
     }
@@ -6909,6 +7025,7 @@ let response = client.clone_chat_widget()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn clone_chat_widget(&self) -> builder::CloneChatWidget<'_> {
         builder::CloneChatWidget::new(self)
     }
@@ -6924,6 +7041,7 @@ let response = client.create_chat_widget()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_chat_widget(&self) -> builder::CreateChatWidget<'_> {
         builder::CreateChatWidget::new(self)
     }
@@ -6955,6 +7073,7 @@ pub mod builder {
         voice_ai_agent_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListChatWidget<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7056,13 +7175,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/chat-widget/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7147,6 +7266,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetChatWidget<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7179,13 +7299,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/chat-widget/data/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7233,6 +7353,7 @@ pub mod builder {
         body: Result<types::builder::UpdateWidgetDto, String>,
     }
     impl<'a> UpdateChatWidget<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7290,13 +7411,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/chat-widget/data/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7350,6 +7471,7 @@ pub mod builder {
         body: Result<types::builder::UpdateWidgetDto, String>,
     }
     impl<'a> PatchChatWidget<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7407,13 +7529,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/chat-widget/data/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7466,6 +7588,7 @@ pub mod builder {
         version: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetWidget<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7499,13 +7622,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/chat-widget/public/config/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7550,6 +7673,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> Delete<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7582,13 +7706,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/chat-widget/{locationId}/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7634,6 +7758,7 @@ pub mod builder {
         body: Result<types::builder::CloneChatWidgetDto, String>,
     }
     impl<'a> CloneChatWidget<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7665,13 +7790,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/chat-widget/clone`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7718,6 +7843,7 @@ pub mod builder {
         body: Result<types::builder::CreateWidgetDto, String>,
     }
     impl<'a> CreateChatWidget<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7749,13 +7875,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/chat-widget/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

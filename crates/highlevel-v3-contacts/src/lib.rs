@@ -20,6 +20,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for AddContactToCampaignDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -28,6 +29,7 @@ pub mod types {
     }
     impl ::std::convert::From<AddContactToCampaignDto>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: AddContactToCampaignDto) -> Self {
             value.0
         }
@@ -35,6 +37,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for AddContactToCampaignDto {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -108,6 +111,7 @@ pub mod types {
             struct AttributionSourceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttributionSourceVisitor {
                 type Value = AttributionSource;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -382,6 +386,7 @@ pub mod types {
             struct CheckboxFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CheckboxFieldVisitor {
                 type Value = CheckboxField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -445,6 +450,7 @@ pub mod types {
         }
     }
     impl CheckboxField {
+        #[inline]
         pub fn builder() -> builder::CheckboxField {
             Default::default()
         }
@@ -465,6 +471,7 @@ pub mod types {
             struct ContactsBulkUpateResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactsBulkUpateResponseVisitor {
                 type Value = ContactsBulkUpateResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -545,6 +552,7 @@ pub mod types {
         pub location_id: ::std::string::String,
     }
     impl ContactsBusinessUpdate {
+        #[inline]
         pub fn builder() -> builder::ContactsBusinessUpdate {
             Default::default()
         }
@@ -555,17 +563,20 @@ pub mod types {
     pub struct ContactsBusinessUpdateIdsItem(::std::string::String);
     impl ::std::ops::Deref for ContactsBusinessUpdateIdsItem {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<ContactsBusinessUpdateIdsItem> for ::std::string::String {
+        #[inline]
         fn from(value: ContactsBusinessUpdateIdsItem) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for ContactsBusinessUpdateIdsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -577,6 +588,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ContactsBusinessUpdateIdsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -586,6 +598,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ContactsBusinessUpdateIdsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -619,6 +632,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ContactsByIdSuccessfulResponseDtoV3Visitor {
                 type Value = ContactsByIdSuccessfulResponseDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -703,6 +717,7 @@ pub mod types {
             struct ContactsMetaSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactsMetaSchemaVisitor {
                 type Value = ContactsMetaSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -876,6 +891,7 @@ pub mod types {
             struct ContactsSearchSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactsSearchSchemaVisitor {
                 type Value = ContactsSearchSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1077,6 +1093,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ContactsSearchSuccessfulResponseDtoVisitor {
                 type Value = ContactsSearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1163,6 +1180,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ContactsWorkflowSuccessfulResponseDtoVisitor {
                 type Value = ContactsWorkflowSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1251,6 +1269,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateAddFollowersSuccessfulResponseDtoVisitor {
                 type Value = CreateAddFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1335,6 +1354,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateAddTagSuccessfulResponseDtoVisitor {
                 type Value = CreateAddTagSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1469,6 +1489,7 @@ pub mod types {
             struct CreateContactDtoV3Visitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateContactDtoV3Visitor {
                 type Value = CreateContactDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1778,6 +1799,7 @@ pub mod types {
         }
     }
     impl CreateContactDtoV3 {
+        #[inline]
         pub fn builder() -> builder::CreateContactDtoV3 {
             Default::default()
         }
@@ -1814,6 +1836,7 @@ pub mod types {
         pub subtype_8: ::std::option::Option<FileField>,
     }
     impl CreateContactDtoV3CustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::CreateContactDtoV3CustomFieldsItem {
             Default::default()
         }
@@ -1833,6 +1856,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateContactsSuccessfulResponseDtoV3Visitor {
                 type Value = CreateContactsSuccessfulResponseDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1908,6 +1932,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateDeleteCantactsCampaignsSuccessfulResponseDtoVisitor {
                 type Value = CreateDeleteCantactsCampaignsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1997,6 +2022,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateDeleteTagSuccessfulResponseDtoVisitor {
                 type Value = CreateDeleteTagSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2081,6 +2107,7 @@ pub mod types {
             struct CreateTaskParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateTaskParamsVisitor {
                 type Value = CreateTaskParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2166,6 +2193,7 @@ pub mod types {
         }
     }
     impl CreateTaskParams {
+        #[inline]
         pub fn builder() -> builder::CreateTaskParams {
             Default::default()
         }
@@ -2184,6 +2212,7 @@ pub mod types {
             struct CreateWorkflowDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateWorkflowDtoVisitor {
                 type Value = CreateWorkflowDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2237,6 +2266,7 @@ pub mod types {
         }
     }
     impl CreateWorkflowDto {
+        #[inline]
         pub fn builder() -> builder::CreateWorkflowDto {
             Default::default()
         }
@@ -2257,6 +2287,7 @@ pub mod types {
             struct CustomFieldSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldSchemaVisitor {
                 type Value = CustomFieldSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2338,6 +2369,7 @@ pub mod types {
             struct CustomFieldsInputArraySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldsInputArraySchemaVisitor {
                 type Value = CustomFieldsInputArraySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2424,6 +2456,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputObjectSchemaVisitor {
                 type Value = CustomFieldsInputObjectSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2511,6 +2544,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputStringSchemaVisitor {
                 type Value = CustomFieldsInputStringSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2605,6 +2639,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteContactsSuccessfulResponseDtoVisitor {
                 type Value = DeleteContactsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2693,6 +2728,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteFollowersSuccessfulResponseDtoVisitor {
                 type Value = DeleteFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2779,6 +2815,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteNoteSuccessfulResponseDtoVisitor {
                 type Value = DeleteNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2861,6 +2898,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteTaskSuccessfulResponseDtoVisitor {
                 type Value = DeleteTaskSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2944,6 +2982,7 @@ pub mod types {
             struct DndSettingSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingSchemaVisitor {
                 type Value = DndSettingSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3010,6 +3049,7 @@ pub mod types {
         }
     }
     impl DndSettingSchema {
+        #[inline]
         pub fn builder() -> builder::DndSettingSchema {
             Default::default()
         }
@@ -3032,6 +3072,7 @@ pub mod types {
             struct DndSettingSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingSchemaResponseVisitor {
                 type Value = DndSettingSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3152,6 +3193,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DndSettingSchemaResponseStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -3163,6 +3205,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DndSettingSchemaResponseStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3176,6 +3219,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DndSettingSchemaResponseStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3185,6 +3229,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DndSettingSchemaResponseStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3235,6 +3280,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DndSettingSchemaStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -3246,6 +3292,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DndSettingSchemaStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3259,6 +3306,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3267,6 +3315,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3297,6 +3346,7 @@ pub mod types {
             struct DndSettingsSchemaV3Visitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingsSchemaV3Visitor {
                 type Value = DndSettingsSchemaV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3409,6 +3459,7 @@ pub mod types {
         }
     }
     impl DndSettingsSchemaV3 {
+        #[inline]
         pub fn builder() -> builder::DndSettingsSchemaV3 {
             Default::default()
         }
@@ -3437,6 +3488,7 @@ pub mod types {
             struct DndSettingsSchemaV3ResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DndSettingsSchemaV3ResponseVisitor {
                 type Value = DndSettingsSchemaV3Response;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3567,6 +3619,7 @@ pub mod types {
             struct FileFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FileFieldVisitor {
                 type Value = FileField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3630,6 +3683,7 @@ pub mod types {
         }
     }
     impl FileField {
+        #[inline]
         pub fn builder() -> builder::FileField {
             Default::default()
         }
@@ -3648,6 +3702,7 @@ pub mod types {
             struct FollowersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowersDtoVisitor {
                 type Value = FollowersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3693,6 +3748,7 @@ pub mod types {
         }
     }
     impl FollowersDto {
+        #[inline]
         pub fn builder() -> builder::FollowersDto {
             Default::default()
         }
@@ -3821,6 +3877,7 @@ pub mod types {
             struct GetContactByIdSchemaV3Visitor;
             impl<'de> ::serde::de::Visitor<'de> for GetContactByIdSchemaV3Visitor {
                 type Value = GetContactByIdSchemaV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4330,6 +4387,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetCreateUpdateNoteSuccessfulResponseDtoVisitor {
                 type Value = GetCreateUpdateNoteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4454,6 +4512,7 @@ pub mod types {
             struct GetEventSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetEventSchemaVisitor {
                 type Value = GetEventSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4709,6 +4768,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetEventsSuccessfulResponseDtoVisitor {
                 type Value = GetEventsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4799,6 +4859,7 @@ pub mod types {
             struct GetNoteSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetNoteSchemaVisitor {
                 type Value = GetNoteSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4945,6 +5006,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetNotesListSuccessfulResponseDtoVisitor {
                 type Value = GetNotesListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5013,6 +5075,7 @@ pub mod types {
             struct InboundDndSettingSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InboundDndSettingSchemaVisitor {
                 type Value = InboundDndSettingSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5072,6 +5135,7 @@ pub mod types {
         }
     }
     impl InboundDndSettingSchema {
+        #[inline]
         pub fn builder() -> builder::InboundDndSettingSchema {
             Default::default()
         }
@@ -5117,6 +5181,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for InboundDndSettingSchemaStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -5127,6 +5192,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for InboundDndSettingSchemaStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5139,6 +5205,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for InboundDndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5148,6 +5215,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for InboundDndSettingSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5168,6 +5236,7 @@ pub mod types {
             struct InboundDndSettingsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InboundDndSettingsSchemaVisitor {
                 type Value = InboundDndSettingsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5221,6 +5290,7 @@ pub mod types {
         }
     }
     impl InboundDndSettingsSchema {
+        #[inline]
         pub fn builder() -> builder::InboundDndSettingsSchema {
             Default::default()
         }
@@ -5243,6 +5313,7 @@ pub mod types {
             struct LargeTextFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LargeTextFieldVisitor {
                 type Value = LargeTextField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5310,6 +5381,7 @@ pub mod types {
         }
     }
     impl LargeTextField {
+        #[inline]
         pub fn builder() -> builder::LargeTextField {
             Default::default()
         }
@@ -5332,6 +5404,7 @@ pub mod types {
             struct MonetoryFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MonetoryFieldVisitor {
                 type Value = MonetoryField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5396,6 +5469,7 @@ pub mod types {
         }
     }
     impl MonetoryField {
+        #[inline]
         pub fn builder() -> builder::MonetoryField {
             Default::default()
         }
@@ -5418,6 +5492,7 @@ pub mod types {
             struct MultiSelectFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MultiSelectFieldVisitor {
                 type Value = MultiSelectField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5481,6 +5556,7 @@ pub mod types {
         }
     }
     impl MultiSelectField {
+        #[inline]
         pub fn builder() -> builder::MultiSelectField {
             Default::default()
         }
@@ -5507,6 +5583,7 @@ pub mod types {
             struct NotesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotesDtoVisitor {
                 type Value = NotesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5596,6 +5673,7 @@ pub mod types {
         }
     }
     impl NotesDto {
+        #[inline]
         pub fn builder() -> builder::NotesDto {
             Default::default()
         }
@@ -5618,6 +5696,7 @@ pub mod types {
             struct NumericFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NumericFieldVisitor {
                 type Value = NumericField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5681,6 +5760,7 @@ pub mod types {
         }
     }
     impl NumericField {
+        #[inline]
         pub fn builder() -> builder::NumericField {
             Default::default()
         }
@@ -5703,6 +5783,7 @@ pub mod types {
             struct RadioFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RadioFieldVisitor {
                 type Value = RadioField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5769,6 +5850,7 @@ pub mod types {
         }
     }
     impl RadioField {
+        #[inline]
         pub fn builder() -> builder::RadioField {
             Default::default()
         }
@@ -5781,6 +5863,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for SearchBodyV2dto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -5789,6 +5872,7 @@ pub mod types {
     }
     impl ::std::convert::From<SearchBodyV2dto>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: SearchBodyV2dto) -> Self {
             value.0
         }
@@ -5796,6 +5880,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for SearchBodyV2dto {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -5820,6 +5905,7 @@ pub mod types {
             struct SingleSelectFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SingleSelectFieldVisitor {
                 type Value = SingleSelectField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5891,6 +5977,7 @@ pub mod types {
         }
     }
     impl SingleSelectField {
+        #[inline]
         pub fn builder() -> builder::SingleSelectField {
             Default::default()
         }
@@ -5909,6 +5996,7 @@ pub mod types {
             struct TagsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TagsDtoVisitor {
                 type Value = TagsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5951,6 +6039,7 @@ pub mod types {
         }
     }
     impl TagsDto {
+        #[inline]
         pub fn builder() -> builder::TagsDto {
             Default::default()
         }
@@ -5970,6 +6059,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for TaskByIsSuccessfulResponseDtoVisitor {
                 type Value = TaskByIsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6056,6 +6146,7 @@ pub mod types {
             struct TaskSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TaskSchemaVisitor {
                 type Value = TaskSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6190,6 +6281,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for TasksListSuccessfulResponseDtoVisitor {
                 type Value = TasksListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6260,6 +6352,7 @@ pub mod types {
             struct TextFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TextFieldVisitor {
                 type Value = TextField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6326,6 +6419,7 @@ pub mod types {
         }
     }
     impl TextField {
+        #[inline]
         pub fn builder() -> builder::TextField {
             Default::default()
         }
@@ -6403,6 +6497,7 @@ pub mod types {
             struct UpdateContactDtoV3Visitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateContactDtoV3Visitor {
                 type Value = UpdateContactDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6679,6 +6774,7 @@ pub mod types {
         }
     }
     impl UpdateContactDtoV3 {
+        #[inline]
         pub fn builder() -> builder::UpdateContactDtoV3 {
             Default::default()
         }
@@ -6715,6 +6811,7 @@ pub mod types {
         pub subtype_8: ::std::option::Option<FileField>,
     }
     impl UpdateContactDtoV3CustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::UpdateContactDtoV3CustomFieldsItem {
             Default::default()
         }
@@ -6736,6 +6833,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateContactsSuccessfulResponseDtoV3Visitor {
                 type Value = UpdateContactsSuccessfulResponseDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6827,6 +6925,7 @@ pub mod types {
             struct UpdateNoteDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateNoteDtoVisitor {
                 type Value = UpdateNoteDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6923,6 +7022,7 @@ pub mod types {
         }
     }
     impl UpdateNoteDto {
+        #[inline]
         pub fn builder() -> builder::UpdateNoteDto {
             Default::default()
         }
@@ -6947,6 +7047,7 @@ pub mod types {
             struct UpdateTagsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTagsDtoVisitor {
                 type Value = UpdateTagsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7020,6 +7121,7 @@ pub mod types {
         }
     }
     impl UpdateTagsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateTagsDto {
             Default::default()
         }
@@ -7049,6 +7151,7 @@ pub mod types {
             struct UpdateTagsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTagsResponseDtoVisitor {
                 type Value = UpdateTagsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7165,6 +7268,7 @@ pub mod types {
             struct UpdateTaskBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTaskBodyVisitor {
                 type Value = UpdateTaskBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7262,6 +7366,7 @@ pub mod types {
         }
     }
     impl UpdateTaskBody {
+        #[inline]
         pub fn builder() -> builder::UpdateTaskBody {
             Default::default()
         }
@@ -7280,6 +7385,7 @@ pub mod types {
             struct UpdateTaskStatusParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTaskStatusParamsVisitor {
                 type Value = UpdateTaskStatusParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7330,6 +7436,7 @@ pub mod types {
         }
     }
     impl UpdateTaskStatusParams {
+        #[inline]
         pub fn builder() -> builder::UpdateTaskStatusParams {
             Default::default()
         }
@@ -7419,6 +7526,7 @@ pub mod types {
             struct UpsertContactDtoV3Visitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertContactDtoV3Visitor {
                 type Value = UpsertContactDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7738,6 +7846,7 @@ pub mod types {
         }
     }
     impl UpsertContactDtoV3 {
+        #[inline]
         pub fn builder() -> builder::UpsertContactDtoV3 {
             Default::default()
         }
@@ -7774,6 +7883,7 @@ pub mod types {
         pub subtype_8: ::std::option::Option<FileField>,
     }
     impl UpsertContactDtoV3CustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::UpsertContactDtoV3CustomFieldsItem {
             Default::default()
         }
@@ -7797,6 +7907,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpsertContactsSuccessfulResponseDtoV3Visitor {
                 type Value = UpsertContactsSuccessfulResponseDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7893,6 +8004,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CheckboxField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -7932,6 +8044,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CheckboxField> for super::CheckboxField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CheckboxField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7966,6 +8079,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CheckboxField> for CheckboxField {
+            #[inline]
             fn from(value: super::CheckboxField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -7990,6 +8104,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ContactsBusinessUpdate {
+            #[inline]
             fn default() -> Self {
                 Self {
                     business_id: Err("no value supplied for business_id".to_string()),
@@ -8035,6 +8150,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ContactsBusinessUpdate>
         for super::ContactsBusinessUpdate {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ContactsBusinessUpdate,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8076,6 +8192,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ContactsBusinessUpdate>
         for ContactsBusinessUpdate {
+            #[inline]
             fn from(value: super::ContactsBusinessUpdate) -> Self {
                 Self {
                     business_id: Ok(value.business_id),
@@ -8180,6 +8297,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateContactDtoV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address1: Ok(Default::default()),
@@ -8426,6 +8544,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateContactDtoV3> for super::CreateContactDtoV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateContactDtoV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8586,6 +8705,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateContactDtoV3> for CreateContactDtoV3 {
+            #[inline]
             fn from(value: super::CreateContactDtoV3) -> Self {
                 Self {
                     address1: Ok(value.address1),
@@ -8654,6 +8774,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateContactDtoV3CustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -8749,6 +8870,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateContactDtoV3CustomFieldsItem>
         for super::CreateContactDtoV3CustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateContactDtoV3CustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8826,6 +8948,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateContactDtoV3CustomFieldsItem>
         for CreateContactDtoV3CustomFieldsItem {
+            #[inline]
             fn from(value: super::CreateContactDtoV3CustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -8858,6 +8981,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateTaskParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -8915,6 +9039,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateTaskParams> for super::CreateTaskParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateTaskParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8967,6 +9092,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateTaskParams> for CreateTaskParams {
+            #[inline]
             fn from(value: super::CreateTaskParams) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -8985,6 +9111,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateWorkflowDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     event_start_time: Ok(Default::default()),
@@ -9006,6 +9133,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateWorkflowDto> for super::CreateWorkflowDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateWorkflowDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9030,6 +9158,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateWorkflowDto> for CreateWorkflowDto {
+            #[inline]
             fn from(value: super::CreateWorkflowDto) -> Self {
                 Self {
                     event_start_time: Ok(value.event_start_time),
@@ -9052,6 +9181,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DndSettingSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -9088,6 +9218,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DndSettingSchema> for super::DndSettingSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DndSettingSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9122,6 +9253,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DndSettingSchema> for DndSettingSchema {
+            #[inline]
             fn from(value: super::DndSettingSchema) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -9158,6 +9290,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DndSettingsSchemaV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     call: Ok(Default::default()),
@@ -9234,6 +9367,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DndSettingsSchemaV3>
         for super::DndSettingsSchemaV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DndSettingsSchemaV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9292,6 +9426,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DndSettingsSchemaV3> for DndSettingsSchemaV3 {
+            #[inline]
             fn from(value: super::DndSettingsSchemaV3) -> Self {
                 Self {
                     call: Ok(value.call),
@@ -9316,6 +9451,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FileField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -9357,6 +9493,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FileField> for super::FileField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FileField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9391,6 +9528,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FileField> for FileField {
+            #[inline]
             fn from(value: super::FileField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -9407,6 +9545,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FollowersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     followers: Err("no value supplied for followers".to_string()),
@@ -9425,6 +9564,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FollowersDto> for super::FollowersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FollowersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9447,6 +9587,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FollowersDto> for FollowersDto {
+            #[inline]
             fn from(value: super::FollowersDto) -> Self {
                 Self {
                     followers: Ok(value.followers),
@@ -9465,6 +9606,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InboundDndSettingSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     message: Ok(Default::default()),
@@ -9493,6 +9635,7 @@ pub mod types {
         impl ::std::convert::TryFrom<InboundDndSettingSchema>
         for super::InboundDndSettingSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InboundDndSettingSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9523,6 +9666,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::InboundDndSettingSchema>
         for InboundDndSettingSchema {
+            #[inline]
             fn from(value: super::InboundDndSettingSchema) -> Self {
                 Self {
                     message: Ok(value.message),
@@ -9538,6 +9682,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for InboundDndSettingsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     all: Ok(Default::default()),
@@ -9559,6 +9704,7 @@ pub mod types {
         impl ::std::convert::TryFrom<InboundDndSettingsSchema>
         for super::InboundDndSettingsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InboundDndSettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9582,6 +9728,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::InboundDndSettingsSchema>
         for InboundDndSettingsSchema {
+            #[inline]
             fn from(value: super::InboundDndSettingsSchema) -> Self {
                 Self { all: Ok(value.all) }
             }
@@ -9599,6 +9746,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LargeTextField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -9638,6 +9786,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LargeTextField> for super::LargeTextField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LargeTextField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9672,6 +9821,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LargeTextField> for LargeTextField {
+            #[inline]
             fn from(value: super::LargeTextField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -9693,6 +9843,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MonetoryField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -9734,6 +9885,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MonetoryField> for super::MonetoryField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MonetoryField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9768,6 +9920,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MonetoryField> for MonetoryField {
+            #[inline]
             fn from(value: super::MonetoryField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -9789,6 +9942,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MultiSelectField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -9828,6 +9982,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MultiSelectField> for super::MultiSelectField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MultiSelectField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9862,6 +10017,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MultiSelectField> for MultiSelectField {
+            #[inline]
             fn from(value: super::MultiSelectField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -9891,6 +10047,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for NotesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
@@ -9945,6 +10102,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<NotesDto> for super::NotesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NotesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9997,6 +10155,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::NotesDto> for NotesDto {
+            #[inline]
             fn from(value: super::NotesDto) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -10020,6 +10179,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for NumericField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10061,6 +10221,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<NumericField> for super::NumericField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: NumericField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10095,6 +10256,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::NumericField> for NumericField {
+            #[inline]
             fn from(value: super::NumericField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10116,6 +10278,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RadioField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10155,6 +10318,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RadioField> for super::RadioField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RadioField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10189,6 +10353,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RadioField> for RadioField {
+            #[inline]
             fn from(value: super::RadioField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10210,6 +10375,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SingleSelectField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10249,6 +10415,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SingleSelectField> for super::SingleSelectField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SingleSelectField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10283,6 +10450,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SingleSelectField> for SingleSelectField {
+            #[inline]
             fn from(value: super::SingleSelectField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10299,6 +10467,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TagsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     tags: Err("no value supplied for tags".to_string()),
@@ -10317,6 +10486,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TagsDto> for super::TagsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TagsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10339,6 +10509,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TagsDto> for TagsDto {
+            #[inline]
             fn from(value: super::TagsDto) -> Self {
                 Self { tags: Ok(value.tags) }
             }
@@ -10356,6 +10527,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TextField {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -10395,6 +10567,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TextField> for super::TextField {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TextField,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10429,6 +10602,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TextField> for TextField {
+            #[inline]
             fn from(value: super::TextField) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -10521,6 +10695,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateContactDtoV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address1: Ok(Default::default()),
@@ -10734,6 +10909,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateContactDtoV3> for super::UpdateContactDtoV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateContactDtoV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10876,6 +11052,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateContactDtoV3> for UpdateContactDtoV3 {
+            #[inline]
             fn from(value: super::UpdateContactDtoV3) -> Self {
                 Self {
                     address1: Ok(value.address1),
@@ -10941,6 +11118,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateContactDtoV3CustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -11036,6 +11214,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateContactDtoV3CustomFieldsItem>
         for super::UpdateContactDtoV3CustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateContactDtoV3CustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11113,6 +11292,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateContactDtoV3CustomFieldsItem>
         for UpdateContactDtoV3CustomFieldsItem {
+            #[inline]
             fn from(value: super::UpdateContactDtoV3CustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -11151,6 +11331,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateNoteDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     body: Ok(Default::default()),
@@ -11205,6 +11386,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateNoteDto> for super::UpdateNoteDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateNoteDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11257,6 +11439,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateNoteDto> for UpdateNoteDto {
+            #[inline]
             fn from(value: super::UpdateNoteDto) -> Self {
                 Self {
                     body: Ok(value.body),
@@ -11287,6 +11470,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateTagsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contacts: Err("no value supplied for contacts".to_string()),
@@ -11338,6 +11522,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateTagsDto> for super::UpdateTagsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTagsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11384,6 +11569,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateTagsDto> for UpdateTagsDto {
+            #[inline]
             fn from(value: super::UpdateTagsDto) -> Self {
                 Self {
                     contacts: Ok(value.contacts),
@@ -11417,6 +11603,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateTaskBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -11474,6 +11661,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateTaskBody> for super::UpdateTaskBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTaskBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11526,6 +11714,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateTaskBody> for UpdateTaskBody {
+            #[inline]
             fn from(value: super::UpdateTaskBody) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -11541,6 +11730,7 @@ pub mod types {
             completed: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateTaskStatusParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     completed: Err("no value supplied for completed".to_string()),
@@ -11560,6 +11750,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateTaskStatusParams>
         for super::UpdateTaskStatusParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTaskStatusParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11585,6 +11776,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateTaskStatusParams>
         for UpdateTaskStatusParams {
+            #[inline]
             fn from(value: super::UpdateTaskStatusParams) -> Self {
                 Self {
                     completed: Ok(value.completed),
@@ -11691,6 +11883,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertContactDtoV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address1: Ok(Default::default()),
@@ -11949,6 +12142,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpsertContactDtoV3> for super::UpsertContactDtoV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertContactDtoV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12117,6 +12311,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertContactDtoV3> for UpsertContactDtoV3 {
+            #[inline]
             fn from(value: super::UpsertContactDtoV3) -> Self {
                 Self {
                     address1: Ok(value.address1),
@@ -12188,6 +12383,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertContactDtoV3CustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -12283,6 +12479,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertContactDtoV3CustomFieldsItem>
         for super::UpsertContactDtoV3CustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertContactDtoV3CustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12360,6 +12557,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpsertContactDtoV3CustomFieldsItem>
         for UpsertContactDtoV3CustomFieldsItem {
+            #[inline]
             fn from(value: super::UpsertContactDtoV3CustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -12381,6 +12579,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12389,6 +12588,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12397,11 +12597,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -12429,6 +12631,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -12445,6 +12648,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -12458,21 +12662,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -12491,6 +12700,7 @@ let response = client.search_contacts_advanced()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_contacts_advanced(&self) -> builder::SearchContactsAdvanced<'_> {
         builder::SearchContactsAdvanced::new(self)
     }
@@ -12512,6 +12722,7 @@ let response = client.get_duplicate_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_duplicate_contact(&self) -> builder::GetDuplicateContact<'_> {
         builder::GetDuplicateContact::new(self)
     }
@@ -12529,6 +12740,7 @@ let response = client.get_all_tasks()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_tasks(&self) -> builder::GetAllTasks<'_> {
         builder::GetAllTasks::new(self)
     }
@@ -12548,6 +12760,7 @@ let response = client.create_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_task(&self) -> builder::CreateTask<'_> {
         builder::CreateTask::new(self)
     }
@@ -12567,6 +12780,7 @@ let response = client.get_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_task(&self) -> builder::GetTask<'_> {
         builder::GetTask::new(self)
     }
@@ -12588,6 +12802,7 @@ let response = client.update_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_task(&self) -> builder::UpdateTask<'_> {
         builder::UpdateTask::new(self)
     }
@@ -12607,6 +12822,7 @@ let response = client.delete_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_task(&self) -> builder::DeleteTask<'_> {
         builder::DeleteTask::new(self)
     }
@@ -12628,6 +12844,7 @@ let response = client.update_task_completed()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_task_completed(&self) -> builder::UpdateTaskCompleted<'_> {
         builder::UpdateTaskCompleted::new(self)
     }
@@ -12645,6 +12862,7 @@ let response = client.get_appointments_for_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_appointments_for_contact(
         &self,
     ) -> builder::GetAppointmentsForContact<'_> {
@@ -12666,6 +12884,7 @@ let response = client.add_tags()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_tags(&self) -> builder::AddTags<'_> {
         builder::AddTags::new(self)
     }
@@ -12685,6 +12904,7 @@ let response = client.remove_tags()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_tags(&self) -> builder::RemoveTags<'_> {
         builder::RemoveTags::new(self)
     }
@@ -12702,6 +12922,7 @@ let response = client.get_all_notes()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_notes(&self) -> builder::GetAllNotes<'_> {
         builder::GetAllNotes::new(self)
     }
@@ -12721,6 +12942,7 @@ let response = client.create_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_note(&self) -> builder::CreateNote<'_> {
         builder::CreateNote::new(self)
     }
@@ -12740,6 +12962,7 @@ let response = client.get_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_note(&self) -> builder::GetNote<'_> {
         builder::GetNote::new(self)
     }
@@ -12761,6 +12984,7 @@ let response = client.update_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_note(&self) -> builder::UpdateNote<'_> {
         builder::UpdateNote::new(self)
     }
@@ -12780,6 +13004,7 @@ let response = client.delete_note()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_note(&self) -> builder::DeleteNote<'_> {
         builder::DeleteNote::new(self)
     }
@@ -12796,6 +13021,7 @@ let response = client.create_association()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_association(&self) -> builder::CreateAssociation<'_> {
         builder::CreateAssociation::new(self)
     }
@@ -12811,6 +13037,7 @@ let response = client.add_remove_contact_from_business()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_remove_contact_from_business(
         &self,
     ) -> builder::AddRemoveContactFromBusiness<'_> {
@@ -12830,6 +13057,7 @@ let response = client.get_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_contact(&self) -> builder::GetContact<'_> {
         builder::GetContact::new(self)
     }
@@ -12849,6 +13077,7 @@ let response = client.update_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_contact(&self) -> builder::UpdateContact<'_> {
         builder::UpdateContact::new(self)
     }
@@ -12866,6 +13095,7 @@ let response = client.delete_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_contact(&self) -> builder::DeleteContact<'_> {
         builder::DeleteContact::new(self)
     }
@@ -12881,6 +13111,7 @@ let response = client.upsert_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upsert_contact(&self) -> builder::UpsertContact<'_> {
         builder::UpsertContact::new(self)
     }
@@ -12908,6 +13139,7 @@ let response = client.get_contacts_by_business_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_contacts_by_business_id(&self) -> builder::GetContactsByBusinessId<'_> {
         builder::GetContactsByBusinessId::new(self)
     }
@@ -12927,6 +13159,7 @@ let response = client.add_followers_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_followers_contact(&self) -> builder::AddFollowersContact<'_> {
         builder::AddFollowersContact::new(self)
     }
@@ -12946,6 +13179,7 @@ let response = client.remove_followers_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_followers_contact(&self) -> builder::RemoveFollowersContact<'_> {
         builder::RemoveFollowersContact::new(self)
     }
@@ -12967,6 +13201,7 @@ let response = client.add_contact_to_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_contact_to_campaign(&self) -> builder::AddContactToCampaign<'_> {
         builder::AddContactToCampaign::new(self)
     }
@@ -12986,6 +13221,7 @@ let response = client.remove_contact_from_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_contact_from_campaign(
         &self,
     ) -> builder::RemoveContactFromCampaign<'_> {
@@ -13005,6 +13241,7 @@ let response = client.remove_contact_from_every_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_contact_from_every_campaign(
         &self,
     ) -> builder::RemoveContactFromEveryCampaign<'_> {
@@ -13028,6 +13265,7 @@ let response = client.add_contact_to_workflow()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_contact_to_workflow(&self) -> builder::AddContactToWorkflow<'_> {
         builder::AddContactToWorkflow::new(self)
     }
@@ -13049,6 +13287,7 @@ let response = client.delete_contact_from_workflow()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_contact_from_workflow(
         &self,
     ) -> builder::DeleteContactFromWorkflow<'_> {
@@ -13066,6 +13305,7 @@ let response = client.create_contact()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_contact(&self) -> builder::CreateContact<'_> {
         builder::CreateContact::new(self)
     }
@@ -13088,6 +13328,7 @@ pub mod builder {
         body: Result<types::SearchBodyV2dto, String>,
     }
     impl<'a> SearchContactsAdvanced<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13106,13 +13347,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13157,6 +13398,7 @@ pub mod builder {
         number: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetDuplicateContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13204,13 +13446,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/search/duplicate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13259,6 +13501,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAllTasks<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13278,13 +13521,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13330,6 +13573,7 @@ pub mod builder {
         body: Result<types::builder::CreateTaskParams, String>,
     }
     impl<'a> CreateTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13374,13 +13618,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tasks`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13432,6 +13676,7 @@ pub mod builder {
         task_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13464,13 +13709,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/tasks/{taskId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13521,6 +13766,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTaskBody, String>,
     }
     impl<'a> UpdateTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13578,13 +13824,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13640,6 +13886,7 @@ pub mod builder {
         task_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13672,13 +13919,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tasks/{taskId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13729,6 +13976,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTaskStatusParams, String>,
     }
     impl<'a> UpdateTaskCompleted<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13788,13 +14036,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/tasks/{taskId}/completed`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13850,6 +14098,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAppointmentsForContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13869,13 +14118,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/appointments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -13921,6 +14170,7 @@ pub mod builder {
         body: Result<types::builder::TagsDto, String>,
     }
     impl<'a> AddTags<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13959,13 +14209,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14015,6 +14265,7 @@ pub mod builder {
         body: Result<types::builder::TagsDto, String>,
     }
     impl<'a> RemoveTags<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14053,13 +14304,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14108,6 +14359,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAllNotes<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14127,13 +14379,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14179,6 +14431,7 @@ pub mod builder {
         body: Result<types::builder::NotesDto, String>,
     }
     impl<'a> CreateNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14217,13 +14470,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14275,6 +14528,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14307,13 +14561,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}/notes/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14364,6 +14618,7 @@ pub mod builder {
         body: Result<types::builder::UpdateNoteDto, String>,
     }
     impl<'a> UpdateNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14419,13 +14674,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}/notes/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14481,6 +14736,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteNote<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14513,13 +14769,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/notes/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14569,6 +14825,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTagsDto, String>,
     }
     impl<'a> CreateAssociation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14611,13 +14868,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/tags/update/{type}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14668,6 +14925,7 @@ pub mod builder {
         body: Result<types::builder::ContactsBusinessUpdate, String>,
     }
     impl<'a> AddRemoveContactFromBusiness<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14701,13 +14959,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/bulk/business`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14758,6 +15016,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> GetContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14777,13 +15036,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/{contactId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14829,6 +15088,7 @@ pub mod builder {
         body: Result<types::builder::UpdateContactDtoV3, String>,
     }
     impl<'a> UpdateContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14873,13 +15133,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/contacts/{contactId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14930,6 +15190,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14949,13 +15210,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15000,6 +15261,7 @@ pub mod builder {
         body: Result<types::builder::UpsertContactDtoV3, String>,
     }
     impl<'a> UpsertContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15031,13 +15293,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/upsert`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15092,6 +15354,7 @@ pub mod builder {
         start_after: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
     }
     impl<'a> GetContactsByBusinessId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15180,13 +15443,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/contacts/business/{businessId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15254,6 +15517,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> AddFollowersContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15296,13 +15560,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15354,6 +15618,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> RemoveFollowersContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15396,13 +15661,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15455,6 +15720,7 @@ pub mod builder {
         body: Result<types::AddContactToCampaignDto, String>,
     }
     impl<'a> AddContactToCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15499,13 +15765,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/campaigns/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15557,6 +15823,7 @@ pub mod builder {
         campaign_id: Result<::std::string::String, String>,
     }
     impl<'a> RemoveContactFromCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15589,13 +15856,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15644,6 +15911,7 @@ pub mod builder {
         contact_id: Result<::std::string::String, String>,
     }
     impl<'a> RemoveContactFromEveryCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15663,13 +15931,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/campaigns/remove-all`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15716,6 +15984,7 @@ pub mod builder {
         body: Result<types::builder::CreateWorkflowDto, String>,
     }
     impl<'a> AddContactToWorkflow<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15773,13 +16042,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/{contactId}/workflow/{workflowId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15836,6 +16105,7 @@ pub mod builder {
         body: Result<types::builder::CreateWorkflowDto, String>,
     }
     impl<'a> DeleteContactFromWorkflow<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15893,13 +16163,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/contacts/{contactId}/workflow/{workflowId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15954,6 +16224,7 @@ pub mod builder {
         body: Result<types::builder::CreateContactDtoV3, String>,
     }
     impl<'a> CreateContact<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15985,13 +16256,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/contacts/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

@@ -26,6 +26,7 @@ pub mod types {
             struct AddMessageAttachmentsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AddMessageAttachmentsDtoVisitor {
                 type Value = AddMessageAttachmentsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -77,6 +78,7 @@ pub mod types {
         }
     }
     impl AddMessageAttachmentsDto {
+        #[inline]
         pub fn builder() -> builder::AddMessageAttachmentsDto {
             Default::default()
         }
@@ -99,6 +101,7 @@ pub mod types {
             struct CallDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallDataDtoVisitor {
                 type Value = CallDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -170,6 +173,7 @@ pub mod types {
         }
     }
     impl CallDataDto {
+        #[inline]
         pub fn builder() -> builder::CallDataDto {
             Default::default()
         }
@@ -233,6 +237,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CallDataDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -249,6 +254,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CallDataDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -267,6 +273,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CallDataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -275,6 +282,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CallDataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -297,6 +305,7 @@ pub mod types {
             struct CancelScheduledResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CancelScheduledResponseDtoVisitor {
                 type Value = CancelScheduledResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -390,6 +399,7 @@ pub mod types {
             struct CompleteFileUploadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CompleteFileUploadDtoVisitor {
                 type Value = CompleteFileUploadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -476,6 +486,7 @@ pub mod types {
         }
     }
     impl CompleteFileUploadDto {
+        #[inline]
         pub fn builder() -> builder::CompleteFileUploadDto {
             Default::default()
         }
@@ -500,6 +511,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CompleteFileUploadResponseDtoVisitor {
                 type Value = CompleteFileUploadResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -596,6 +608,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ConversationCreateResponseDtoVisitor {
                 type Value = ConversationCreateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -782,6 +795,7 @@ pub mod types {
             struct ConversationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversationDtoVisitor {
                 type Value = ConversationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1127,6 +1141,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ConversationDtoLastMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -1183,6 +1198,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ConversationDtoLastMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1237,6 +1253,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ConversationDtoLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1246,6 +1263,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ConversationDtoLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1306,6 +1324,7 @@ pub mod types {
             struct ConversationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversationSchemaVisitor {
                 type Value = ConversationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1691,6 +1710,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ConversationSchemaLastMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -1747,6 +1767,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ConversationSchemaLastMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1801,6 +1822,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ConversationSchemaLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1810,6 +1832,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ConversationSchemaLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1866,6 +1889,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ConversationSchemaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypePhone => f.write_str("TYPE_PHONE"),
@@ -1879,6 +1903,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ConversationSchemaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1894,6 +1919,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ConversationSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1902,6 +1928,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ConversationSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1924,6 +1951,7 @@ pub mod types {
             struct CreateConversationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateConversationDtoVisitor {
                 type Value = CreateConversationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1983,6 +2011,7 @@ pub mod types {
         }
     }
     impl CreateConversationDto {
+        #[inline]
         pub fn builder() -> builder::CreateConversationDto {
             Default::default()
         }
@@ -2004,6 +2033,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateConversationSuccessResponseVisitor {
                 type Value = CreateConversationSuccessResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2084,6 +2114,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateLiveChatMessageFeedbackResponseVisitor {
                 type Value = CreateLiveChatMessageFeedbackResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2156,6 +2187,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteConversationSuccessfulResponseVisitor {
                 type Value = DeleteConversationSuccessfulResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2260,6 +2292,7 @@ pub mod types {
         pub extra: ::std::collections::HashMap<::std::string::String, i64>,
     }
     impl EmailEventsDto {
+        #[inline]
         pub fn builder() -> builder::EmailEventsDto {
             Default::default()
         }
@@ -2282,6 +2315,7 @@ pub mod types {
             struct ErrorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ErrorDtoVisitor {
                 type Value = ErrorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2339,6 +2373,7 @@ pub mod types {
         }
     }
     impl ErrorDto {
+        #[inline]
         pub fn builder() -> builder::ErrorDto {
             Default::default()
         }
@@ -2396,6 +2431,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationChannel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("Call"),
@@ -2410,6 +2446,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ExportMessagesByLocationChannel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2426,6 +2463,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ExportMessagesByLocationChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2435,6 +2473,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ExportMessagesByLocationChannel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2482,6 +2521,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CreatedAt => f.write_str("createdAt"),
@@ -2492,6 +2532,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ExportMessagesByLocationSortBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2504,6 +2545,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ExportMessagesByLocationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2513,6 +2555,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ExportMessagesByLocationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2520,6 +2563,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for ExportMessagesByLocationSortBy {
+        #[inline]
         fn default() -> Self {
             ExportMessagesByLocationSortBy::CreatedAt
         }
@@ -2565,6 +2609,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ExportMessagesByLocationSortOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Asc => f.write_str("asc"),
@@ -2575,6 +2620,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ExportMessagesByLocationSortOrder {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2587,6 +2633,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ExportMessagesByLocationSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2596,6 +2643,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ExportMessagesByLocationSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2603,6 +2651,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for ExportMessagesByLocationSortOrder {
+        #[inline]
         fn default() -> Self {
             ExportMessagesByLocationSortOrder::Desc
         }
@@ -2625,6 +2674,7 @@ pub mod types {
             struct ExportMessagesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ExportMessagesResponseDtoVisitor {
                 type Value = ExportMessagesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2742,6 +2792,7 @@ pub mod types {
             struct ForwardConfigDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ForwardConfigDtoVisitor {
                 type Value = ForwardConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2897,6 +2948,7 @@ pub mod types {
         }
     }
     impl ForwardConfigDto {
+        #[inline]
         pub fn builder() -> builder::ForwardConfigDto {
             Default::default()
         }
@@ -2938,6 +2990,7 @@ pub mod types {
             struct ForwardResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ForwardResponseDtoVisitor {
                 type Value = ForwardResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3128,6 +3181,7 @@ pub mod types {
             struct GetConversationByIdResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetConversationByIdResponseVisitor {
                 type Value = GetConversationByIdResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3294,6 +3348,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetConversationSuccessfulResponseVisitor {
                 type Value = GetConversationSuccessfulResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3435,6 +3490,7 @@ pub mod types {
             struct GetEmailMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetEmailMessageResponseDtoVisitor {
                 type Value = GetEmailMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3773,6 +3829,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoDirection {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Inbound => f.write_str("inbound"),
@@ -3783,6 +3840,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailMessageResponseDtoDirection {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3795,6 +3853,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEmailMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3804,6 +3863,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3860,6 +3920,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Workflow => f.write_str("workflow"),
@@ -3873,6 +3934,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailMessageResponseDtoSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3888,6 +3950,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEmailMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3897,6 +3960,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3965,6 +4029,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailMessageResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -3982,6 +4047,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailMessageResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4001,6 +4067,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEmailMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4010,6 +4077,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4079,6 +4147,7 @@ pub mod types {
             struct GetMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetMessageResponseDtoVisitor {
                 type Value = GetMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4369,6 +4438,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoDirection {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Inbound => f.write_str("inbound"),
@@ -4379,6 +4449,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoDirection {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4391,6 +4462,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4400,6 +4472,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetMessageResponseDtoDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4571,6 +4644,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -4627,6 +4701,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4681,6 +4756,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4690,6 +4766,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetMessageResponseDtoMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4746,6 +4823,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Workflow => f.write_str("workflow"),
@@ -4759,6 +4837,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4774,6 +4853,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4782,6 +4862,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetMessageResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4859,6 +4940,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessageResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Connected => f.write_str("connected"),
@@ -4879,6 +4961,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessageResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4901,6 +4984,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4909,6 +4993,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4947,6 +5032,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetMessageTranscriptionResponseDtoVisitor {
                 type Value = GetMessageTranscriptionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5082,6 +5168,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetMessagesByConversationResponseDtoVisitor {
                 type Value = GetMessagesByConversationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5259,6 +5346,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetMessagesType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -5288,6 +5376,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetMessagesType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5319,6 +5408,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetMessagesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5327,6 +5417,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetMessagesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5364,6 +5455,7 @@ pub mod types {
             struct InitiateFileUploadDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InitiateFileUploadDtoVisitor {
                 type Value = InitiateFileUploadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5462,6 +5554,7 @@ pub mod types {
         }
     }
     impl InitiateFileUploadDto {
+        #[inline]
         pub fn builder() -> builder::InitiateFileUploadDto {
             Default::default()
         }
@@ -5495,6 +5588,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for InitiateFileUploadResponseDtoVisitor {
                 type Value = InitiateFileUploadResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5614,6 +5708,7 @@ pub mod types {
             struct MessageMetaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MessageMetaVisitor {
                 type Value = MessageMeta;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5741,6 +5836,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MessageMetaCallStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -5757,6 +5853,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MessageMetaCallStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5775,6 +5872,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MessageMetaCallStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5783,6 +5881,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MessageMetaCallStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5853,6 +5952,7 @@ pub mod types {
             struct ProcessMessageBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProcessMessageBodyDtoVisitor {
                 type Value = ProcessMessageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6074,6 +6174,7 @@ pub mod types {
         }
     }
     impl ProcessMessageBodyDto {
+        #[inline]
         pub fn builder() -> builder::ProcessMessageBodyDto {
             Default::default()
         }
@@ -6164,6 +6265,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ProcessMessageBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("SMS"),
@@ -6189,6 +6291,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProcessMessageBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6216,6 +6319,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProcessMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6224,6 +6328,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ProcessMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6264,6 +6369,7 @@ pub mod types {
             struct ProcessMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProcessMessageResponseDtoVisitor {
                 type Value = ProcessMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6424,6 +6530,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ProcessOutboundMessageBodyDtoVisitor {
                 type Value = ProcessOutboundMessageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6538,6 +6645,7 @@ pub mod types {
         }
     }
     impl ProcessOutboundMessageBodyDto {
+        #[inline]
         pub fn builder() -> builder::ProcessOutboundMessageBodyDto {
             Default::default()
         }
@@ -6580,6 +6688,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ProcessOutboundMessageBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Call => f.write_str("Call"),
@@ -6589,6 +6698,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ProcessOutboundMessageBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6600,6 +6710,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ProcessOutboundMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6609,6 +6720,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ProcessOutboundMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6656,6 +6768,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageAction {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Automated => f.write_str("automated"),
@@ -6666,6 +6779,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationLastMessageAction {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6678,6 +6792,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationLastMessageAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6687,6 +6802,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SearchConversationLastMessageAction {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6734,6 +6850,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageDirection {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Inbound => f.write_str("inbound"),
@@ -6744,6 +6861,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationLastMessageDirection {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6756,6 +6874,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationLastMessageDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6765,6 +6884,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SearchConversationLastMessageDirection {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6936,6 +7056,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationLastMessageType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::TypeCall => f.write_str("TYPE_CALL"),
@@ -6992,6 +7113,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationLastMessageType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7046,6 +7168,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7055,6 +7178,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SearchConversationLastMessageType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7102,6 +7226,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationSort {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Asc => f.write_str("asc"),
@@ -7112,6 +7237,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationSort {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7124,6 +7250,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationSort {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7132,6 +7259,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchConversationSort {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7188,6 +7316,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationSortBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::LastManualMessageDate => f.write_str("last_manual_message_date"),
@@ -7201,6 +7330,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationSortBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7216,6 +7346,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7224,6 +7355,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchConversationSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7280,6 +7412,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchConversationStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -7293,6 +7426,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchConversationStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7308,6 +7442,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchConversationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7316,6 +7451,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchConversationStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7338,6 +7474,7 @@ pub mod types {
             struct SendConversationResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendConversationResponseDtoVisitor {
                 type Value = SendConversationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7493,6 +7630,7 @@ pub mod types {
             struct SendMessageBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendMessageBodyDtoVisitor {
                 type Value = SendMessageBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7821,6 +7959,7 @@ pub mod types {
         }
     }
     impl SendMessageBodyDto {
+        #[inline]
         pub fn builder() -> builder::SendMessageBodyDto {
             Default::default()
         }
@@ -7866,6 +8005,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoEmailReplyMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Reply => f.write_str("reply"),
@@ -7876,6 +8016,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoEmailReplyMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7888,6 +8029,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoEmailReplyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7897,6 +8039,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SendMessageBodyDtoEmailReplyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7947,6 +8090,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoOptimizationPeriod {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X24h => f.write_str("24h"),
@@ -7958,6 +8102,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoOptimizationPeriod {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7971,6 +8116,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoOptimizationPeriod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7980,6 +8126,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SendMessageBodyDtoOptimizationPeriod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8033,6 +8180,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Delivered => f.write_str("delivered"),
@@ -8045,6 +8193,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8059,6 +8208,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8067,6 +8217,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendMessageBodyDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8135,6 +8286,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("SMS"),
@@ -8152,6 +8304,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8171,6 +8324,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8179,6 +8333,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SendMessageBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8219,6 +8374,7 @@ pub mod types {
             struct SendMessageResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendMessageResponseDtoVisitor {
                 type Value = SendMessageResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8390,6 +8546,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SendMessageResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Delivered => f.write_str("delivered"),
@@ -8402,6 +8559,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SendMessageResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8416,6 +8574,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SendMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8425,6 +8584,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SendMessageResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8449,6 +8609,7 @@ pub mod types {
             struct SendReviewReplyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendReviewReplyDtoVisitor {
                 type Value = SendReviewReplyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8517,6 +8678,7 @@ pub mod types {
         }
     }
     impl SendReviewReplyDto {
+        #[inline]
         pub fn builder() -> builder::SendReviewReplyDto {
             Default::default()
         }
@@ -8535,6 +8697,7 @@ pub mod types {
             struct StartAfterArrayNumberSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartAfterArrayNumberSchemaVisitor {
                 type Value = StartAfterArrayNumberSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8599,6 +8762,7 @@ pub mod types {
             struct StartAfterNumberSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartAfterNumberSchemaVisitor {
                 type Value = StartAfterNumberSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8676,6 +8840,7 @@ pub mod types {
             struct UpdateConversationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateConversationDtoVisitor {
                 type Value = UpdateConversationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8762,6 +8927,7 @@ pub mod types {
         }
     }
     impl UpdateConversationDto {
+        #[inline]
         pub fn builder() -> builder::UpdateConversationDto {
             Default::default()
         }
@@ -8807,6 +8973,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateConversationDtoFeedback {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Positive => f.write_str("positive"),
@@ -8817,6 +8984,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateConversationDtoFeedback {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8829,6 +8997,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateConversationDtoFeedback {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8838,6 +9007,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateConversationDtoFeedback {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8868,6 +9038,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             struct UpdateEmailMessageStatusDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateEmailMessageStatusDtoVisitor {
                 type Value = UpdateEmailMessageStatusDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8936,6 +9107,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     impl UpdateEmailMessageStatusDto {
+        #[inline]
         pub fn builder() -> builder::UpdateEmailMessageStatusDto {
             Default::default()
         }
@@ -9005,6 +9177,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     impl ::std::fmt::Display for UpdateEmailMessageStatusDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -9023,6 +9196,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     }
     impl ::std::str::FromStr for UpdateEmailMessageStatusDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9043,6 +9217,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmailMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9052,6 +9227,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmailMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9075,6 +9251,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateEmailMessageStatusResponseDtoVisitor {
                 type Value = UpdateEmailMessageStatusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9164,6 +9341,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             struct UpdateMessageStatusDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateMessageStatusDtoVisitor {
                 type Value = UpdateMessageStatusDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9244,6 +9422,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     impl UpdateMessageStatusDto {
+        #[inline]
         pub fn builder() -> builder::UpdateMessageStatusDto {
             Default::default()
         }
@@ -9295,6 +9474,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     impl ::std::fmt::Display for UpdateMessageStatusDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Delivered => f.write_str("delivered"),
@@ -9307,6 +9487,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     }
     impl ::std::str::FromStr for UpdateMessageStatusDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9321,6 +9502,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     }
     impl ::std::convert::TryFrom<&str> for UpdateMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9330,6 +9512,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9355,6 +9538,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateRecipientMessageStatusDtoVisitor {
                 type Value = UpdateRecipientMessageStatusDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9424,6 +9608,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     impl UpdateRecipientMessageStatusDto {
+        #[inline]
         pub fn builder() -> builder::UpdateRecipientMessageStatusDto {
             Default::default()
         }
@@ -9493,6 +9678,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     impl ::std::fmt::Display for UpdateRecipientMessageStatusDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -9511,6 +9697,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     }
     impl ::std::str::FromStr for UpdateRecipientMessageStatusDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9531,6 +9718,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     }
     impl ::std::convert::TryFrom<&str> for UpdateRecipientMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9540,6 +9728,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateRecipientMessageStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9577,6 +9766,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             struct UploadFilesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFilesDtoVisitor {
                 type Value = UploadFilesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9689,6 +9879,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             struct UploadFilesErrorResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFilesErrorResponseDtoVisitor {
                 type Value = UploadFilesErrorResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9751,17 +9942,20 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
     pub struct UploadFilesErrorResponseDtoStatus(f64);
     impl ::std::ops::Deref for UploadFilesErrorResponseDtoStatus {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<UploadFilesErrorResponseDtoStatus> for f64 {
+        #[inline]
         fn from(value: UploadFilesErrorResponseDtoStatus) -> Self {
             value.0
         }
     }
     impl ::std::convert::TryFrom<f64> for UploadFilesErrorResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9802,6 +9996,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             struct UploadFilesResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFilesResponseDtoVisitor {
                 type Value = UploadFilesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9888,6 +10083,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             struct UserTypingBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserTypingBodyVisitor {
                 type Value = UserTypingBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9961,6 +10157,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     impl UserTypingBody {
+        #[inline]
         pub fn builder() -> builder::UserTypingBody {
             Default::default()
         }
@@ -9975,6 +10172,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for AddMessageAttachmentsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attachments: Err("no value supplied for attachments".to_string()),
@@ -9997,6 +10195,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<AddMessageAttachmentsDto>
         for super::AddMessageAttachmentsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AddMessageAttachmentsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10022,6 +10221,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::AddMessageAttachmentsDto>
         for AddMessageAttachmentsDto {
+            #[inline]
             fn from(value: super::AddMessageAttachmentsDto) -> Self {
                 Self {
                     attachments: Ok(value.attachments),
@@ -10044,6 +10244,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for CallDataDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     from: Ok(Default::default()),
@@ -10082,6 +10283,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::TryFrom<CallDataDto> for super::CallDataDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CallDataDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10114,6 +10316,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::convert::From<super::CallDataDto> for CallDataDto {
+            #[inline]
             fn from(value: super::CallDataDto) -> Self {
                 Self {
                     from: Ok(value.from),
@@ -10146,6 +10349,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for CompleteFileUploadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversation_id: Err(
@@ -10209,6 +10413,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<CompleteFileUploadDto>
         for super::CompleteFileUploadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CompleteFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10262,6 +10467,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::CompleteFileUploadDto>
         for CompleteFileUploadDto {
+            #[inline]
             fn from(value: super::CompleteFileUploadDto) -> Self {
                 Self {
                     conversation_id: Ok(value.conversation_id),
@@ -10284,6 +10490,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for CreateConversationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_id: Err("no value supplied for contact_id".to_string()),
@@ -10315,6 +10522,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<CreateConversationDto>
         for super::CreateConversationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10345,6 +10553,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::CreateConversationDto>
         for CreateConversationDto {
+            #[inline]
             fn from(value: super::CreateConversationDto) -> Self {
                 Self {
                     contact_id: Ok(value.contact_id),
@@ -10400,6 +10609,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for EmailEventsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accepted: Ok(Default::default()),
@@ -10513,6 +10723,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::TryFrom<EmailEventsDto> for super::EmailEventsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EmailEventsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10601,6 +10812,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::convert::From<super::EmailEventsDto> for EmailEventsDto {
+            #[inline]
             fn from(value: super::EmailEventsDto) -> Self {
                 Self {
                     accepted: Ok(value.accepted),
@@ -10624,6 +10836,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ErrorDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Err("no value supplied for code".to_string()),
@@ -10660,6 +10873,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::TryFrom<ErrorDto> for super::ErrorDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ErrorDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10694,6 +10908,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::convert::From<super::ErrorDto> for ErrorDto {
+            #[inline]
             fn from(value: super::ErrorDto) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -10739,6 +10954,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for ForwardConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email_message_id: Ok(Default::default()),
@@ -10850,6 +11066,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::TryFrom<ForwardConfigDto> for super::ForwardConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ForwardConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10926,6 +11143,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::convert::From<super::ForwardConfigDto> for ForwardConfigDto {
+            #[inline]
             fn from(value: super::ForwardConfigDto) -> Self {
                 Self {
                     email_message_id: Ok(value.email_message_id),
@@ -10965,6 +11183,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for InitiateFileUploadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     channel: Err("no value supplied for channel".to_string()),
@@ -11040,6 +11259,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<InitiateFileUploadDto>
         for super::InitiateFileUploadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InitiateFileUploadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11099,6 +11319,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::InitiateFileUploadDto>
         for InitiateFileUploadDto {
+            #[inline]
             fn from(value: super::InitiateFileUploadDto) -> Self {
                 Self {
                     channel: Ok(value.channel),
@@ -11182,6 +11403,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for ProcessMessageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Ok(Default::default()),
@@ -11365,6 +11587,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<ProcessMessageBodyDto>
         for super::ProcessMessageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProcessMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11490,6 +11713,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::ProcessMessageBodyDto>
         for ProcessMessageBodyDto {
+            #[inline]
             fn from(value: super::ProcessMessageBodyDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -11544,6 +11768,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for ProcessOutboundMessageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Ok(Default::default()),
@@ -11632,6 +11857,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<ProcessOutboundMessageBodyDto>
         for super::ProcessOutboundMessageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProcessOutboundMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11697,6 +11923,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::ProcessOutboundMessageBodyDto>
         for ProcessOutboundMessageBodyDto {
+            #[inline]
             fn from(value: super::ProcessOutboundMessageBodyDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -11810,6 +12037,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for SendMessageBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     appointment_id: Ok(Default::default()),
@@ -12083,6 +12311,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::TryFrom<SendMessageBodyDto> for super::SendMessageBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendMessageBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12255,6 +12484,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::convert::From<super::SendMessageBodyDto> for SendMessageBodyDto {
+            #[inline]
             fn from(value: super::SendMessageBodyDto) -> Self {
                 Self {
                     appointment_id: Ok(value.appointment_id),
@@ -12298,6 +12528,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SendReviewReplyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversation_id: Err(
@@ -12342,6 +12573,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::TryFrom<SendReviewReplyDto> for super::SendReviewReplyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendReviewReplyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12382,6 +12614,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::convert::From<super::SendReviewReplyDto> for SendReviewReplyDto {
+            #[inline]
             fn from(value: super::SendReviewReplyDto) -> Self {
                 Self {
                     conversation_id: Ok(value.conversation_id),
@@ -12410,6 +12643,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for UpdateConversationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     feedback: Ok(Default::default()),
@@ -12464,6 +12698,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<UpdateConversationDto>
         for super::UpdateConversationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateConversationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12511,6 +12746,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::UpdateConversationDto>
         for UpdateConversationDto {
+            #[inline]
             fn from(value: super::UpdateConversationDto) -> Self {
                 Self {
                     feedback: Ok(value.feedback),
@@ -12536,6 +12772,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for UpdateEmailMessageStatusDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     events: Ok(Default::default()),
@@ -12575,6 +12812,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<UpdateEmailMessageStatusDto>
         for super::UpdateEmailMessageStatusDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateEmailMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12610,6 +12848,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::UpdateEmailMessageStatusDto>
         for UpdateEmailMessageStatusDto {
+            #[inline]
             fn from(value: super::UpdateEmailMessageStatusDto) -> Self {
                 Self {
                     events: Ok(value.events),
@@ -12638,6 +12877,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for UpdateMessageStatusDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email_message_id: Ok(Default::default()),
@@ -12687,6 +12927,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<UpdateMessageStatusDto>
         for super::UpdateMessageStatusDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12734,6 +12975,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::UpdateMessageStatusDto>
         for UpdateMessageStatusDto {
+            #[inline]
             fn from(value: super::UpdateMessageStatusDto) -> Self {
                 Self {
                     email_message_id: Ok(value.email_message_id),
@@ -12759,6 +13001,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for UpdateRecipientMessageStatusDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email_id: Err("no value supplied for email_id".to_string()),
@@ -12799,6 +13042,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         impl ::std::convert::TryFrom<UpdateRecipientMessageStatusDto>
         for super::UpdateRecipientMessageStatusDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateRecipientMessageStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12840,6 +13084,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::From<super::UpdateRecipientMessageStatusDto>
         for UpdateRecipientMessageStatusDto {
+            #[inline]
             fn from(value: super::UpdateRecipientMessageStatusDto) -> Self {
                 Self {
                     email_id: Ok(value.email_id),
@@ -12868,6 +13113,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             >,
         }
         impl ::std::default::Default for UserTypingBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     conversation_id: Err(
@@ -12921,6 +13167,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
         impl ::std::convert::TryFrom<UserTypingBody> for super::UserTypingBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UserTypingBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12967,6 +13214,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::convert::From<super::UserTypingBody> for UserTypingBody {
+            #[inline]
             fn from(value: super::UserTypingBody) -> Self {
                 Self {
                     conversation_id: Ok(value.conversation_id),
@@ -12983,6 +13231,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12991,6 +13240,7 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -12999,11 +13249,13 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -13027,6 +13279,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -13043,6 +13296,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -13056,21 +13310,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -13131,6 +13390,7 @@ let response = client.search_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_conversation(&self) -> builder::SearchConversation<'_> {
         builder::SearchConversation::new(self)
     }
@@ -13148,6 +13408,7 @@ let response = client.get_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_conversation(&self) -> builder::GetConversation<'_> {
         builder::GetConversation::new(self)
     }
@@ -13167,6 +13428,7 @@ let response = client.update_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_conversation(&self) -> builder::UpdateConversation<'_> {
         builder::UpdateConversation::new(self)
     }
@@ -13184,6 +13446,7 @@ let response = client.delete_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_conversation(&self) -> builder::DeleteConversation<'_> {
         builder::DeleteConversation::new(self)
     }
@@ -13199,6 +13462,7 @@ let response = client.get_email_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_email_by_id(&self) -> builder::GetEmailById<'_> {
         builder::GetEmailById::new(self)
     }
@@ -13216,6 +13480,7 @@ let response = client.cancel_scheduled_email_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn cancel_scheduled_email_message(
         &self,
     ) -> builder::CancelScheduledEmailMessage<'_> {
@@ -13260,6 +13525,7 @@ let response = client.update_email_message_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_email_message_status(&self) -> builder::UpdateEmailMessageStatus<'_> {
         builder::UpdateEmailMessageStatus::new(self)
     }
@@ -13295,6 +13561,7 @@ let response = client.export_messages_by_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn export_messages_by_location(&self) -> builder::ExportMessagesByLocation<'_> {
         builder::ExportMessagesByLocation::new(self)
     }
@@ -13310,6 +13577,7 @@ let response = client.get_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_message(&self) -> builder::GetMessage<'_> {
         builder::GetMessage::new(self)
     }
@@ -13333,6 +13601,7 @@ let response = client.get_messages()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_messages(&self) -> builder::GetMessages<'_> {
         builder::GetMessages::new(self)
     }
@@ -13348,6 +13617,7 @@ let response = client.send_a_new_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn send_a_new_message(&self) -> builder::SendANewMessage<'_> {
         builder::SendANewMessage::new(self)
     }
@@ -13363,6 +13633,7 @@ let response = client.add_an_inbound_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_an_inbound_message(&self) -> builder::AddAnInboundMessage<'_> {
         builder::AddAnInboundMessage::new(self)
     }
@@ -13378,6 +13649,7 @@ let response = client.add_an_outbound_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_an_outbound_message(&self) -> builder::AddAnOutboundMessage<'_> {
         builder::AddAnOutboundMessage::new(self)
     }
@@ -13395,6 +13667,7 @@ let response = client.cancel_scheduled_message()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn cancel_scheduled_message(&self) -> builder::CancelScheduledMessage<'_> {
         builder::CancelScheduledMessage::new(self)
     }
@@ -13410,6 +13683,7 @@ let response = client.upload_file_attachments()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_file_attachments(&self) -> builder::UploadFileAttachments<'_> {
         builder::UploadFileAttachments::new(self)
     }
@@ -13429,6 +13703,7 @@ let response = client.update_message_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_message_status(&self) -> builder::UpdateMessageStatus<'_> {
         builder::UpdateMessageStatus::new(self)
     }
@@ -13448,6 +13723,7 @@ let response = client.add_message_attachments()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_message_attachments(&self) -> builder::AddMessageAttachments<'_> {
         builder::AddMessageAttachments::new(self)
     }
@@ -13467,6 +13743,7 @@ let response = client.get_message_recording()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_message_recording(&self) -> builder::GetMessageRecording<'_> {
         builder::GetMessageRecording::new(self)
     }
@@ -13486,6 +13763,7 @@ let response = client.get_message_transcription()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_message_transcription(&self) -> builder::GetMessageTranscription<'_> {
         builder::GetMessageTranscription::new(self)
     }
@@ -13505,6 +13783,7 @@ let response = client.download_message_transcription()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn download_message_transcription(
         &self,
     ) -> builder::DownloadMessageTranscription<'_> {
@@ -13522,6 +13801,7 @@ let response = client.live_chat_agent_typing()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn live_chat_agent_typing(&self) -> builder::LiveChatAgentTyping<'_> {
         builder::LiveChatAgentTyping::new(self)
     }
@@ -13537,6 +13817,7 @@ let response = client.create_conversation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_conversation(&self) -> builder::CreateConversation<'_> {
         builder::CreateConversation::new(self)
     }
@@ -13557,6 +13838,7 @@ let response = client.send_review_reply()
     #[deprecated(
         note = "This endpoint is internal-only and is not supported for OAuth or public API integrations."
     )]
+    #[inline]
     pub fn send_review_reply(&self) -> builder::SendReviewReply<'_> {
         builder::SendReviewReply::new(self)
     }
@@ -13577,6 +13859,7 @@ let response = client.initiate_file_upload()
     #[deprecated(
         note = "This endpoint is internal-only and is not supported for OAuth or public API integrations."
     )]
+    #[inline]
     pub fn initiate_file_upload(&self) -> builder::InitiateFileUpload<'_> {
         builder::InitiateFileUpload::new(self)
     }
@@ -13597,6 +13880,7 @@ let response = client.complete_file_upload()
     #[deprecated(
         note = "This endpoint is internal-only and is not supported for OAuth or public API integrations."
     )]
+    #[inline]
     pub fn complete_file_upload(&self) -> builder::CompleteFileUpload<'_> {
         builder::CompleteFileUpload::new(self)
     }
@@ -13648,6 +13932,7 @@ pub mod builder {
         status: Result<Option<types::SearchConversationStatus>, String>,
     }
     impl<'a> SearchConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -13937,13 +14222,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14102,6 +14387,7 @@ pub mod builder {
         conversation_id: Result<::std::string::String, String>,
     }
     impl<'a> GetConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14121,13 +14407,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/{conversationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14173,6 +14459,7 @@ pub mod builder {
         body: Result<types::builder::UpdateConversationDto, String>,
     }
     impl<'a> UpdateConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14219,13 +14506,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/{conversationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14277,6 +14564,7 @@ pub mod builder {
         conversation_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14296,13 +14584,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/{conversationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14347,6 +14635,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetEmailById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14366,13 +14655,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/email/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14417,6 +14706,7 @@ pub mod builder {
         email_message_id: Result<::std::string::String, String>,
     }
     impl<'a> CancelScheduledEmailMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14436,13 +14726,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/messages/email/{emailMessageId}/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14488,6 +14778,7 @@ pub mod builder {
         body: Result<types::builder::UpdateEmailMessageStatusDto, String>,
     }
     impl<'a> UpdateEmailMessageStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14535,13 +14826,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/messages/email/{id}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14602,6 +14893,7 @@ pub mod builder {
         start_date: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ExportMessagesByLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14744,13 +15036,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/export`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14833,6 +15125,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14852,13 +15145,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14906,6 +15199,7 @@ pub mod builder {
         type_: Result<Option<types::GetMessagesType>, String>,
     }
     impl<'a> GetMessages<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14963,13 +15257,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/{conversationId}/messages`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15025,6 +15319,7 @@ pub mod builder {
         body: Result<types::builder::SendMessageBodyDto, String>,
     }
     impl<'a> SendANewMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15056,13 +15351,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15112,6 +15407,7 @@ pub mod builder {
         body: Result<types::builder::ProcessMessageBodyDto, String>,
     }
     impl<'a> AddAnInboundMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15145,13 +15441,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/inbound`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15202,6 +15498,7 @@ pub mod builder {
         body: Result<types::builder::ProcessOutboundMessageBodyDto, String>,
     }
     impl<'a> AddAnOutboundMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15236,13 +15533,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/outbound`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15293,6 +15590,7 @@ pub mod builder {
         message_id: Result<::std::string::String, String>,
     }
     impl<'a> CancelScheduledMessage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15312,13 +15610,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/conversations/messages/{messageId}/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15363,6 +15661,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadFileAttachments<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15381,13 +15680,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15440,6 +15739,7 @@ pub mod builder {
         body: Result<types::builder::UpdateMessageStatusDto, String>,
     }
     impl<'a> UpdateMessageStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15486,13 +15786,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/messages/{messageId}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15545,6 +15845,7 @@ pub mod builder {
         body: Result<types::builder::AddMessageAttachmentsDto, String>,
     }
     impl<'a> AddMessageAttachments<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15591,13 +15892,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/conversations/messages/{messageId}/attachments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15647,6 +15948,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetMessageRecording<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15679,13 +15981,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/messages/{messageId}/locations/{locationId}/recording`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15725,6 +16027,7 @@ pub mod builder {
         message_id: Result<::std::string::String, String>,
     }
     impl<'a> GetMessageTranscription<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15757,13 +16060,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/locations/{locationId}/messages/{messageId}/transcription`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15813,6 +16116,7 @@ pub mod builder {
         message_id: Result<::std::string::String, String>,
     }
     impl<'a> DownloadMessageTranscription<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15845,13 +16149,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/conversations/locations/{locationId}/messages/{messageId}/transcription/download`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15893,6 +16197,7 @@ pub mod builder {
         body: Result<types::builder::UserTypingBody, String>,
     }
     impl<'a> LiveChatAgentTyping<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15924,13 +16229,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/providers/live-chat/typing`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15980,6 +16285,7 @@ pub mod builder {
         body: Result<types::builder::CreateConversationDto, String>,
     }
     impl<'a> CreateConversation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16013,13 +16319,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16070,6 +16376,7 @@ pub mod builder {
         body: Result<types::builder::SendReviewReplyDto, String>,
     }
     impl<'a> SendReviewReply<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16101,13 +16408,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/review-reply`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16157,6 +16464,7 @@ pub mod builder {
         body: Result<types::builder::InitiateFileUploadDto, String>,
     }
     impl<'a> InitiateFileUpload<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16190,13 +16498,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload/initiate`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16247,6 +16555,7 @@ pub mod builder {
         body: Result<types::builder::CompleteFileUploadDto, String>,
     }
     impl<'a> CompleteFileUpload<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16280,13 +16589,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/conversations/messages/upload/complete`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16331,9 +16640,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchConversation<'a> {
         type Page = types::SendConversationResponseDto;
         type Item = types::ConversationSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_CONVERSATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -16343,6 +16654,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -16379,19 +16691,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.conversations.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.conversations.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -16404,10 +16720,12 @@ pub mod builder {
     }
     impl<'a> SearchConversation<'a> {
         /// Every page of `GET /conversations/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `startAfterDate` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /conversations/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `startAfterDate` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -16415,9 +16733,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ExportMessagesByLocation<'a> {
         type Page = types::ExportMessagesResponseDto;
         type Item = types::GetMessageResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::EXPORT_MESSAGES_BY_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -16427,6 +16747,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -16463,19 +16784,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.messages.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.messages.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -16493,10 +16818,12 @@ pub mod builder {
     }
     impl<'a> ExportMessagesByLocation<'a> {
         /// Every page of `GET /conversations/messages/export`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `cursor` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /conversations/messages/export`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `cursor` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -16504,9 +16831,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetMessages<'a> {
         type Page = types::GetMessagesByConversationResponseDto;
         type Item = types::GetMessageResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_MESSAGES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -16516,6 +16845,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -16551,19 +16881,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.messages.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.messages.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -16581,10 +16915,12 @@ pub mod builder {
     }
     impl<'a> GetMessages<'a> {
         /// Every page of `GET /conversations/{conversationId}/messages`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `lastMessageId` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /conversations/{conversationId}/messages`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `lastMessageId` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

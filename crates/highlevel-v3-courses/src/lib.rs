@@ -35,6 +35,7 @@ pub mod types {
             struct CategoryInterfaceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategoryInterfaceVisitor {
                 type Value = CategoryInterface;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -120,6 +121,7 @@ pub mod types {
         }
     }
     impl CategoryInterface {
+        #[inline]
         pub fn builder() -> builder::CategoryInterface {
             Default::default()
         }
@@ -168,6 +170,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ContentType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Video => f.write_str("video"),
@@ -179,6 +182,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ContentType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -192,6 +196,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ContentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -200,6 +205,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ContentType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -220,6 +226,7 @@ pub mod types {
             struct InstructorDetailsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstructorDetailsVisitor {
                 type Value = InstructorDetails;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -276,6 +283,7 @@ pub mod types {
         }
     }
     impl InstructorDetails {
+        #[inline]
         pub fn builder() -> builder::InstructorDetails {
             Default::default()
         }
@@ -307,6 +315,7 @@ pub mod types {
             struct PostInterfaceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostInterfaceVisitor {
                 type Value = PostInterface;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -410,6 +419,7 @@ pub mod types {
         }
     }
     impl PostInterface {
+        #[inline]
         pub fn builder() -> builder::PostInterface {
             Default::default()
         }
@@ -429,6 +439,7 @@ pub mod types {
             struct PostMaterialInterfaceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostMaterialInterfaceVisitor {
                 type Value = PostMaterialInterface;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -488,6 +499,7 @@ pub mod types {
         }
     }
     impl PostMaterialInterface {
+        #[inline]
         pub fn builder() -> builder::PostMaterialInterface {
             Default::default()
         }
@@ -515,6 +527,7 @@ pub mod types {
             struct ProductInterfaceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductInterfaceVisitor {
                 type Value = ProductInterface;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -600,6 +613,7 @@ pub mod types {
         }
     }
     impl ProductInterface {
+        #[inline]
         pub fn builder() -> builder::ProductInterface {
             Default::default()
         }
@@ -619,6 +633,7 @@ pub mod types {
             struct PublicExporterPayloadVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PublicExporterPayloadVisitor {
                 type Value = PublicExporterPayload;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -690,6 +705,7 @@ pub mod types {
         }
     }
     impl PublicExporterPayload {
+        #[inline]
         pub fn builder() -> builder::PublicExporterPayload {
             Default::default()
         }
@@ -710,6 +726,7 @@ pub mod types {
             struct SubCategoryInterfaceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SubCategoryInterfaceVisitor {
                 type Value = SubCategoryInterface;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -786,6 +803,7 @@ pub mod types {
         }
     }
     impl SubCategoryInterface {
+        #[inline]
         pub fn builder() -> builder::SubCategoryInterface {
             Default::default()
         }
@@ -984,6 +1002,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for Type {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pdf => f.write_str("pdf"),
@@ -1045,6 +1064,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for Type {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1108,6 +1128,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for Type {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1116,6 +1137,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for Type {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1163,6 +1185,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for Visibility {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("published"),
@@ -1173,6 +1196,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for Visibility {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1185,6 +1209,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for Visibility {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1193,6 +1218,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for Visibility {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1219,6 +1245,7 @@ pub mod types {
             visibility: ::std::result::Result<super::Visibility, ::std::string::String>,
         }
         impl ::std::default::Default for CategoryInterface {
+            #[inline]
             fn default() -> Self {
                 Self {
                     posts: Ok(Default::default()),
@@ -1279,6 +1306,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CategoryInterface> for super::CategoryInterface {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CategoryInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1331,6 +1359,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CategoryInterface> for CategoryInterface {
+            #[inline]
             fn from(value: super::CategoryInterface) -> Self {
                 Self {
                     posts: Ok(value.posts),
@@ -1350,6 +1379,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for InstructorDetails {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -1380,6 +1410,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<InstructorDetails> for super::InstructorDetails {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InstructorDetails,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1409,6 +1440,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::InstructorDetails> for InstructorDetails {
+            #[inline]
             fn from(value: super::InstructorDetails) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -1442,6 +1474,7 @@ pub mod types {
             visibility: ::std::result::Result<super::Visibility, ::std::string::String>,
         }
         impl ::std::default::Default for PostInterface {
+            #[inline]
             fn default() -> Self {
                 Self {
                     bucket_video_url: Ok(Default::default()),
@@ -1531,6 +1564,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PostInterface> for super::PostInterface {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1595,6 +1629,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PostInterface> for PostInterface {
+            #[inline]
             fn from(value: super::PostInterface) -> Self {
                 Self {
                     bucket_video_url: Ok(value.bucket_video_url),
@@ -1614,6 +1649,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for PostMaterialInterface {
+            #[inline]
             fn default() -> Self {
                 Self {
                     title: Err("no value supplied for title".to_string()),
@@ -1651,6 +1687,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostMaterialInterface>
         for super::PostMaterialInterface {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostMaterialInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1686,6 +1723,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostMaterialInterface>
         for PostMaterialInterface {
+            #[inline]
             fn from(value: super::PostMaterialInterface) -> Self {
                 Self {
                     title: Ok(value.title),
@@ -1715,6 +1753,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ProductInterface {
+            #[inline]
             fn default() -> Self {
                 Self {
                     categories: Err("no value supplied for categories".to_string()),
@@ -1777,6 +1816,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProductInterface> for super::ProductInterface {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProductInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1829,6 +1869,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProductInterface> for ProductInterface {
+            #[inline]
             fn from(value: super::ProductInterface) -> Self {
                 Self {
                     categories: Ok(value.categories),
@@ -1855,6 +1896,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PublicExporterPayload {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -1895,6 +1937,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PublicExporterPayload>
         for super::PublicExporterPayload {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PublicExporterPayload,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1936,6 +1979,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PublicExporterPayload>
         for PublicExporterPayload {
+            #[inline]
             fn from(value: super::PublicExporterPayload) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -1958,6 +2002,7 @@ pub mod types {
             visibility: ::std::result::Result<super::Visibility, ::std::string::String>,
         }
         impl ::std::default::Default for SubCategoryInterface {
+            #[inline]
             fn default() -> Self {
                 Self {
                     posts: Ok(Default::default()),
@@ -2007,6 +2052,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SubCategoryInterface>
         for super::SubCategoryInterface {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SubCategoryInterface,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2053,6 +2099,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SubCategoryInterface> for SubCategoryInterface {
+            #[inline]
             fn from(value: super::SubCategoryInterface) -> Self {
                 Self {
                     posts: Ok(value.posts),
@@ -2069,6 +2116,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2077,6 +2125,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2085,11 +2134,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2113,6 +2164,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2129,6 +2181,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2142,21 +2195,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2175,6 +2233,7 @@ let response = client.import_courses()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn import_courses(&self) -> builder::ImportCourses<'_> {
         builder::ImportCourses::new(self)
     }
@@ -2197,6 +2256,7 @@ pub mod builder {
         body: Result<types::builder::PublicExporterPayload, String>,
     }
     impl<'a> ImportCourses<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2230,13 +2290,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/courses/courses-exporter/public/import`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

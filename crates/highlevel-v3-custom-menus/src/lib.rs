@@ -58,6 +58,7 @@ pub mod types {
             struct CreateCustomMenuDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomMenuDtoVisitor {
                 type Value = CreateCustomMenuDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -195,6 +196,7 @@ pub mod types {
         }
     }
     impl CreateCustomMenuDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomMenuDto {
             Default::default()
         }
@@ -243,6 +245,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCustomMenuDtoOpenMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Iframe => f.write_str("iframe"),
@@ -254,6 +257,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomMenuDtoOpenMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -267,6 +271,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomMenuDtoOpenMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -275,6 +280,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCustomMenuDtoOpenMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -325,6 +331,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCustomMenuDtoUserRole {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -336,6 +343,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomMenuDtoUserRole {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -349,6 +357,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomMenuDtoUserRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -357,6 +366,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCustomMenuDtoUserRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -415,6 +425,7 @@ pub mod types {
             struct CustomMenuSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomMenuSchemaVisitor {
                 type Value = CustomMenuSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -653,6 +664,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomMenuSchemaOpenMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Iframe => f.write_str("iframe"),
@@ -664,6 +676,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomMenuSchemaOpenMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -677,6 +690,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomMenuSchemaOpenMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -685,6 +699,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CustomMenuSchemaOpenMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -735,6 +750,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomMenuSchemaUserRole {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -746,6 +762,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomMenuSchemaUserRole {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -759,6 +776,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomMenuSchemaUserRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -767,6 +785,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CustomMenuSchemaUserRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -799,6 +818,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteCustomMenuSuccessfulResponseDtoVisitor {
                 type Value = DeleteCustomMenuSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -908,6 +928,7 @@ pub mod types {
             struct GetCustomMenusResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCustomMenusResponseDtoVisitor {
                 type Value = GetCustomMenusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -988,6 +1009,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSingleCustomMenusSuccessfulResponseDtoVisitor {
                 type Value = GetSingleCustomMenusSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1063,6 +1085,7 @@ pub mod types {
             struct IconSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IconSchemaVisitor {
                 type Value = IconSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1114,6 +1137,7 @@ pub mod types {
         }
     }
     impl IconSchema {
+        #[inline]
         pub fn builder() -> builder::IconSchema {
             Default::default()
         }
@@ -1162,6 +1186,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for IconSchemaFontFamily {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fab => f.write_str("fab"),
@@ -1173,6 +1198,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for IconSchemaFontFamily {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1186,6 +1212,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for IconSchemaFontFamily {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1194,6 +1221,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for IconSchemaFontFamily {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1216,6 +1244,7 @@ pub mod types {
             struct IconSchemaOptionalVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IconSchemaOptionalVisitor {
                 type Value = IconSchemaOptional;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1281,6 +1310,7 @@ pub mod types {
         }
     }
     impl IconSchemaOptional {
+        #[inline]
         pub fn builder() -> builder::IconSchemaOptional {
             Default::default()
         }
@@ -1329,6 +1359,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for IconSchemaOptionalFontFamily {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fab => f.write_str("fab"),
@@ -1340,6 +1371,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for IconSchemaOptionalFontFamily {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1353,6 +1385,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for IconSchemaOptionalFontFamily {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1362,6 +1395,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for IconSchemaOptionalFontFamily {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1384,6 +1418,7 @@ pub mod types {
             struct IconSchemaOptionalResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IconSchemaOptionalResponseVisitor {
                 type Value = IconSchemaOptionalResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1493,6 +1528,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for IconSchemaOptionalResponseFontFamily {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fab => f.write_str("fab"),
@@ -1504,6 +1540,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for IconSchemaOptionalResponseFontFamily {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1517,6 +1554,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for IconSchemaOptionalResponseFontFamily {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1526,6 +1564,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for IconSchemaOptionalResponseFontFamily {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1578,6 +1617,7 @@ pub mod types {
             struct UpdateCustomMenuDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomMenuDtoVisitor {
                 type Value = UpdateCustomMenuDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1733,6 +1773,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for UpdateCustomMenuDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 allow_camera: Default::default(),
@@ -1750,6 +1791,7 @@ pub mod types {
         }
     }
     impl UpdateCustomMenuDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomMenuDto {
             Default::default()
         }
@@ -1798,6 +1840,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCustomMenuDtoOpenMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Iframe => f.write_str("iframe"),
@@ -1809,6 +1852,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCustomMenuDtoOpenMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1822,6 +1866,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomMenuDtoOpenMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1830,6 +1875,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateCustomMenuDtoOpenMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1880,6 +1926,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCustomMenuDtoUserRole {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -1891,6 +1938,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCustomMenuDtoUserRole {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1904,6 +1952,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomMenuDtoUserRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1912,6 +1961,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateCustomMenuDtoUserRole {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1935,6 +1985,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCustomMenuLinkResponseDtoVisitor {
                 type Value = UpdateCustomMenuLinkResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2032,6 +2083,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomMenuDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_camera: Ok(Default::default()),
@@ -2162,6 +2214,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomMenuDto>
         for super::CreateCustomMenuDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomMenuDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2250,6 +2303,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateCustomMenuDto> for CreateCustomMenuDto {
+            #[inline]
             fn from(value: super::CreateCustomMenuDto) -> Self {
                 Self {
                     allow_camera: Ok(value.allow_camera),
@@ -2275,6 +2329,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for IconSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     font_family: Err("no value supplied for font_family".to_string()),
@@ -2305,6 +2360,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<IconSchema> for super::IconSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: IconSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2333,6 +2389,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::IconSchema> for IconSchema {
+            #[inline]
             fn from(value: super::IconSchema) -> Self {
                 Self {
                     font_family: Ok(value.font_family),
@@ -2352,6 +2409,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for IconSchemaOptional {
+            #[inline]
             fn default() -> Self {
                 Self {
                     font_family: Ok(Default::default()),
@@ -2384,6 +2442,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<IconSchemaOptional> for super::IconSchemaOptional {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: IconSchemaOptional,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2413,6 +2472,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::IconSchemaOptional> for IconSchemaOptional {
+            #[inline]
             fn from(value: super::IconSchemaOptional) -> Self {
                 Self {
                     font_family: Ok(value.font_family),
@@ -2459,6 +2519,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomMenuDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_camera: Ok(Default::default()),
@@ -2589,6 +2650,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomMenuDto>
         for super::UpdateCustomMenuDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomMenuDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2677,6 +2739,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateCustomMenuDto> for UpdateCustomMenuDto {
+            #[inline]
             fn from(value: super::UpdateCustomMenuDto) -> Self {
                 Self {
                     allow_camera: Ok(value.allow_camera),
@@ -2706,6 +2769,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2714,6 +2778,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2722,11 +2787,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2750,6 +2817,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2766,6 +2834,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2779,21 +2848,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2814,6 +2888,7 @@ let response = client.get_custom_menu_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_menu_by_id(&self) -> builder::GetCustomMenuById<'_> {
         builder::GetCustomMenuById::new(self)
     }
@@ -2833,6 +2908,7 @@ let response = client.update_custom_menu()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_menu(&self) -> builder::UpdateCustomMenu<'_> {
         builder::UpdateCustomMenu::new(self)
     }
@@ -2850,6 +2926,7 @@ let response = client.delete_custom_menu()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_custom_menu(&self) -> builder::DeleteCustomMenu<'_> {
         builder::DeleteCustomMenu::new(self)
     }
@@ -2875,6 +2952,7 @@ let response = client.get_custom_menus()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_menus(&self) -> builder::GetCustomMenus<'_> {
         builder::GetCustomMenus::new(self)
     }
@@ -2890,6 +2968,7 @@ let response = client.create_custom_menu()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_menu(&self) -> builder::CreateCustomMenu<'_> {
         builder::CreateCustomMenu::new(self)
     }
@@ -2912,6 +2991,7 @@ pub mod builder {
         custom_menu_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomMenuById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2931,13 +3011,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/custom-menus/{customMenuId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2983,6 +3063,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomMenuDto, String>,
     }
     impl<'a> UpdateCustomMenu<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3027,13 +3108,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/custom-menus/{customMenuId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3085,6 +3166,7 @@ pub mod builder {
         custom_menu_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCustomMenu<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3104,13 +3186,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/custom-menus/{customMenuId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3159,6 +3241,7 @@ pub mod builder {
         skip: Result<Option<u64>, String>,
     }
     impl<'a> GetCustomMenus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3231,13 +3314,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/custom-menus/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3298,6 +3381,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomMenuDto, String>,
     }
     impl<'a> CreateCustomMenu<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3329,13 +3413,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/custom-menus/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3380,9 +3464,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetCustomMenus<'a> {
         type Page = types::GetCustomMenusResponseDto;
         type Item = types::CustomMenuSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_CUSTOM_MENUS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -3392,6 +3478,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -3428,19 +3515,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.custom_menus.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.custom_menus.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -3448,10 +3539,12 @@ pub mod builder {
     }
     impl<'a> GetCustomMenus<'a> {
         /// Every page of `GET /custom-menus/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /custom-menus/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

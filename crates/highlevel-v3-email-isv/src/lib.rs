@@ -30,6 +30,7 @@ pub mod types {
             struct EmailNotVerifiedResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmailNotVerifiedResponseDtoVisitor {
                 type Value = EmailNotVerifiedResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -137,6 +138,7 @@ pub mod types {
             struct EmailVerifiedV3ResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmailVerifiedV3ResponseDtoVisitor {
                 type Value = EmailVerifiedV3ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -293,6 +295,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmailVerifiedV3ResponseDtoResult {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Deliverable => f.write_str("deliverable"),
@@ -306,6 +309,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmailVerifiedV3ResponseDtoResult {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -321,6 +325,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmailVerifiedV3ResponseDtoResult {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -330,6 +335,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmailVerifiedV3ResponseDtoResult {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -383,6 +389,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmailVerifiedV3ResponseDtoRisk {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::High => f.write_str("high"),
@@ -395,6 +402,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmailVerifiedV3ResponseDtoRisk {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -409,6 +417,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmailVerifiedV3ResponseDtoRisk {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -418,6 +427,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmailVerifiedV3ResponseDtoRisk {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -439,6 +449,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LeadConnectorRecommendationDtoVisitor {
                 type Value = LeadConnectorRecommendationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -508,6 +519,7 @@ pub mod types {
             struct VerificationBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for VerificationBodyDtoVisitor {
                 type Value = VerificationBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -561,6 +573,7 @@ pub mod types {
         }
     }
     impl VerificationBodyDto {
+        #[inline]
         pub fn builder() -> builder::VerificationBodyDto {
             Default::default()
         }
@@ -606,6 +619,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for VerificationBodyDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Email => f.write_str("email"),
@@ -616,6 +630,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for VerificationBodyDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -628,6 +643,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for VerificationBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -636,6 +652,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for VerificationBodyDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -681,6 +698,7 @@ pub mod types {
             struct VerifyEmailResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for VerifyEmailResponseVisitor {
                 type Value = VerifyEmailResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -872,6 +890,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for VerifyEmailResponseResult {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Deliverable => f.write_str("deliverable"),
@@ -885,6 +904,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for VerifyEmailResponseResult {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -900,6 +920,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for VerifyEmailResponseResult {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -908,6 +929,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for VerifyEmailResponseResult {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -961,6 +983,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for VerifyEmailResponseRisk {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::High => f.write_str("high"),
@@ -973,6 +996,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for VerifyEmailResponseRisk {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -987,6 +1011,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for VerifyEmailResponseRisk {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -995,6 +1020,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for VerifyEmailResponseRisk {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1012,6 +1038,7 @@ pub mod types {
             verify: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for VerificationBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     type_: Err("no value supplied for type_".to_string()),
@@ -1040,6 +1067,7 @@ pub mod types {
         impl ::std::convert::TryFrom<VerificationBodyDto>
         for super::VerificationBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: VerificationBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1068,6 +1096,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::VerificationBodyDto> for VerificationBodyDto {
+            #[inline]
             fn from(value: super::VerificationBodyDto) -> Self {
                 Self {
                     type_: Ok(value.type_),
@@ -1082,6 +1111,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1090,6 +1120,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1098,11 +1129,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1130,6 +1163,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1146,6 +1180,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1159,21 +1194,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1196,6 +1236,7 @@ let response = client.verify_email()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn verify_email(&self) -> builder::VerifyEmail<'_> {
         builder::VerifyEmail::new(self)
     }
@@ -1219,6 +1260,7 @@ pub mod builder {
         body: Result<types::builder::VerificationBodyDto, String>,
     }
     impl<'a> VerifyEmail<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1263,13 +1305,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/email/verify`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

@@ -28,6 +28,7 @@ pub mod types {
             struct BuilderAttributePublicV2DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BuilderAttributePublicV2DtoVisitor {
                 type Value = BuilderAttributePublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -107,6 +108,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BuilderCustomFlagsPublicV2DtoVisitor {
                 type Value = BuilderCustomFlagsPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -229,6 +231,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BuilderCustomFlagsPublicV2DtoSocialElementType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Icon => f.write_str("icon"),
@@ -240,6 +243,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BuilderCustomFlagsPublicV2DtoSocialElementType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -254,6 +258,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for BuilderCustomFlagsPublicV2DtoSocialElementType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -263,6 +268,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for BuilderCustomFlagsPublicV2DtoSocialElementType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -294,6 +300,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BuilderEditorContentPublicV2DtoVisitor {
                 type Value = BuilderEditorContentPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -383,6 +390,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BuilderElementNodePublicV2DtoVisitor {
                 type Value = BuilderElementNodePublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -467,6 +475,7 @@ pub mod types {
             struct BuilderNodeAttrsPublicV2DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BuilderNodeAttrsPublicV2DtoVisitor {
                 type Value = BuilderNodeAttrsPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -578,6 +587,7 @@ pub mod types {
             struct BuilderUpdateSuccessfulDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BuilderUpdateSuccessfulDtoVisitor {
                 type Value = BuilderUpdateSuccessfulDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -726,6 +736,7 @@ pub mod types {
             struct BulkActionCampaignDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkActionCampaignDtoVisitor {
                 type Value = BulkActionCampaignDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -903,6 +914,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BulkActionCampaignDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Processing => f.write_str("processing"),
@@ -916,6 +928,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BulkActionCampaignDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -931,6 +944,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BulkActionCampaignDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -939,6 +953,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for BulkActionCampaignDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -966,6 +981,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BulkActionCampaignEmailDetailsDtoVisitor {
                 type Value = BulkActionCampaignEmailDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1103,6 +1119,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BulkActionCampaignPublicV2DtoVisitor {
                 type Value = BulkActionCampaignPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1320,6 +1337,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BulkActionCampaignPublicV2DtoScheduleType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Now => f.write_str("NOW"),
@@ -1331,6 +1349,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BulkActionCampaignPublicV2DtoScheduleType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1344,6 +1363,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BulkActionCampaignPublicV2DtoScheduleType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1353,6 +1373,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for BulkActionCampaignPublicV2DtoScheduleType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1409,6 +1430,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for BulkActionCampaignPublicV2DtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Processing => f.write_str("processing"),
@@ -1422,6 +1444,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for BulkActionCampaignPublicV2DtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1437,6 +1460,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for BulkActionCampaignPublicV2DtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1446,6 +1470,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for BulkActionCampaignPublicV2DtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1497,6 +1522,7 @@ pub mod types {
             struct CreateBuilderDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateBuilderDtoVisitor {
                 type Value = CreateBuilderDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1751,6 +1777,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoBuilderVersion {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X1 => f.write_str("1"),
@@ -1761,6 +1788,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBuilderDtoBuilderVersion {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1773,6 +1801,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBuilderDtoBuilderVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1782,6 +1811,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateBuilderDtoBuilderVersion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1789,6 +1819,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for CreateBuilderDtoBuilderVersion {
+        #[inline]
         fn default() -> Self {
             CreateBuilderDtoBuilderVersion::X2
         }
@@ -1843,6 +1874,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoImportProvider {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mailchimp => f.write_str("mailchimp"),
@@ -1856,6 +1888,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBuilderDtoImportProvider {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1871,6 +1904,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBuilderDtoImportProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1880,6 +1914,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateBuilderDtoImportProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1942,6 +1977,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateBuilderDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -1957,6 +1993,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateBuilderDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1974,6 +2011,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateBuilderDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1982,6 +2020,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateBuilderDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2005,6 +2044,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateBuilderSuccesfulResponseDtoVisitor {
                 type Value = CreateBuilderSuccesfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2102,6 +2142,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateEmailCampaignPublicV2BodyDtoVisitor {
                 type Value = CreateEmailCampaignPublicV2BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2228,6 +2269,7 @@ pub mod types {
         }
     }
     impl CreateEmailCampaignPublicV2BodyDto {
+        #[inline]
         pub fn builder() -> builder::CreateEmailCampaignPublicV2BodyDto {
             Default::default()
         }
@@ -2274,6 +2316,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateEmailCampaignPublicV2BodyDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -2284,6 +2327,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateEmailCampaignPublicV2BodyDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2296,6 +2340,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateEmailCampaignPublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2305,6 +2350,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateEmailCampaignPublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2363,6 +2409,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateEmailCampaignPublicV2ResponseDtoVisitor {
                 type Value = CreateEmailCampaignPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2615,6 +2662,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateEmailCampaignPublicV2ResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -2632,6 +2680,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateEmailCampaignPublicV2ResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2651,6 +2700,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateEmailCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2660,6 +2710,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateEmailCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2683,6 +2734,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateTemplateFolderPublicV2BodyDtoVisitor {
                 type Value = CreateTemplateFolderPublicV2BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2747,6 +2799,7 @@ pub mod types {
         }
     }
     impl CreateTemplateFolderPublicV2BodyDto {
+        #[inline]
         pub fn builder() -> builder::CreateTemplateFolderPublicV2BodyDto {
             Default::default()
         }
@@ -2774,6 +2827,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateTemplateFolderPublicV2ResponseDtoVisitor {
                 type Value = CreateTemplateFolderPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2920,6 +2974,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateTemplatePublicV2BodyDtoVisitor {
                 type Value = CreateTemplatePublicV2BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3061,6 +3116,7 @@ pub mod types {
         }
     }
     impl CreateTemplatePublicV2BodyDto {
+        #[inline]
         pub fn builder() -> builder::CreateTemplatePublicV2BodyDto {
             Default::default()
         }
@@ -3106,6 +3162,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateTemplatePublicV2BodyDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -3116,6 +3173,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateTemplatePublicV2BodyDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3128,6 +3186,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateTemplatePublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3137,6 +3196,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateTemplatePublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3198,6 +3258,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateTemplatePublicV2ResponseDtoVisitor {
                 type Value = CreateTemplatePublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3436,6 +3497,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateTemplatePublicV2ResponseDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -3446,6 +3508,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateTemplatePublicV2ResponseDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3458,6 +3521,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3467,6 +3531,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3490,6 +3555,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteBuilderSuccesfulResponseDtoVisitor {
                 type Value = DeleteBuilderSuccesfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3571,6 +3637,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteCampaignPublicV2ResponseDtoVisitor {
                 type Value = DeleteCampaignPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3653,6 +3720,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteTemplatePublicV2ResponseDtoVisitor {
                 type Value = DeleteTemplatePublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3766,6 +3834,7 @@ pub mod types {
             struct EmailCampaignPublicV2DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmailCampaignPublicV2DtoVisitor {
                 type Value = EmailCampaignPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4001,6 +4070,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for EmailCampaignPublicV2DtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -4018,6 +4088,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for EmailCampaignPublicV2DtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4037,6 +4108,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for EmailCampaignPublicV2DtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4046,6 +4118,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for EmailCampaignPublicV2DtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4069,6 +4142,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for EmailCampaignVariationPublicV2DtoVisitor {
                 type Value = EmailCampaignVariationPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4177,6 +4251,7 @@ pub mod types {
             struct EmailStatsNumbersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmailStatsNumbersDtoVisitor {
                 type Value = EmailStatsNumbersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4368,6 +4443,7 @@ pub mod types {
             struct EmailStatsNumbersPublicV2DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmailStatsNumbersPublicV2DtoVisitor {
                 type Value = EmailStatsNumbersPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4666,6 +4742,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for FetchBuilderSuccesfulResponseDtoVisitor {
                 type Value = FetchBuilderSuccesfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4892,6 +4969,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetBulkActionCampaignPublicV2ResponseDtoVisitor {
                 type Value = GetBulkActionCampaignPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5212,6 +5290,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -5223,6 +5302,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5237,6 +5317,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5246,6 +5327,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetBulkActionCampaignPublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5297,6 +5379,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Now => f.write_str("NOW"),
@@ -5308,6 +5391,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5322,6 +5406,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5331,6 +5416,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetBulkActionCampaignPublicV2ResponseDtoScheduleType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5388,6 +5474,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetBulkActionCampaignPublicV2ResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Processing => f.write_str("processing"),
@@ -5401,6 +5488,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetBulkActionCampaignPublicV2ResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5417,6 +5505,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for GetBulkActionCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5426,6 +5515,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetBulkActionCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5449,6 +5539,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetBulkActionCampaignsResponseDtoVisitor {
                 type Value = GetBulkActionCampaignsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5537,6 +5628,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetCampaignStatsPublicV2ResponseDtoVisitor {
                 type Value = GetCampaignStatsPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5698,6 +5790,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCampaignStatsPublicV2ResponseDtoSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EmailCampaigns => f.write_str("email-campaigns"),
@@ -5709,6 +5802,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCampaignStatsPublicV2ResponseDtoSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5722,6 +5816,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCampaignStatsPublicV2ResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5731,6 +5826,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetCampaignStatsPublicV2ResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5765,6 +5861,7 @@ pub mod types {
             struct GetCampaignStatsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCampaignStatsResponseDtoVisitor {
                 type Value = GetCampaignStatsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5892,6 +5989,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCampaignStatsResponseDtoSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EmailCampaigns => f.write_str("email-campaigns"),
@@ -5903,6 +6001,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCampaignStatsResponseDtoSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5916,6 +6015,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCampaignStatsResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5925,6 +6025,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetCampaignStatsResponseDtoSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5975,6 +6076,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCampaignStatsSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EmailCampaigns => f.write_str("email-campaigns"),
@@ -5986,6 +6088,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCampaignStatsSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5999,6 +6102,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCampaignStatsSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6007,6 +6111,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCampaignStatsSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6091,6 +6196,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetEmailCampaignPublicV2ResponseDtoVisitor {
                 type Value = GetEmailCampaignPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6421,6 +6527,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailCampaignPublicV2ResponseDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -6432,6 +6539,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailCampaignPublicV2ResponseDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6446,6 +6554,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for GetEmailCampaignPublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6455,6 +6564,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailCampaignPublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6523,6 +6633,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetEmailCampaignPublicV2ResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -6540,6 +6651,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetEmailCampaignPublicV2ResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6559,6 +6671,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetEmailCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6568,6 +6681,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetEmailCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6630,6 +6744,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTemplatePublicV2ResponseDtoVisitor {
                 type Value = GetTemplatePublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6883,6 +6998,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetTemplatePublicV2ResponseDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -6894,6 +7010,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetTemplatePublicV2ResponseDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6907,6 +7024,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6916,6 +7034,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6968,6 +7087,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetWorkflowCampaignPublicV2ResponseDtoVisitor {
                 type Value = GetWorkflowCampaignPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7175,6 +7295,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetWorkflowCampaignPublicV2ResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("published"),
@@ -7185,6 +7306,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetWorkflowCampaignPublicV2ResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7197,6 +7319,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetWorkflowCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7206,6 +7329,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetWorkflowCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7229,6 +7353,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetWorkflowCampaignsPublicResponseDtoVisitor {
                 type Value = GetWorkflowCampaignsPublicResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7307,6 +7432,7 @@ pub mod types {
             struct IBuilderJsonMapperVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IBuilderJsonMapperVisitor {
                 type Value = IBuilderJsonMapper;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7400,6 +7526,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ImportTemplatePublicV2BodyDtoVisitor {
                 type Value = ImportTemplatePublicV2BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7495,6 +7622,7 @@ pub mod types {
         }
     }
     impl ImportTemplatePublicV2BodyDto {
+        #[inline]
         pub fn builder() -> builder::ImportTemplatePublicV2BodyDto {
             Default::default()
         }
@@ -7540,6 +7668,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ImportTemplatePublicV2BodyDtoImportProvider {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mailchimp => f.write_str("mailchimp"),
@@ -7550,6 +7679,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ImportTemplatePublicV2BodyDtoImportProvider {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7562,6 +7692,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ImportTemplatePublicV2BodyDtoImportProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7571,6 +7702,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ImportTemplatePublicV2BodyDtoImportProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7632,6 +7764,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ImportTemplatePublicV2ResponseDtoVisitor {
                 type Value = ImportTemplatePublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7870,6 +8003,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ImportTemplatePublicV2ResponseDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -7880,6 +8014,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ImportTemplatePublicV2ResponseDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7892,6 +8027,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ImportTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7901,6 +8037,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ImportTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7923,6 +8060,7 @@ pub mod types {
             struct InvalidLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InvalidLocationDtoVisitor {
                 type Value = InvalidLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8008,6 +8146,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListBulkActionCampaignsPublicV2ResponseDtoVisitor {
                 type Value = ListBulkActionCampaignsPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8141,6 +8280,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListBulkActionCampaignsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Processing => f.write_str("processing"),
@@ -8154,6 +8294,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListBulkActionCampaignsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8169,6 +8310,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListBulkActionCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8178,6 +8320,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListBulkActionCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8203,6 +8346,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListEmailCampaignsPublicV2ResponseDtoVisitor {
                 type Value = ListEmailCampaignsPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8346,6 +8490,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListEmailCampaignsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -8363,6 +8508,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListEmailCampaignsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8382,6 +8528,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListEmailCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8390,6 +8537,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListEmailCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8440,6 +8588,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListEmailTemplatesInclude {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -8451,6 +8600,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListEmailTemplatesInclude {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8464,6 +8614,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListEmailTemplatesInclude {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8472,6 +8623,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListEmailTemplatesInclude {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8479,6 +8631,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for ListEmailTemplatesInclude {
+        #[inline]
         fn default() -> Self {
             ListEmailTemplatesInclude::All
         }
@@ -8521,6 +8674,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListEmailTemplatesSortBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::UpdatedAt => f.write_str("updatedAt"),
@@ -8530,6 +8684,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListEmailTemplatesSortBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8541,6 +8696,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListEmailTemplatesSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8549,6 +8705,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListEmailTemplatesSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8556,6 +8713,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for ListEmailTemplatesSortBy {
+        #[inline]
         fn default() -> Self {
             ListEmailTemplatesSortBy::UpdatedAt
         }
@@ -8601,6 +8759,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListEmailTemplatesSortOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Asc => f.write_str("asc"),
@@ -8611,6 +8770,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListEmailTemplatesSortOrder {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8623,6 +8783,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListEmailTemplatesSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8631,6 +8792,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListEmailTemplatesSortOrder {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8638,6 +8800,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for ListEmailTemplatesSortOrder {
+        #[inline]
         fn default() -> Self {
             ListEmailTemplatesSortOrder::Desc
         }
@@ -8661,6 +8824,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListTemplatesPublicV2ResponseDtoVisitor {
                 type Value = ListTemplatesPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8758,6 +8922,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListWorkflowCampaignsPublicV2ResponseDtoVisitor {
                 type Value = ListWorkflowCampaignsPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8882,6 +9047,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListWorkflowCampaignsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("published"),
@@ -8892,6 +9058,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListWorkflowCampaignsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8904,6 +9071,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListWorkflowCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8912,6 +9080,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListWorkflowCampaignsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8936,6 +9105,7 @@ pub mod types {
             struct NotFoundDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NotFoundDtoVisitor {
                 type Value = NotFoundDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9038,6 +9208,7 @@ pub mod types {
             struct SaveBuilderDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaveBuilderDataDtoVisitor {
                 type Value = SaveBuilderDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9203,6 +9374,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SaveBuilderDataDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -9213,6 +9385,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SaveBuilderDataDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9225,6 +9398,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SaveBuilderDataDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9234,6 +9408,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SaveBuilderDataDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9272,6 +9447,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignAbTestConfigPublicV2DtoVisitor {
                 type Value = ScheduleCampaignAbTestConfigPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9372,6 +9548,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignAbTestConfigPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignAbTestConfigPublicV2Dto {
             Default::default()
         }
@@ -9418,6 +9595,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EmailContent => f.write_str("emailContent"),
@@ -9428,6 +9606,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9441,6 +9620,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9450,6 +9630,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignAbTestConfigPublicV2DtoTestType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9498,6 +9679,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OpenRate => f.write_str("openRate"),
@@ -9508,6 +9690,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9521,6 +9704,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9530,6 +9714,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignAbTestConfigPublicV2DtoWinningCriteria {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9553,6 +9738,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignAbTestVariationPublicV2DtoVisitor {
                 type Value = ScheduleCampaignAbTestVariationPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9625,6 +9811,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignAbTestVariationPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignAbTestVariationPublicV2Dto {
             Default::default()
         }
@@ -9663,6 +9850,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignBatchConfigPublicV2DtoVisitor {
                 type Value = ScheduleCampaignBatchConfigPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9768,6 +9956,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignBatchConfigPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignBatchConfigPublicV2Dto {
             Default::default()
         }
@@ -9817,6 +10006,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Minutes => f.write_str("minutes"),
@@ -9828,6 +10018,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9842,6 +10033,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9851,6 +10043,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignBatchConfigPublicV2DtoIntervalUnit {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9914,6 +10107,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mon => f.write_str("Mon"),
@@ -9929,6 +10123,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9947,6 +10142,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9956,6 +10152,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignBatchConfigPublicV2DtoSkipDaysItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9994,6 +10191,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignEmailMetaPublicV2DtoVisitor {
                 type Value = ScheduleCampaignEmailMetaPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10099,6 +10297,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignEmailMetaPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignEmailMetaPublicV2Dto {
             Default::default()
         }
@@ -10151,6 +10350,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignPublicV2BodyDtoVisitor {
                 type Value = ScheduleCampaignPublicV2BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10295,6 +10495,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignPublicV2BodyDto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignPublicV2BodyDto {
             Default::default()
         }
@@ -10349,6 +10550,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignPublicV2BodyDtoScheduleType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Immediate => f.write_str("immediate"),
@@ -10362,6 +10564,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignPublicV2BodyDtoScheduleType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10377,6 +10580,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ScheduleCampaignPublicV2BodyDtoScheduleType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10386,6 +10590,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignPublicV2BodyDtoScheduleType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10448,6 +10653,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mon => f.write_str("Mon"),
@@ -10463,6 +10669,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10480,6 +10687,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10489,6 +10697,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignPublicV2BodyDtoSendDaysItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10514,6 +10723,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignPublicV2ResponseDtoVisitor {
                 type Value = ScheduleCampaignPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10624,6 +10834,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignRecipientsPublicV2DtoVisitor {
                 type Value = ScheduleCampaignRecipientsPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10712,6 +10923,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignRecipientsPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignRecipientsPublicV2Dto {
             Default::default()
         }
@@ -10767,6 +10979,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRecipientsPublicV2DtoSegment {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EngagedLast7Days => f.write_str("engaged_last_7_days"),
@@ -10782,6 +10995,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignRecipientsPublicV2DtoSegment {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10797,6 +11011,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ScheduleCampaignRecipientsPublicV2DtoSegment {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10806,6 +11021,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignRecipientsPublicV2DtoSegment {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10856,6 +11072,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRecipientsPublicV2DtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -10867,6 +11084,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignRecipientsPublicV2DtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10880,6 +11098,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ScheduleCampaignRecipientsPublicV2DtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10889,6 +11108,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignRecipientsPublicV2DtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10914,6 +11134,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignResendPublicV2DtoVisitor {
                 type Value = ScheduleCampaignResendPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10992,6 +11213,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignResendPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignResendPublicV2Dto {
             Default::default()
         }
@@ -11036,6 +11258,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignRssConfigPublicV2DtoVisitor {
                 type Value = ScheduleCampaignRssConfigPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11164,6 +11387,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignRssConfigPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignRssConfigPublicV2Dto {
             Default::default()
         }
@@ -11213,6 +11437,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EveryDay => f.write_str("every_day"),
@@ -11224,6 +11449,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11238,6 +11464,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11247,6 +11474,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignRssConfigPublicV2DtoRepeatAfter {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11310,6 +11538,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Monday => f.write_str("Monday"),
@@ -11325,6 +11554,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11343,6 +11573,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11352,6 +11583,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ScheduleCampaignRssConfigPublicV2DtoStartAtDay {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11387,6 +11619,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignScheduleConfigPublicV2DtoVisitor {
                 type Value = ScheduleCampaignScheduleConfigPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11494,6 +11727,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignScheduleConfigPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignScheduleConfigPublicV2Dto {
             Default::default()
         }
@@ -11515,6 +11749,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ScheduleCampaignTrackingPublicV2DtoVisitor {
                 type Value = ScheduleCampaignTrackingPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11585,6 +11820,7 @@ pub mod types {
         }
     }
     impl ScheduleCampaignTrackingPublicV2Dto {
+        #[inline]
         pub fn builder() -> builder::ScheduleCampaignTrackingPublicV2Dto {
             Default::default()
         }
@@ -11654,6 +11890,7 @@ pub mod types {
             struct ScheduleDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleDtoVisitor {
                 type Value = ScheduleDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11937,6 +12174,7 @@ pub mod types {
             struct ScheduleFetchSuccessfulDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleFetchSuccessfulDtoVisitor {
                 type Value = ScheduleFetchSuccessfulDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12048,6 +12286,7 @@ pub mod types {
             struct TemplateListItemPublicV2DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TemplateListItemPublicV2DtoVisitor {
                 type Value = TemplateListItemPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12265,6 +12504,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for TemplateListItemPublicV2DtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -12276,6 +12516,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for TemplateListItemPublicV2DtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12289,6 +12530,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for TemplateListItemPublicV2DtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12298,6 +12540,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for TemplateListItemPublicV2DtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12345,6 +12588,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for TemplateListItemPublicV2DtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Template => f.write_str("template"),
@@ -12355,6 +12599,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for TemplateListItemPublicV2DtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12367,6 +12612,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for TemplateListItemPublicV2DtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12376,6 +12622,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for TemplateListItemPublicV2DtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12390,6 +12637,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for TemplateSettings {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -12398,6 +12646,7 @@ pub mod types {
     }
     impl ::std::convert::From<TemplateSettings>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: TemplateSettings) -> Self {
             value.0
         }
@@ -12405,6 +12654,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for TemplateSettings {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -12434,6 +12684,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateEmailCampaignPublicV2BodyDtoVisitor {
                 type Value = UpdateEmailCampaignPublicV2BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12527,6 +12778,7 @@ pub mod types {
         }
     }
     impl UpdateEmailCampaignPublicV2BodyDto {
+        #[inline]
         pub fn builder() -> builder::UpdateEmailCampaignPublicV2BodyDto {
             Default::default()
         }
@@ -12573,6 +12825,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmailCampaignPublicV2BodyDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -12583,6 +12836,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmailCampaignPublicV2BodyDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12595,6 +12849,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmailCampaignPublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12604,6 +12859,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmailCampaignPublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12662,6 +12918,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateEmailCampaignPublicV2ResponseDtoVisitor {
                 type Value = UpdateEmailCampaignPublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12914,6 +13171,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmailCampaignPublicV2ResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::All => f.write_str("all"),
@@ -12931,6 +13189,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmailCampaignPublicV2ResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12950,6 +13209,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmailCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12959,6 +13219,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmailCampaignPublicV2ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13014,6 +13275,7 @@ pub mod types {
             struct UpdateEmailTemplateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateEmailTemplateDtoVisitor {
                 type Value = UpdateEmailTemplateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13189,6 +13451,7 @@ pub mod types {
     }
     impl ::std::convert::From<IBuilderJsonMapper>
     for UpdateEmailTemplateDtoEditorContent {
+        #[inline]
         fn from(value: IBuilderJsonMapper) -> Self {
             Self::IBuilderJsonMapper(value)
         }
@@ -13237,6 +13500,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmailTemplateDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -13248,6 +13512,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmailTemplateDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13261,6 +13526,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmailTemplateDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13270,6 +13536,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmailTemplateDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13338,6 +13605,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateEmailTemplateResponseDtoVisitor {
                 type Value = UpdateEmailTemplateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13543,6 +13811,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateEmailTemplateResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -13553,6 +13822,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateEmailTemplateResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13565,6 +13835,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateEmailTemplateResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13574,6 +13845,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateEmailTemplateResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13624,6 +13896,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateTemplatePublicV2BodyDtoVisitor {
                 type Value = UpdateTemplatePublicV2BodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13786,6 +14059,7 @@ pub mod types {
         }
     }
     impl UpdateTemplatePublicV2BodyDto {
+        #[inline]
         pub fn builder() -> builder::UpdateTemplatePublicV2BodyDto {
             Default::default()
         }
@@ -13831,6 +14105,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateTemplatePublicV2BodyDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -13841,6 +14116,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateTemplatePublicV2BodyDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13853,6 +14129,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateTemplatePublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13862,6 +14139,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateTemplatePublicV2BodyDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13926,6 +14204,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateTemplatePublicV2ResponseDtoVisitor {
                 type Value = UpdateTemplatePublicV2ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14176,6 +14455,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateTemplatePublicV2ResponseDtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -14186,6 +14466,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateTemplatePublicV2ResponseDtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14198,6 +14479,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14207,6 +14489,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateTemplatePublicV2ResponseDtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14247,6 +14530,7 @@ pub mod types {
             struct WorkflowCampaignPublicDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WorkflowCampaignPublicDtoVisitor {
                 type Value = WorkflowCampaignPublicDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14383,6 +14667,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for WorkflowCampaignPublicDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("published"),
@@ -14393,6 +14678,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for WorkflowCampaignPublicDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14405,6 +14691,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for WorkflowCampaignPublicDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14414,6 +14701,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for WorkflowCampaignPublicDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14457,6 +14745,7 @@ pub mod types {
             struct WorkflowCampaignPublicV2DtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WorkflowCampaignPublicV2DtoVisitor {
                 type Value = WorkflowCampaignPublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14635,6 +14924,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for WorkflowCampaignPublicV2DtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Published => f.write_str("published"),
@@ -14645,6 +14935,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for WorkflowCampaignPublicV2DtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14657,6 +14948,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for WorkflowCampaignPublicV2DtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14666,6 +14958,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for WorkflowCampaignPublicV2DtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14721,6 +15014,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for WorkflowCampaignSubSourcePublicV2DtoVisitor {
                 type Value = WorkflowCampaignSubSourcePublicV2Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14943,6 +15237,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for WorkflowCampaignSubSourcePublicV2DtoEditorType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Html => f.write_str("html"),
@@ -14954,6 +15249,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for WorkflowCampaignSubSourcePublicV2DtoEditorType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14968,6 +15264,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for WorkflowCampaignSubSourcePublicV2DtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -14977,6 +15274,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for WorkflowCampaignSubSourcePublicV2DtoEditorType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15015,6 +15313,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateEmailCampaignPublicV2BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     editor_content: Ok(Default::default()),
@@ -15111,6 +15410,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateEmailCampaignPublicV2BodyDto>
         for super::CreateEmailCampaignPublicV2BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateEmailCampaignPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15182,6 +15482,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateEmailCampaignPublicV2BodyDto>
         for CreateEmailCampaignPublicV2BodyDto {
+            #[inline]
             fn from(value: super::CreateEmailCampaignPublicV2BodyDto) -> Self {
                 Self {
                     editor_content: Ok(value.editor_content),
@@ -15204,6 +15505,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateTemplateFolderPublicV2BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -15232,6 +15534,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateTemplateFolderPublicV2BodyDto>
         for super::CreateTemplateFolderPublicV2BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateTemplateFolderPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15262,6 +15565,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateTemplateFolderPublicV2BodyDto>
         for CreateTemplateFolderPublicV2BodyDto {
+            #[inline]
             fn from(value: super::CreateTemplateFolderPublicV2BodyDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -15306,6 +15610,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateTemplatePublicV2BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     editor_content: Ok(Default::default()),
@@ -15414,6 +15719,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateTemplatePublicV2BodyDto>
         for super::CreateTemplatePublicV2BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateTemplatePublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15491,6 +15797,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateTemplatePublicV2BodyDto>
         for CreateTemplatePublicV2BodyDto {
+            #[inline]
             fn from(value: super::CreateTemplatePublicV2BodyDto) -> Self {
                 Self {
                     editor_content: Ok(value.editor_content),
@@ -15529,6 +15836,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ImportTemplatePublicV2BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     import_provider: Err(
@@ -15594,6 +15902,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ImportTemplatePublicV2BodyDto>
         for super::ImportTemplatePublicV2BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ImportTemplatePublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15647,6 +15956,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ImportTemplatePublicV2BodyDto>
         for ImportTemplatePublicV2BodyDto {
+            #[inline]
             fn from(value: super::ImportTemplatePublicV2BodyDto) -> Self {
                 Self {
                     import_provider: Ok(value.import_provider),
@@ -15676,6 +15986,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignAbTestConfigPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     test_duration: Err(
@@ -15761,6 +16072,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignAbTestConfigPublicV2Dto>
         for super::ScheduleCampaignAbTestConfigPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignAbTestConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15820,6 +16132,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignAbTestConfigPublicV2Dto>
         for ScheduleCampaignAbTestConfigPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignAbTestConfigPublicV2Dto) -> Self {
                 Self {
                     test_duration: Ok(value.test_duration),
@@ -15843,6 +16156,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignAbTestVariationPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     document_id: Ok(Default::default()),
@@ -15874,6 +16188,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignAbTestVariationPublicV2Dto>
         for super::ScheduleCampaignAbTestVariationPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignAbTestVariationPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15904,6 +16219,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignAbTestVariationPublicV2Dto>
         for ScheduleCampaignAbTestVariationPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignAbTestVariationPublicV2Dto) -> Self {
                 Self {
                     document_id: Ok(value.document_id),
@@ -15935,6 +16251,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignBatchConfigPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     batch_size: Err("no value supplied for batch_size".to_string()),
@@ -16013,6 +16330,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignBatchConfigPublicV2Dto>
         for super::ScheduleCampaignBatchConfigPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignBatchConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16072,6 +16390,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignBatchConfigPublicV2Dto>
         for ScheduleCampaignBatchConfigPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignBatchConfigPublicV2Dto) -> Self {
                 Self {
                     batch_size: Ok(value.batch_size),
@@ -16108,6 +16427,7 @@ pub mod types {
             subject: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ScheduleCampaignEmailMetaPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attachments: Ok(Default::default()),
@@ -16181,6 +16501,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignEmailMetaPublicV2Dto>
         for super::ScheduleCampaignEmailMetaPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignEmailMetaPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16240,6 +16561,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignEmailMetaPublicV2Dto>
         for ScheduleCampaignEmailMetaPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignEmailMetaPublicV2Dto) -> Self {
                 Self {
                     attachments: Ok(value.attachments),
@@ -16292,6 +16614,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignPublicV2BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ab_test_config: Ok(Default::default()),
@@ -16415,6 +16738,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignPublicV2BodyDto>
         for super::ScheduleCampaignPublicV2BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16498,6 +16822,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignPublicV2BodyDto>
         for ScheduleCampaignPublicV2BodyDto {
+            #[inline]
             fn from(value: super::ScheduleCampaignPublicV2BodyDto) -> Self {
                 Self {
                     ab_test_config: Ok(value.ab_test_config),
@@ -16536,6 +16861,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignRecipientsPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_ids: Ok(Default::default()),
@@ -16603,6 +16929,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignRecipientsPublicV2Dto>
         for super::ScheduleCampaignRecipientsPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignRecipientsPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16656,6 +16983,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignRecipientsPublicV2Dto>
         for ScheduleCampaignRecipientsPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignRecipientsPublicV2Dto) -> Self {
                 Self {
                     contact_ids: Ok(value.contact_ids),
@@ -16682,6 +17010,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignResendPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Ok(Default::default()),
@@ -16719,6 +17048,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignResendPublicV2Dto>
         for super::ScheduleCampaignResendPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignResendPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16760,6 +17090,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignResendPublicV2Dto>
         for ScheduleCampaignResendPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignResendPublicV2Dto) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -16803,6 +17134,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignRssConfigPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     first_execution_date: Ok(Default::default()),
@@ -16914,6 +17246,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignRssConfigPublicV2Dto>
         for super::ScheduleCampaignRssConfigPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignRssConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16985,6 +17318,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignRssConfigPublicV2Dto>
         for ScheduleCampaignRssConfigPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignRssConfigPublicV2Dto) -> Self {
                 Self {
                     first_execution_date: Ok(value.first_execution_date),
@@ -17022,6 +17356,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignScheduleConfigPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     batch: Ok(Default::default()),
@@ -17086,6 +17421,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignScheduleConfigPublicV2Dto>
         for super::ScheduleCampaignScheduleConfigPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignScheduleConfigPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17139,6 +17475,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignScheduleConfigPublicV2Dto>
         for ScheduleCampaignScheduleConfigPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignScheduleConfigPublicV2Dto) -> Self {
                 Self {
                     batch: Ok(value.batch),
@@ -17161,6 +17498,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ScheduleCampaignTrackingPublicV2Dto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     click_tracking: Ok(Default::default()),
@@ -17195,6 +17533,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ScheduleCampaignTrackingPublicV2Dto>
         for super::ScheduleCampaignTrackingPublicV2Dto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ScheduleCampaignTrackingPublicV2Dto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17230,6 +17569,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ScheduleCampaignTrackingPublicV2Dto>
         for ScheduleCampaignTrackingPublicV2Dto {
+            #[inline]
             fn from(value: super::ScheduleCampaignTrackingPublicV2Dto) -> Self {
                 Self {
                     click_tracking: Ok(value.click_tracking),
@@ -17259,6 +17599,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateEmailCampaignPublicV2BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     editor_content: Ok(Default::default()),
@@ -17315,6 +17656,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateEmailCampaignPublicV2BodyDto>
         for super::UpdateEmailCampaignPublicV2BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateEmailCampaignPublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17362,6 +17704,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateEmailCampaignPublicV2BodyDto>
         for UpdateEmailCampaignPublicV2BodyDto {
+            #[inline]
             fn from(value: super::UpdateEmailCampaignPublicV2BodyDto) -> Self {
                 Self {
                     editor_content: Ok(value.editor_content),
@@ -17415,6 +17758,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateTemplatePublicV2BodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     archived: Ok(Default::default()),
@@ -17532,6 +17876,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateTemplatePublicV2BodyDto>
         for super::UpdateTemplatePublicV2BodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTemplatePublicV2BodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17615,6 +17960,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateTemplatePublicV2BodyDto>
         for UpdateTemplatePublicV2BodyDto {
+            #[inline]
             fn from(value: super::UpdateTemplatePublicV2BodyDto) -> Self {
                 Self {
                     archived: Ok(value.archived),
@@ -17636,6 +17982,7 @@ pub mod types {
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        #[inline]
         pub(super) fn create_builder_dto_builder_version() -> super::CreateBuilderDtoBuilderVersion {
             super::CreateBuilderDtoBuilderVersion::X2
         }
@@ -17646,6 +17993,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -17654,6 +18002,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -17662,11 +18011,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -17694,6 +18045,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -17710,6 +18062,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -17723,21 +18076,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -17774,6 +18132,7 @@ let response = client.list_email_templates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_email_templates(&self) -> builder::ListEmailTemplates<'_> {
         builder::ListEmailTemplates::new(self)
     }
@@ -17793,6 +18152,7 @@ let response = client.create_email_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_email_template(&self) -> builder::CreateEmailTemplate<'_> {
         builder::CreateEmailTemplate::new(self)
     }
@@ -17812,6 +18172,7 @@ let response = client.import_email_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn import_email_template(&self) -> builder::ImportEmailTemplate<'_> {
         builder::ImportEmailTemplate::new(self)
     }
@@ -17831,6 +18192,7 @@ let response = client.create_template_folder()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_template_folder(&self) -> builder::CreateTemplateFolder<'_> {
         builder::CreateTemplateFolder::new(self)
     }
@@ -17850,6 +18212,7 @@ let response = client.get_email_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_email_template(&self) -> builder::GetEmailTemplate<'_> {
         builder::GetEmailTemplate::new(self)
     }
@@ -17869,6 +18232,7 @@ let response = client.delete_email_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_email_template(&self) -> builder::DeleteEmailTemplate<'_> {
         builder::DeleteEmailTemplate::new(self)
     }
@@ -17890,6 +18254,7 @@ let response = client.update_email_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_email_template(&self) -> builder::UpdateEmailTemplate<'_> {
         builder::UpdateEmailTemplate::new(self)
     }
@@ -17913,6 +18278,7 @@ let response = client.get_campaign_stats()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_campaign_stats(&self) -> builder::GetCampaignStats<'_> {
         builder::GetCampaignStats::new(self)
     }
@@ -17938,6 +18304,7 @@ let response = client.list_email_campaigns()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_email_campaigns(&self) -> builder::ListEmailCampaigns<'_> {
         builder::ListEmailCampaigns::new(self)
     }
@@ -17957,6 +18324,7 @@ let response = client.create_email_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_email_campaign(&self) -> builder::CreateEmailCampaign<'_> {
         builder::CreateEmailCampaign::new(self)
     }
@@ -17976,6 +18344,7 @@ let response = client.get_email_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_email_campaign(&self) -> builder::GetEmailCampaign<'_> {
         builder::GetEmailCampaign::new(self)
     }
@@ -17995,6 +18364,7 @@ let response = client.delete_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_campaign(&self) -> builder::DeleteCampaign<'_> {
         builder::DeleteCampaign::new(self)
     }
@@ -18016,6 +18386,7 @@ let response = client.update_email_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_email_campaign(&self) -> builder::UpdateEmailCampaign<'_> {
         builder::UpdateEmailCampaign::new(self)
     }
@@ -18041,6 +18412,7 @@ let response = client.list_workflow_campaigns()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_workflow_campaigns(&self) -> builder::ListWorkflowCampaigns<'_> {
         builder::ListWorkflowCampaigns::new(self)
     }
@@ -18060,6 +18432,7 @@ let response = client.get_workflow_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_workflow_campaign(&self) -> builder::GetWorkflowCampaign<'_> {
         builder::GetWorkflowCampaign::new(self)
     }
@@ -18089,6 +18462,7 @@ let response = client.list_bulk_action_campaigns()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_bulk_action_campaigns(&self) -> builder::ListBulkActionCampaigns<'_> {
         builder::ListBulkActionCampaigns::new(self)
     }
@@ -18108,6 +18482,7 @@ let response = client.get_bulk_action_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_bulk_action_campaign(&self) -> builder::GetBulkActionCampaign<'_> {
         builder::GetBulkActionCampaign::new(self)
     }
@@ -18129,6 +18504,7 @@ let response = client.schedule_campaign()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn schedule_campaign(&self) -> builder::ScheduleCampaign<'_> {
         builder::ScheduleCampaign::new(self)
     }
@@ -18159,6 +18535,7 @@ pub mod builder {
         sort_order: Result<Option<types::ListEmailTemplatesSortOrder>, String>,
     }
     impl<'a> ListEmailTemplates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18284,13 +18661,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/templates`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18363,6 +18740,7 @@ pub mod builder {
         body: Result<types::builder::CreateTemplatePublicV2BodyDto, String>,
     }
     impl<'a> CreateEmailTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18410,13 +18788,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/templates`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18469,6 +18847,7 @@ pub mod builder {
         body: Result<types::builder::ImportTemplatePublicV2BodyDto, String>,
     }
     impl<'a> ImportEmailTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18516,13 +18895,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/templates/import`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18575,6 +18954,7 @@ pub mod builder {
         body: Result<types::builder::CreateTemplateFolderPublicV2BodyDto, String>,
     }
     impl<'a> CreateTemplateFolder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18622,13 +19002,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/templates/folders`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18681,6 +19061,7 @@ pub mod builder {
         template_id: Result<::std::string::String, String>,
     }
     impl<'a> GetEmailTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18713,13 +19094,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/templates/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18769,6 +19150,7 @@ pub mod builder {
         template_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteEmailTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18801,13 +19183,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/emails/locations/{locationId}/templates/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18858,6 +19240,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTemplatePublicV2BodyDto, String>,
     }
     impl<'a> UpdateEmailTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18918,13 +19301,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/emails/locations/{locationId}/templates/{templateId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18983,6 +19366,7 @@ pub mod builder {
         sub_source_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCampaignStats<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19042,13 +19426,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/stats/{source}/{sourceId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19110,6 +19494,7 @@ pub mod builder {
         status: Result<Option<types::ListEmailCampaignsStatus>, String>,
     }
     impl<'a> ListEmailCampaigns<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19182,13 +19567,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/emails`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19242,6 +19627,7 @@ pub mod builder {
         body: Result<types::builder::CreateEmailCampaignPublicV2BodyDto, String>,
     }
     impl<'a> CreateEmailCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19289,13 +19675,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/campaigns/emails`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19348,6 +19734,7 @@ pub mod builder {
         campaign_id: Result<::std::string::String, String>,
     }
     impl<'a> GetEmailCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19380,13 +19767,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19436,6 +19823,7 @@ pub mod builder {
         campaign_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19468,13 +19856,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19525,6 +19913,7 @@ pub mod builder {
         body: Result<types::builder::UpdateEmailCampaignPublicV2BodyDto, String>,
     }
     impl<'a> UpdateEmailCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19585,13 +19974,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19651,6 +20040,7 @@ pub mod builder {
         status: Result<Option<types::ListWorkflowCampaignsStatus>, String>,
     }
     impl<'a> ListWorkflowCampaigns<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19723,13 +20113,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/workflows`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19783,6 +20173,7 @@ pub mod builder {
         campaign_id: Result<::std::string::String, String>,
     }
     impl<'a> GetWorkflowCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19815,13 +20206,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/workflows/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19879,6 +20270,7 @@ pub mod builder {
         status: Result<Option<types::ListBulkActionCampaignsStatus>, String>,
     }
     impl<'a> ListBulkActionCampaigns<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19979,13 +20371,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/bulk-actions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20057,6 +20449,7 @@ pub mod builder {
         campaign_id: Result<::std::string::String, String>,
     }
     impl<'a> GetBulkActionCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20089,13 +20482,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/emails/locations/{locationId}/campaigns/bulk-actions/{campaignId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20149,6 +20542,7 @@ pub mod builder {
         body: Result<types::builder::ScheduleCampaignPublicV2BodyDto, String>,
     }
     impl<'a> ScheduleCampaign<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -20209,13 +20603,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/emails/locations/{locationId}/campaigns/emails/{campaignId}/schedule`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -20265,9 +20659,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListEmailTemplates<'a> {
         type Page = types::ListTemplatesPublicV2ResponseDto;
         type Item = types::TemplateListItemPublicV2Dto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_EMAIL_TEMPLATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -20277,6 +20673,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -20313,19 +20710,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.items.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.items.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -20338,10 +20739,12 @@ pub mod builder {
     }
     impl<'a> ListEmailTemplates<'a> {
         /// Every page of `GET /emails/locations/{locationId}/templates`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /emails/locations/{locationId}/templates`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -20349,9 +20752,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListEmailCampaigns<'a> {
         type Page = types::ListEmailCampaignsPublicV2ResponseDto;
         type Item = types::EmailCampaignPublicV2Dto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_EMAIL_CAMPAIGNS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -20361,6 +20766,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -20397,19 +20803,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.campaigns.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.campaigns.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -20422,10 +20832,12 @@ pub mod builder {
     }
     impl<'a> ListEmailCampaigns<'a> {
         /// Every page of `GET /emails/locations/{locationId}/campaigns/emails`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /emails/locations/{locationId}/campaigns/emails`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -20433,9 +20845,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListWorkflowCampaigns<'a> {
         type Page = types::ListWorkflowCampaignsPublicV2ResponseDto;
         type Item = types::WorkflowCampaignPublicV2Dto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_WORKFLOW_CAMPAIGNS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -20445,6 +20859,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -20481,19 +20896,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.campaigns.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.campaigns.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -20506,10 +20925,12 @@ pub mod builder {
     }
     impl<'a> ListWorkflowCampaigns<'a> {
         /// Every page of `GET /emails/locations/{locationId}/campaigns/workflows`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /emails/locations/{locationId}/campaigns/workflows`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -20517,9 +20938,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListBulkActionCampaigns<'a> {
         type Page = types::ListBulkActionCampaignsPublicV2ResponseDto;
         type Item = types::BulkActionCampaignPublicV2Dto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_BULK_ACTION_CAMPAIGNS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -20529,6 +20952,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -20565,19 +20989,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.campaigns.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.campaigns.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -20590,10 +21018,12 @@ pub mod builder {
     }
     impl<'a> ListBulkActionCampaigns<'a> {
         /// Every page of `GET /emails/locations/{locationId}/campaigns/bulk-actions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /emails/locations/{locationId}/campaigns/bulk-actions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

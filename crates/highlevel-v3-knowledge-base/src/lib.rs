@@ -37,6 +37,7 @@ pub mod types {
             struct AddFaqDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AddFaqDtoVisitor {
                 type Value = AddFaqDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -106,6 +107,7 @@ pub mod types {
         }
     }
     impl AddFaqDto {
+        #[inline]
         pub fn builder() -> builder::AddFaqDto {
             Default::default()
         }
@@ -124,6 +126,7 @@ pub mod types {
             struct BadRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BadRequestDtoVisitor {
                 type Value = BadRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -224,6 +227,7 @@ pub mod types {
             struct CrawledUrlDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CrawledUrlDtoVisitor {
                 type Value = CrawledUrlDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -435,6 +439,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CrawledUrlDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("Pending"),
@@ -452,6 +457,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CrawledUrlDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -471,6 +477,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CrawledUrlDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -479,6 +486,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CrawledUrlDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -501,6 +509,7 @@ pub mod types {
             struct CrawlingAggregateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CrawlingAggregateDtoVisitor {
                 type Value = CrawlingAggregateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -626,6 +635,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CrawlingAggregateDtoId {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("Pending"),
@@ -643,6 +653,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CrawlingAggregateDtoId {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -662,6 +673,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CrawlingAggregateDtoId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -670,6 +682,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CrawlingAggregateDtoId {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -696,6 +709,7 @@ pub mod types {
             struct CrawlingRecordDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CrawlingRecordDtoVisitor {
                 type Value = CrawlingRecordDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -799,6 +813,7 @@ pub mod types {
             struct CrawlingStatusDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CrawlingStatusDataDtoVisitor {
                 type Value = CrawlingStatusDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -879,6 +894,7 @@ pub mod types {
             struct CrawlingStatusResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CrawlingStatusResponseDtoVisitor {
                 type Value = CrawlingStatusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -959,6 +975,7 @@ pub mod types {
             struct CreateFaqResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateFaqResponseDtoVisitor {
                 type Value = CreateFaqResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1037,6 +1054,7 @@ pub mod types {
             struct CreateKnowledgeBaseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateKnowledgeBaseDtoVisitor {
                 type Value = CreateKnowledgeBaseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1105,6 +1123,7 @@ pub mod types {
         }
     }
     impl CreateKnowledgeBaseDto {
+        #[inline]
         pub fn builder() -> builder::CreateKnowledgeBaseDto {
             Default::default()
         }
@@ -1126,6 +1145,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateKnowledgeBaseResponseDtoVisitor {
                 type Value = CreateKnowledgeBaseResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1204,6 +1224,7 @@ pub mod types {
             struct DeleteFaqResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteFaqResponseDtoVisitor {
                 type Value = DeleteFaqResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1270,6 +1291,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteKnowledgeBaseResponseDtoVisitor {
                 type Value = DeleteKnowledgeBaseResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1341,6 +1363,7 @@ pub mod types {
             struct DeleteWebsiteUrlRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteWebsiteUrlRequestDtoVisitor {
                 type Value = DeleteWebsiteUrlRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1407,6 +1430,7 @@ pub mod types {
         }
     }
     impl DeleteWebsiteUrlRequestDto {
+        #[inline]
         pub fn builder() -> builder::DeleteWebsiteUrlRequestDto {
             Default::default()
         }
@@ -1425,6 +1449,7 @@ pub mod types {
             struct DeleteWebsiteUrlResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteWebsiteUrlResponseDtoVisitor {
                 type Value = DeleteWebsiteUrlResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1496,6 +1521,7 @@ pub mod types {
             struct DiscoverWebsiteDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DiscoverWebsiteDataDtoVisitor {
                 type Value = DiscoverWebsiteDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1634,6 +1660,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DiscoverWebsiteDataDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("Pending"),
@@ -1651,6 +1678,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DiscoverWebsiteDataDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1670,6 +1698,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DiscoverWebsiteDataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1679,6 +1708,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DiscoverWebsiteDataDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1705,6 +1735,7 @@ pub mod types {
             struct DiscoverWebsiteRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DiscoverWebsiteRequestDtoVisitor {
                 type Value = DiscoverWebsiteRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1777,6 +1808,7 @@ pub mod types {
         }
     }
     impl DiscoverWebsiteRequestDto {
+        #[inline]
         pub fn builder() -> builder::DiscoverWebsiteRequestDto {
             Default::default()
         }
@@ -1825,6 +1857,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DiscoverWebsiteRequestDtoOption {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Exact => f.write_str("Exact"),
@@ -1836,6 +1869,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DiscoverWebsiteRequestDtoOption {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1849,6 +1883,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DiscoverWebsiteRequestDtoOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1858,6 +1893,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for DiscoverWebsiteRequestDtoOption {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1880,6 +1916,7 @@ pub mod types {
             struct DiscoverWebsiteResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DiscoverWebsiteResponseDtoVisitor {
                 type Value = DiscoverWebsiteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1975,6 +2012,7 @@ pub mod types {
             struct ErrorDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ErrorDetailsDtoVisitor {
                 type Value = ErrorDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2123,6 +2161,7 @@ pub mod types {
             struct FaqResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FaqResponseDtoVisitor {
                 type Value = FaqResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2306,6 +2345,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetAllKnowledgeBasesPaginatedDataDtoVisitor {
                 type Value = GetAllKnowledgeBasesPaginatedDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2422,6 +2462,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetAllKnowledgeBasesPaginatedResponseDtoVisitor {
                 type Value = GetAllKnowledgeBasesPaginatedResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2509,6 +2550,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetAllUrlsByKnowledgeBaseResponseDtoVisitor {
                 type Value = GetAllUrlsByKnowledgeBaseResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2617,6 +2659,7 @@ pub mod types {
             struct GetKnowledgeBaseByIdDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetKnowledgeBaseByIdDataDtoVisitor {
                 type Value = GetKnowledgeBaseByIdDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2783,6 +2826,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetKnowledgeBaseByIdResponseDtoVisitor {
                 type Value = GetKnowledgeBaseByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2861,6 +2905,7 @@ pub mod types {
             struct InternalServerErrorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InternalServerErrorDtoVisitor {
                 type Value = InternalServerErrorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2962,6 +3007,7 @@ pub mod types {
             struct KnowledgeBaseDataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for KnowledgeBaseDataDtoVisitor {
                 type Value = KnowledgeBaseDataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3113,6 +3159,7 @@ pub mod types {
             struct KnowledgeBaseListItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for KnowledgeBaseListItemDtoVisitor {
                 type Value = KnowledgeBaseListItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3221,6 +3268,7 @@ pub mod types {
             struct KnowledgeBaseMetadataDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for KnowledgeBaseMetadataDtoVisitor {
                 type Value = KnowledgeBaseMetadataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3353,6 +3401,7 @@ pub mod types {
             struct ListFaqsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListFaqsResponseDtoVisitor {
                 type Value = ListFaqsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3489,6 +3538,7 @@ pub mod types {
             struct OperationDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OperationDetailsDtoVisitor {
                 type Value = OperationDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3722,6 +3772,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OperationDetailsDtoMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Exact => f.write_str("Exact"),
@@ -3733,6 +3784,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OperationDetailsDtoMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3746,6 +3798,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OperationDetailsDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3754,6 +3807,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OperationDetailsDtoMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3822,6 +3876,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OperationDetailsDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("Pending"),
@@ -3839,6 +3894,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OperationDetailsDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3858,6 +3914,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OperationDetailsDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3866,6 +3923,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OperationDetailsDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3897,6 +3955,7 @@ pub mod types {
             struct TrainDiscoveredUrlsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TrainDiscoveredUrlsDtoVisitor {
                 type Value = TrainDiscoveredUrlsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3971,6 +4030,7 @@ pub mod types {
         }
     }
     impl TrainDiscoveredUrlsDto {
+        #[inline]
         pub fn builder() -> builder::TrainDiscoveredUrlsDto {
             Default::default()
         }
@@ -3990,6 +4050,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for TrainDiscoveredUrlsResponseDtoVisitor {
                 type Value = TrainDiscoveredUrlsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4058,6 +4119,7 @@ pub mod types {
             struct UnauthorizedDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UnauthorizedDtoVisitor {
                 type Value = UnauthorizedDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4144,6 +4206,7 @@ pub mod types {
             struct UnprocessableDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UnprocessableDtoVisitor {
                 type Value = UnprocessableDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4228,6 +4291,7 @@ pub mod types {
             struct UpdateFaqBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateFaqBodyDtoVisitor {
                 type Value = UpdateFaqBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4280,6 +4344,7 @@ pub mod types {
         }
     }
     impl UpdateFaqBodyDto {
+        #[inline]
         pub fn builder() -> builder::UpdateFaqBodyDto {
             Default::default()
         }
@@ -4298,6 +4363,7 @@ pub mod types {
             struct UpdateFaqResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateFaqResponseDtoVisitor {
                 type Value = UpdateFaqResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4366,6 +4432,7 @@ pub mod types {
             struct UpdateKnowledgeBaseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateKnowledgeBaseDtoVisitor {
                 type Value = UpdateKnowledgeBaseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4431,6 +4498,7 @@ pub mod types {
         }
     }
     impl UpdateKnowledgeBaseDto {
+        #[inline]
         pub fn builder() -> builder::UpdateKnowledgeBaseDto {
             Default::default()
         }
@@ -4449,6 +4517,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateKnowledgeBaseResponseDtoVisitor {
                 type Value = UpdateKnowledgeBaseResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4521,6 +4590,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AddFaqDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     answer: Err("no value supplied for answer".to_string()),
@@ -4574,6 +4644,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<AddFaqDto> for super::AddFaqDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AddFaqDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4620,6 +4691,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AddFaqDto> for AddFaqDto {
+            #[inline]
             fn from(value: super::AddFaqDto) -> Self {
                 Self {
                     answer: Ok(value.answer),
@@ -4642,6 +4714,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateKnowledgeBaseDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -4685,6 +4758,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateKnowledgeBaseDto>
         for super::CreateKnowledgeBaseDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateKnowledgeBaseDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4726,6 +4800,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateKnowledgeBaseDto>
         for CreateKnowledgeBaseDto {
+            #[inline]
             fn from(value: super::CreateKnowledgeBaseDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -4750,6 +4825,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DeleteWebsiteUrlRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     knowledge_base_id: Err(
@@ -4795,6 +4871,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DeleteWebsiteUrlRequestDto>
         for super::DeleteWebsiteUrlRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteWebsiteUrlRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4836,6 +4913,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DeleteWebsiteUrlRequestDto>
         for DeleteWebsiteUrlRequestDto {
+            #[inline]
             fn from(value: super::DeleteWebsiteUrlRequestDto) -> Self {
                 Self {
                     knowledge_base_id: Ok(value.knowledge_base_id),
@@ -4861,6 +4939,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for DiscoverWebsiteRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     knowledge_base_id: Err(
@@ -4915,6 +4994,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DiscoverWebsiteRequestDto>
         for super::DiscoverWebsiteRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DiscoverWebsiteRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4962,6 +5042,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DiscoverWebsiteRequestDto>
         for DiscoverWebsiteRequestDto {
+            #[inline]
             fn from(value: super::DiscoverWebsiteRequestDto) -> Self {
                 Self {
                     knowledge_base_id: Ok(value.knowledge_base_id),
@@ -4991,6 +5072,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TrainDiscoveredUrlsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     knowledge_base_id: Err(
@@ -5048,6 +5130,7 @@ pub mod types {
         impl ::std::convert::TryFrom<TrainDiscoveredUrlsDto>
         for super::TrainDiscoveredUrlsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TrainDiscoveredUrlsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5095,6 +5178,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::TrainDiscoveredUrlsDto>
         for TrainDiscoveredUrlsDto {
+            #[inline]
             fn from(value: super::TrainDiscoveredUrlsDto) -> Self {
                 Self {
                     knowledge_base_id: Ok(value.knowledge_base_id),
@@ -5113,6 +5197,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateFaqBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     answer: Err("no value supplied for answer".to_string()),
@@ -5140,6 +5225,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateFaqBodyDto> for super::UpdateFaqBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateFaqBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5168,6 +5254,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateFaqBodyDto> for UpdateFaqBodyDto {
+            #[inline]
             fn from(value: super::UpdateFaqBodyDto) -> Self {
                 Self {
                     answer: Ok(value.answer),
@@ -5187,6 +5274,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateKnowledgeBaseDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -5218,6 +5306,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateKnowledgeBaseDto>
         for super::UpdateKnowledgeBaseDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateKnowledgeBaseDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5248,6 +5337,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateKnowledgeBaseDto>
         for UpdateKnowledgeBaseDto {
+            #[inline]
             fn from(value: super::UpdateKnowledgeBaseDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -5262,6 +5352,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5270,6 +5361,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5278,11 +5370,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -5306,6 +5400,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -5322,6 +5417,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -5335,21 +5431,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -5376,6 +5477,7 @@ let response = client.list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list(&self) -> builder::List<'_> {
         builder::List::new(self)
     }
@@ -5389,6 +5491,7 @@ let response = client.create()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create(&self) -> builder::Create<'_> {
         builder::Create::new(self)
     }
@@ -5406,6 +5509,7 @@ let response = client.update()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update(&self) -> builder::Update<'_> {
         builder::Update::new(self)
     }
@@ -5421,6 +5525,7 @@ let response = client.delete()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete(&self) -> builder::Delete<'_> {
         builder::Delete::new(self)
     }
@@ -5444,6 +5549,7 @@ let response = client.get_all_website_urls_data_by_knowledge_base()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_website_urls_data_by_knowledge_base(
         &self,
     ) -> builder::GetAllWebsiteUrlsDataByKnowledgeBase<'_> {
@@ -5459,6 +5565,7 @@ let response = client.discover_website()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn discover_website(&self) -> builder::DiscoverWebsite<'_> {
         builder::DiscoverWebsite::new(self)
     }
@@ -5472,6 +5579,7 @@ let response = client.delete_trained_urls_for_knowledge_base()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_trained_urls_for_knowledge_base(
         &self,
     ) -> builder::DeleteTrainedUrlsForKnowledgeBase<'_> {
@@ -5493,6 +5601,7 @@ let response = client.get_crawling_status_for_latest_operation()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_crawling_status_for_latest_operation(
         &self,
     ) -> builder::GetCrawlingStatusForLatestOperation<'_> {
@@ -5508,6 +5617,7 @@ let response = client.train_discovered_urls()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn train_discovered_urls(&self) -> builder::TrainDiscoveredUrls<'_> {
         builder::TrainDiscoveredUrls::new(self)
     }
@@ -5521,6 +5631,7 @@ let response = client.get_knowledge_base_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_knowledge_base_by_id(&self) -> builder::GetKnowledgeBaseById<'_> {
         builder::GetKnowledgeBaseById::new(self)
     }
@@ -5534,6 +5645,7 @@ let response = client.delete_knowledge_base()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_knowledge_base(&self) -> builder::DeleteKnowledgeBase<'_> {
         builder::DeleteKnowledgeBase::new(self)
     }
@@ -5548,6 +5660,7 @@ let response = client.update_knowledge_base()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_knowledge_base(&self) -> builder::UpdateKnowledgeBase<'_> {
         builder::UpdateKnowledgeBase::new(self)
     }
@@ -5569,6 +5682,7 @@ let response = client.list_all_knowledge_bases_paginated()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_all_knowledge_bases_paginated(
         &self,
     ) -> builder::ListAllKnowledgeBasesPaginated<'_> {
@@ -5584,6 +5698,7 @@ let response = client.create_knowledge_base()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_knowledge_base(&self) -> builder::CreateKnowledgeBase<'_> {
         builder::CreateKnowledgeBase::new(self)
     }
@@ -5609,6 +5724,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> List<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5668,13 +5784,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/knowledge-bases/faqs`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5736,6 +5852,7 @@ pub mod builder {
         body: Result<types::builder::AddFaqDto, String>,
     }
     impl<'a> Create<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5763,13 +5880,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/knowledge-bases/faqs`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5820,6 +5937,7 @@ pub mod builder {
         body: Result<types::builder::UpdateFaqBodyDto, String>,
     }
     impl<'a> Update<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5864,13 +5982,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/knowledge-bases/faqs/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5921,6 +6039,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> Delete<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5940,13 +6059,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/knowledge-bases/faqs/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5995,6 +6114,7 @@ pub mod builder {
         query: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetAllWebsiteUrlsDataByKnowledgeBase<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6065,13 +6185,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/knowledge-bases/crawler`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6142,6 +6262,7 @@ pub mod builder {
         body: Result<types::builder::DiscoverWebsiteRequestDto, String>,
     }
     impl<'a> DiscoverWebsite<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6176,13 +6297,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/knowledge-bases/crawler`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6233,6 +6354,7 @@ pub mod builder {
         body: Result<types::builder::DeleteWebsiteUrlRequestDto, String>,
     }
     impl<'a> DeleteTrainedUrlsForKnowledgeBase<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6267,13 +6389,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/knowledge-bases/crawler`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6326,6 +6448,7 @@ pub mod builder {
         operation_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCrawlingStatusForLatestOperation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6373,13 +6496,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/knowledge-bases/crawler/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6439,6 +6562,7 @@ pub mod builder {
         body: Result<types::builder::TrainDiscoveredUrlsDto, String>,
     }
     impl<'a> TrainDiscoveredUrls<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6472,13 +6596,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/knowledge-bases/crawler/train`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6529,6 +6653,7 @@ pub mod builder {
         knowledge_base_id: Result<::std::string::String, String>,
     }
     impl<'a> GetKnowledgeBaseById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6550,13 +6675,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/knowledge-bases/{knowledgeBaseId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6602,6 +6727,7 @@ pub mod builder {
         knowledge_base_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteKnowledgeBase<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6623,13 +6749,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/knowledge-bases/{knowledgeBaseId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6676,6 +6802,7 @@ pub mod builder {
         body: Result<types::builder::UpdateKnowledgeBaseDto, String>,
     }
     impl<'a> UpdateKnowledgeBase<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6722,13 +6849,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/knowledge-bases/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6783,6 +6910,7 @@ pub mod builder {
         query: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListAllKnowledgeBasesPaginated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6841,13 +6969,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/knowledge-bases/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6907,6 +7035,7 @@ pub mod builder {
         body: Result<types::builder::CreateKnowledgeBaseDto, String>,
     }
     impl<'a> CreateKnowledgeBase<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6940,13 +7069,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/knowledge-bases/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6992,9 +7121,11 @@ pub mod builder {
     for GetAllWebsiteUrlsDataByKnowledgeBase<'a> {
         type Page = types::GetAllUrlsByKnowledgeBaseResponseDto;
         type Item = types::CrawledUrlDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_ALL_WEBSITE_URLS_DATA_BY_KNOWLEDGE_BASE
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -7003,6 +7134,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -7029,19 +7161,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.urls.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.urls.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -7049,10 +7185,12 @@ pub mod builder {
     }
     impl<'a> GetAllWebsiteUrlsDataByKnowledgeBase<'a> {
         /// Every page of `GET /knowledge-bases/crawler`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /knowledge-bases/crawler`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

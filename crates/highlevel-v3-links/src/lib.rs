@@ -29,6 +29,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteLinksSuccessfulResponseDtoVisitor {
                 type Value = DeleteLinksSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -108,6 +109,7 @@ pub mod types {
             struct GetLinkSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLinkSuccessfulResponseDtoVisitor {
                 type Value = GetLinkSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -175,6 +177,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLinksSuccessfulResponseDtoVisitor {
                 type Value = GetLinksSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -255,6 +258,7 @@ pub mod types {
             struct LinkSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkSchemaVisitor {
                 type Value = LinkSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -366,6 +370,7 @@ pub mod types {
             struct LinkUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkUpdateDtoVisitor {
                 type Value = LinkUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -418,6 +423,7 @@ pub mod types {
         }
     }
     impl LinkUpdateDto {
+        #[inline]
         pub fn builder() -> builder::LinkUpdateDto {
             Default::default()
         }
@@ -440,6 +446,7 @@ pub mod types {
             struct LinksDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinksDtoVisitor {
                 type Value = LinksDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -500,6 +507,7 @@ pub mod types {
         }
     }
     impl LinksDto {
+        #[inline]
         pub fn builder() -> builder::LinksDto {
             Default::default()
         }
@@ -515,6 +523,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinkUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -545,6 +554,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinkUpdateDto> for super::LinkUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -573,6 +583,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinkUpdateDto> for LinkUpdateDto {
+            #[inline]
             fn from(value: super::LinkUpdateDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -593,6 +604,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for LinksDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -635,6 +647,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<LinksDto> for super::LinksDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinksDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -675,6 +688,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::LinksDto> for LinksDto {
+            #[inline]
             fn from(value: super::LinksDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -690,6 +704,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -698,6 +713,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -706,11 +722,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -734,6 +752,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -750,6 +769,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -763,21 +783,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -800,6 +825,7 @@ let response = client.get_link_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_link_by_id(&self) -> builder::GetLinkById<'_> {
         builder::GetLinkById::new(self)
     }
@@ -819,6 +845,7 @@ let response = client.update_link()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_link(&self) -> builder::UpdateLink<'_> {
         builder::UpdateLink::new(self)
     }
@@ -836,6 +863,7 @@ let response = client.delete_link()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_link(&self) -> builder::DeleteLink<'_> {
         builder::DeleteLink::new(self)
     }
@@ -859,6 +887,7 @@ let response = client.search_trigger_links()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_trigger_links(&self) -> builder::SearchTriggerLinks<'_> {
         builder::SearchTriggerLinks::new(self)
     }
@@ -876,6 +905,7 @@ let response = client.get_links()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_links(&self) -> builder::GetLinks<'_> {
         builder::GetLinks::new(self)
     }
@@ -891,6 +921,7 @@ let response = client.create_link()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_link(&self) -> builder::CreateLink<'_> {
         builder::CreateLink::new(self)
     }
@@ -914,6 +945,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLinkById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -946,13 +978,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/links/id/{linkId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1002,6 +1034,7 @@ pub mod builder {
         body: Result<types::builder::LinkUpdateDto, String>,
     }
     impl<'a> UpdateLink<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1044,13 +1077,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/links/{linkId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1101,6 +1134,7 @@ pub mod builder {
         link_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteLink<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1120,13 +1154,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/links/{linkId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1174,6 +1208,7 @@ pub mod builder {
         skip: Result<Option<i64>, String>,
     }
     impl<'a> SearchTriggerLinks<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1229,13 +1264,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/links/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1289,6 +1324,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLinks<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1308,13 +1344,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/links/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1358,6 +1394,7 @@ pub mod builder {
         body: Result<types::builder::LinksDto, String>,
     }
     impl<'a> CreateLink<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1383,13 +1420,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/links/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1429,9 +1466,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchTriggerLinks<'a> {
         type Page = types::GetLinksSuccessfulResponseDto;
         type Item = types::LinkSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_TRIGGER_LINKS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -1441,6 +1480,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -1477,19 +1517,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.links.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.links.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -1497,10 +1541,12 @@ pub mod builder {
     }
     impl<'a> SearchTriggerLinks<'a> {
         /// Every page of `GET /links/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /links/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -43,6 +43,7 @@ pub mod types {
             struct BusinessSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BusinessSchemaVisitor {
                 type Value = BusinessSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -201,6 +202,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ConversationChannelEntrySchemaVisitor {
                 type Value = ConversationChannelEntrySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -278,6 +280,7 @@ pub mod types {
             struct ConversationChannelSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversationChannelSchemaVisitor {
                 type Value = ConversationChannelSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -360,6 +363,7 @@ pub mod types {
             struct ConversationProviderSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ConversationProviderSchemaVisitor {
                 type Value = ConversationProviderSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -477,6 +481,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ConversationProviderSchemaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("SMS"),
@@ -487,6 +492,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ConversationProviderSchemaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -499,6 +505,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ConversationProviderSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -508,6 +515,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ConversationProviderSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -548,6 +556,7 @@ pub mod types {
             struct CreateCustomFieldsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomFieldsDtoVisitor {
                 type Value = CreateCustomFieldsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -678,6 +687,7 @@ pub mod types {
         }
     }
     impl CreateCustomFieldsDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomFieldsDto {
             Default::default()
         }
@@ -723,6 +733,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCustomFieldsDtoModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -733,6 +744,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomFieldsDtoModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -745,6 +757,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -753,6 +766,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -770,6 +784,7 @@ pub mod types {
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
     }
     impl CreateCustomFieldsDtoTextBoxListOptionsItem {
+        #[inline]
         pub fn builder() -> builder::CreateCustomFieldsDtoTextBoxListOptionsItem {
             Default::default()
         }
@@ -834,6 +849,7 @@ pub mod types {
             struct CreateLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateLocationDtoVisitor {
                 type Value = CreateLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1058,6 +1074,7 @@ pub mod types {
         }
     }
     impl CreateLocationDto {
+        #[inline]
         pub fn builder() -> builder::CreateLocationDto {
             Default::default()
         }
@@ -1838,6 +1855,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateLocationDtoCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -2093,6 +2111,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateLocationDtoCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2350,6 +2369,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2358,6 +2378,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2422,6 +2443,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateLocationSuccessfulResponseDtoVisitor {
                 type Value = CreateLocationSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3423,6 +3445,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateLocationSuccessfulResponseDtoCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -3678,6 +3701,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateLocationSuccessfulResponseDtoCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3935,6 +3959,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateLocationSuccessfulResponseDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3944,6 +3969,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateLocationSuccessfulResponseDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3964,6 +3990,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldDeleteSuccessfulResponseDtoVisitor {
                 type Value = CustomFieldDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4065,6 +4092,7 @@ pub mod types {
             struct CustomFieldSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldSchemaVisitor {
                 type Value = CustomFieldSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4315,6 +4343,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomFieldSchemaModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -4325,6 +4354,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomFieldSchemaModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4337,6 +4367,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomFieldSchemaModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4345,6 +4376,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CustomFieldSchemaModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4365,6 +4397,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldSuccessfulResponseDtoVisitor {
                 type Value = CustomFieldSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4432,6 +4465,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsListSuccessfulResponseDtoVisitor {
                 type Value = CustomFieldsListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4529,6 +4563,7 @@ pub mod types {
             struct CustomRRulesOptionsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomRRulesOptionsVisitor {
                 type Value = CustomRRulesOptions;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4682,6 +4717,7 @@ pub mod types {
         }
     }
     impl CustomRRulesOptions {
+        #[inline]
         pub fn builder() -> builder::CustomRRulesOptions {
             Default::default()
         }
@@ -4742,6 +4778,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("MO"),
@@ -4757,6 +4794,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4774,6 +4812,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4783,6 +4822,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4839,6 +4879,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -4852,6 +4893,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4867,6 +4909,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4876,6 +4919,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4924,6 +4968,7 @@ pub mod types {
             struct CustomRRulesOptionsResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomRRulesOptionsResponseVisitor {
                 type Value = CustomRRulesOptionsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5145,6 +5190,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("MO"),
@@ -5160,6 +5206,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsResponseDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5177,6 +5224,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsResponseDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5186,6 +5234,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsResponseDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5242,6 +5291,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRulesOptionsResponseIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -5255,6 +5305,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRulesOptionsResponseIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5270,6 +5321,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRulesOptionsResponseIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5279,6 +5331,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRulesOptionsResponseIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5299,6 +5352,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomValueDeleteSuccessfulResponseDtoVisitor {
                 type Value = CustomValueDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5370,6 +5424,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomValueIdSuccessfulResponseDtoVisitor {
                 type Value = CustomValueIdSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5443,6 +5498,7 @@ pub mod types {
             struct CustomValueSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomValueSchemaVisitor {
                 type Value = CustomValueSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5557,6 +5613,7 @@ pub mod types {
             struct CustomValuesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomValuesDtoVisitor {
                 type Value = CustomValuesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5606,6 +5663,7 @@ pub mod types {
         }
     }
     impl CustomValuesDto {
+        #[inline]
         pub fn builder() -> builder::CustomValuesDto {
             Default::default()
         }
@@ -5624,6 +5682,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomValuesListSuccessfulResponseDtoVisitor {
                 type Value = CustomValuesListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5698,6 +5757,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteRecurringTaskResponseDtoVisitor {
                 type Value = DeleteRecurringTaskResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5779,6 +5839,7 @@ pub mod types {
             struct EmailTemplateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EmailTemplateSchemaVisitor {
                 type Value = EmailTemplateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5871,6 +5932,7 @@ pub mod types {
             struct FileUploadBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FileUploadBodyVisitor {
                 type Value = FileUploadBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5949,6 +6011,7 @@ pub mod types {
             struct FileUploadResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FileUploadResponseDtoVisitor {
                 type Value = FileUploadResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6053,6 +6116,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAllOrEmailSmsTemplatesType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("sms"),
@@ -6064,6 +6128,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAllOrEmailSmsTemplatesType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6077,6 +6142,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAllOrEmailSmsTemplatesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6086,6 +6152,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAllOrEmailSmsTemplatesType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6107,6 +6174,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetConversationChannelListSuccessfulResponseDtoVisitor {
                 type Value = GetConversationChannelListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6213,6 +6281,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetConversationChannelType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Sms => f.write_str("SMS"),
@@ -6223,6 +6292,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetConversationChannelType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6235,6 +6305,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetConversationChannelType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6243,6 +6314,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetConversationChannelType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6293,6 +6365,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCustomFieldsModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -6304,6 +6377,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCustomFieldsModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6317,6 +6391,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCustomFieldsModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6325,6 +6400,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCustomFieldsModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6357,6 +6433,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetEmailTemplateResponseSchemaVisitor {
                 type Value = GetEmailTemplateResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6523,6 +6600,7 @@ pub mod types {
             struct GetLocationByIdSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLocationByIdSchemaVisitor {
                 type Value = GetLocationByIdSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6814,6 +6892,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLocationByIdSuccessfulResponseDtoVisitor {
                 type Value = GetLocationByIdSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6923,6 +7002,7 @@ pub mod types {
             struct GetLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLocationSchemaVisitor {
                 type Value = GetLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7148,6 +7228,7 @@ pub mod types {
             struct GetSmsTemplateResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetSmsTemplateResponseSchemaVisitor {
                 type Value = GetSmsTemplateResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7290,6 +7371,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTemplatesSuccessfulResponseDtoVisitor {
                 type Value = GetTemplatesSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7386,6 +7468,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetTemplatesSuccessfulResponseDtoTemplatesItemVisitor {
                 type Value = GetTemplatesSuccessfulResponseDtoTemplatesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7537,6 +7620,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationDeletedSuccessfulResponseDtoVisitor {
                 type Value = LocationDeletedSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7620,6 +7704,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTagDeleteSuccessfulResponseDtoVisitor {
                 type Value = LocationTagDeleteSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7691,6 +7776,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTagSuccessfulResponseDtoVisitor {
                 type Value = LocationTagSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7758,6 +7844,7 @@ pub mod types {
             struct LocationTagsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocationTagsSchemaVisitor {
                 type Value = LocationTagsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7847,6 +7934,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTagsSuccessfulResponseDtoVisitor {
                 type Value = LocationTagsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7915,6 +8003,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationTaskListSuccessfulResponseDtoVisitor {
                 type Value = LocationTaskListSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7987,6 +8076,7 @@ pub mod types {
             struct MailgunSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MailgunSchemaVisitor {
                 type Value = MailgunSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8039,6 +8129,7 @@ pub mod types {
         }
     }
     impl MailgunSchema {
+        #[inline]
         pub fn builder() -> builder::MailgunSchema {
             Default::default()
         }
@@ -8059,6 +8150,7 @@ pub mod types {
             struct PermissionsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PermissionsResponseDtoVisitor {
                 type Value = PermissionsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8221,6 +8313,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PermissionsResponseDtoPermissionsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X2WayTextMessaging => f.write_str("2-way-text-messaging"),
@@ -8254,6 +8347,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PermissionsResponseDtoPermissionsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8289,6 +8383,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PermissionsResponseDtoPermissionsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8298,6 +8393,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PermissionsResponseDtoPermissionsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8322,6 +8418,7 @@ pub mod types {
             struct ProspectInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProspectInfoDtoVisitor {
                 type Value = ProspectInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8383,6 +8480,7 @@ pub mod types {
         }
     }
     impl ProspectInfoDto {
+        #[inline]
         pub fn builder() -> builder::ProspectInfoDto {
             Default::default()
         }
@@ -8418,6 +8516,7 @@ pub mod types {
             struct RecurringTaskCreateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringTaskCreateDtoVisitor {
                 type Value = RecurringTaskCreateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8516,6 +8615,7 @@ pub mod types {
         }
     }
     impl RecurringTaskCreateDto {
+        #[inline]
         pub fn builder() -> builder::RecurringTaskCreateDto {
             Default::default()
         }
@@ -8566,6 +8666,7 @@ pub mod types {
             struct RecurringTaskResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringTaskResponseDtoVisitor {
                 type Value = RecurringTaskResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8754,6 +8855,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for RecurringTaskSingleResponseDtoVisitor {
                 type Value = RecurringTaskSingleResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8838,6 +8940,7 @@ pub mod types {
             struct RecurringTaskUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringTaskUpdateDtoVisitor {
                 type Value = RecurringTaskUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8945,6 +9048,7 @@ pub mod types {
         }
     }
     impl RecurringTaskUpdateDto {
+        #[inline]
         pub fn builder() -> builder::RecurringTaskUpdateDto {
             Default::default()
         }
@@ -8962,6 +9066,7 @@ pub mod types {
             struct SearchSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchSuccessfulResponseDtoVisitor {
                 type Value = SearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9036,6 +9141,7 @@ pub mod types {
             struct SettingsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SettingsSchemaVisitor {
                 type Value = SettingsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9145,6 +9251,7 @@ pub mod types {
         }
     }
     impl SettingsSchema {
+        #[inline]
         pub fn builder() -> builder::SettingsSchema {
             Default::default()
         }
@@ -9170,6 +9277,7 @@ pub mod types {
             struct SettingsSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SettingsSchemaResponseVisitor {
                 type Value = SettingsSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9298,6 +9406,7 @@ pub mod types {
             struct SmsTemplateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SmsTemplateSchemaVisitor {
                 type Value = SmsTemplateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9378,6 +9487,7 @@ pub mod types {
             struct SnapshotPutSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SnapshotPutSchemaVisitor {
                 type Value = SnapshotPutSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9431,6 +9541,7 @@ pub mod types {
         }
     }
     impl SnapshotPutSchema {
+        #[inline]
         pub fn builder() -> builder::SnapshotPutSchema {
             Default::default()
         }
@@ -9481,6 +9592,7 @@ pub mod types {
             struct SocialSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SocialSchemaVisitor {
                 type Value = SocialSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9649,6 +9761,7 @@ pub mod types {
         }
     }
     impl SocialSchema {
+        #[inline]
         pub fn builder() -> builder::SocialSchema {
             Default::default()
         }
@@ -9699,6 +9812,7 @@ pub mod types {
             struct SocialSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SocialSchemaResponseVisitor {
                 type Value = SocialSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9885,6 +9999,7 @@ pub mod types {
             struct TagBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TagBodyVisitor {
                 type Value = TagBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9927,6 +10042,7 @@ pub mod types {
         }
     }
     impl TagBody {
+        #[inline]
         pub fn builder() -> builder::TagBody {
             Default::default()
         }
@@ -9965,6 +10081,7 @@ pub mod types {
             struct TaskSearchParamsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TaskSearchParamsDtoVisitor {
                 type Value = TaskSearchParamsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10073,6 +10190,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for TaskSearchParamsDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 assigned_to: Default::default(),
@@ -10086,6 +10204,7 @@ pub mod types {
         }
     }
     impl TaskSearchParamsDto {
+        #[inline]
         pub fn builder() -> builder::TaskSearchParamsDto {
             Default::default()
         }
@@ -10104,6 +10223,7 @@ pub mod types {
             struct TextBoxListOptionsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TextBoxListOptionsSchemaVisitor {
                 type Value = TextBoxListOptionsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10169,6 +10289,7 @@ pub mod types {
         }
     }
     impl TextBoxListOptionsSchema {
+        #[inline]
         pub fn builder() -> builder::TextBoxListOptionsSchema {
             Default::default()
         }
@@ -10189,6 +10310,7 @@ pub mod types {
             struct TwilioSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TwilioSchemaVisitor {
                 type Value = TwilioSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10240,6 +10362,7 @@ pub mod types {
         }
     }
     impl TwilioSchema {
+        #[inline]
         pub fn builder() -> builder::TwilioSchema {
             Default::default()
         }
@@ -10276,6 +10399,7 @@ pub mod types {
             struct UpdateCustomFieldsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomFieldsDtoVisitor {
                 type Value = UpdateCustomFieldsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10397,6 +10521,7 @@ pub mod types {
         }
     }
     impl UpdateCustomFieldsDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomFieldsDto {
             Default::default()
         }
@@ -10442,6 +10567,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCustomFieldsDtoModel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Contact => f.write_str("contact"),
@@ -10452,6 +10578,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCustomFieldsDtoModel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10464,6 +10591,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10472,6 +10600,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateCustomFieldsDtoModel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10489,6 +10618,7 @@ pub mod types {
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
     }
     impl UpdateCustomFieldsDtoTextBoxListOptionsItem {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomFieldsDtoTextBoxListOptionsItem {
             Default::default()
         }
@@ -10553,6 +10683,7 @@ pub mod types {
             struct UpdateLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateLocationDtoVisitor {
                 type Value = UpdateLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10783,6 +10914,7 @@ pub mod types {
         }
     }
     impl UpdateLocationDto {
+        #[inline]
         pub fn builder() -> builder::UpdateLocationDto {
             Default::default()
         }
@@ -11563,6 +11695,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateLocationDtoCountry {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Af => f.write_str("AF"),
@@ -11818,6 +11951,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateLocationDtoCountry {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12075,6 +12209,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12083,6 +12218,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateLocationDtoCountry {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12103,6 +12239,7 @@ pub mod types {
             struct UpdatePermissionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdatePermissionsDtoVisitor {
                 type Value = UpdatePermissionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12153,6 +12290,7 @@ pub mod types {
         }
     }
     impl UpdatePermissionsDto {
+        #[inline]
         pub fn builder() -> builder::UpdatePermissionsDto {
             Default::default()
         }
@@ -12267,6 +12405,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdatePermissionsDtoPermissionsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X2WayTextMessaging => f.write_str("2-way-text-messaging"),
@@ -12300,6 +12439,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdatePermissionsDtoPermissionsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12335,6 +12475,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdatePermissionsDtoPermissionsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12344,6 +12485,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdatePermissionsDtoPermissionsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12386,6 +12528,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomFieldsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accepted_format: Ok(Default::default()),
@@ -12496,6 +12639,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomFieldsDto>
         for super::CreateCustomFieldsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12573,6 +12717,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomFieldsDto>
         for CreateCustomFieldsDto {
+            #[inline]
             fn from(value: super::CreateCustomFieldsDto) -> Self {
                 Self {
                     accepted_format: Ok(value.accepted_format),
@@ -12599,6 +12744,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -12631,6 +12777,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomFieldsDtoTextBoxListOptionsItem>
         for super::CreateCustomFieldsDtoTextBoxListOptionsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomFieldsDtoTextBoxListOptionsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12661,6 +12808,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomFieldsDtoTextBoxListOptionsItem>
         for CreateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn from(value: super::CreateCustomFieldsDtoTextBoxListOptionsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -12733,6 +12881,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -12899,6 +13048,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateLocationDto> for super::CreateLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13017,6 +13167,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateLocationDto> for CreateLocationDto {
+            #[inline]
             fn from(value: super::CreateLocationDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -13076,6 +13227,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomRRulesOptions {
+            #[inline]
             fn default() -> Self {
                 Self {
                     count: Ok(Default::default()),
@@ -13200,6 +13352,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomRRulesOptions>
         for super::CustomRRulesOptions {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomRRulesOptions,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13282,6 +13435,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomRRulesOptions> for CustomRRulesOptions {
+            #[inline]
             fn from(value: super::CustomRRulesOptions) -> Self {
                 Self {
                     count: Ok(value.count),
@@ -13303,6 +13457,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomValuesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -13330,6 +13485,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CustomValuesDto> for super::CustomValuesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomValuesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13358,6 +13514,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomValuesDto> for CustomValuesDto {
+            #[inline]
             fn from(value: super::CustomValuesDto) -> Self {
                 Self {
                     name: Ok(value.name),
@@ -13371,6 +13528,7 @@ pub mod types {
             domain: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for MailgunSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     api_key: Err("no value supplied for api_key".to_string()),
@@ -13398,6 +13556,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<MailgunSchema> for super::MailgunSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MailgunSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13426,6 +13585,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MailgunSchema> for MailgunSchema {
+            #[inline]
             fn from(value: super::MailgunSchema) -> Self {
                 Self {
                     api_key: Ok(value.api_key),
@@ -13446,6 +13606,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ProspectInfoDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     email: Err("no value supplied for email".to_string()),
@@ -13482,6 +13643,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ProspectInfoDto> for super::ProspectInfoDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ProspectInfoDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13522,6 +13684,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ProspectInfoDto> for ProspectInfoDto {
+            #[inline]
             fn from(value: super::ProspectInfoDto) -> Self {
                 Self {
                     email: Ok(value.email),
@@ -13555,6 +13718,7 @@ pub mod types {
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for RecurringTaskCreateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_ids: Ok(Default::default()),
@@ -13633,6 +13797,7 @@ pub mod types {
         impl ::std::convert::TryFrom<RecurringTaskCreateDto>
         for super::RecurringTaskCreateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RecurringTaskCreateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13692,6 +13857,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::RecurringTaskCreateDto>
         for RecurringTaskCreateDto {
+            #[inline]
             fn from(value: super::RecurringTaskCreateDto) -> Self {
                 Self {
                     contact_ids: Ok(value.contact_ids),
@@ -13731,6 +13897,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RecurringTaskUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_ids: Ok(Default::default()),
@@ -13809,6 +13976,7 @@ pub mod types {
         impl ::std::convert::TryFrom<RecurringTaskUpdateDto>
         for super::RecurringTaskUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RecurringTaskUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13868,6 +14036,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::RecurringTaskUpdateDto>
         for RecurringTaskUpdateDto {
+            #[inline]
             fn from(value: super::RecurringTaskUpdateDto) -> Self {
                 Self {
                     contact_ids: Ok(value.contact_ids),
@@ -13899,6 +14068,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SettingsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     allow_duplicate_contact: Ok(Default::default()),
@@ -13956,6 +14126,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SettingsSchema> for super::SettingsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SettingsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14002,6 +14173,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SettingsSchema> for SettingsSchema {
+            #[inline]
             fn from(value: super::SettingsSchema) -> Self {
                 Self {
                     allow_duplicate_contact: Ok(value.allow_duplicate_contact),
@@ -14017,6 +14189,7 @@ pub mod types {
             override_: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for SnapshotPutSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -14044,6 +14217,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SnapshotPutSchema> for super::SnapshotPutSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SnapshotPutSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14072,6 +14246,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SnapshotPutSchema> for SnapshotPutSchema {
+            #[inline]
             fn from(value: super::SnapshotPutSchema) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -14127,6 +14302,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SocialSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     blog_rss: Ok(Default::default()),
@@ -14244,6 +14420,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SocialSchema> for super::SocialSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SocialSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14332,6 +14509,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SocialSchema> for SocialSchema {
+            #[inline]
             fn from(value: super::SocialSchema) -> Self {
                 Self {
                     blog_rss: Ok(value.blog_rss),
@@ -14353,6 +14531,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for TagBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     name: Err("no value supplied for name".to_string()),
@@ -14371,6 +14550,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TagBody> for super::TagBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TagBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14393,6 +14573,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TagBody> for TagBody {
+            #[inline]
             fn from(value: super::TagBody) -> Self {
                 Self { name: Ok(value.name) }
             }
@@ -14423,6 +14604,7 @@ pub mod types {
             skip: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for TaskSearchParamsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -14502,6 +14684,7 @@ pub mod types {
         impl ::std::convert::TryFrom<TaskSearchParamsDto>
         for super::TaskSearchParamsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaskSearchParamsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14566,6 +14749,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TaskSearchParamsDto> for TaskSearchParamsDto {
+            #[inline]
             fn from(value: super::TaskSearchParamsDto) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -14590,6 +14774,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TextBoxListOptionsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     label: Ok(Default::default()),
@@ -14621,6 +14806,7 @@ pub mod types {
         impl ::std::convert::TryFrom<TextBoxListOptionsSchema>
         for super::TextBoxListOptionsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TextBoxListOptionsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14651,6 +14837,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::TextBoxListOptionsSchema>
         for TextBoxListOptionsSchema {
+            #[inline]
             fn from(value: super::TextBoxListOptionsSchema) -> Self {
                 Self {
                     label: Ok(value.label),
@@ -14667,6 +14854,7 @@ pub mod types {
             sid: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for TwilioSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     auth_token: Err("no value supplied for auth_token".to_string()),
@@ -14694,6 +14882,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TwilioSchema> for super::TwilioSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TwilioSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14722,6 +14911,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TwilioSchema> for TwilioSchema {
+            #[inline]
             fn from(value: super::TwilioSchema) -> Self {
                 Self {
                     auth_token: Ok(value.auth_token),
@@ -14759,6 +14949,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomFieldsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accepted_format: Ok(Default::default()),
@@ -14860,6 +15051,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomFieldsDto>
         for super::UpdateCustomFieldsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomFieldsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14931,6 +15123,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDto>
         for UpdateCustomFieldsDto {
+            #[inline]
             fn from(value: super::UpdateCustomFieldsDto) -> Self {
                 Self {
                     accepted_format: Ok(value.accepted_format),
@@ -14956,6 +15149,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -14988,6 +15182,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomFieldsDtoTextBoxListOptionsItem>
         for super::UpdateCustomFieldsDtoTextBoxListOptionsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomFieldsDtoTextBoxListOptionsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15018,6 +15213,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomFieldsDtoTextBoxListOptionsItem>
         for UpdateCustomFieldsDtoTextBoxListOptionsItem {
+            #[inline]
             fn from(value: super::UpdateCustomFieldsDtoTextBoxListOptionsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -15093,6 +15289,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -15258,6 +15455,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateLocationDto> for super::UpdateLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15376,6 +15574,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateLocationDto> for UpdateLocationDto {
+            #[inline]
             fn from(value: super::UpdateLocationDto) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -15405,6 +15604,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdatePermissionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     permissions: Err("no value supplied for permissions".to_string()),
@@ -15429,6 +15629,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdatePermissionsDto>
         for super::UpdatePermissionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdatePermissionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15453,6 +15654,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdatePermissionsDto> for UpdatePermissionsDto {
+            #[inline]
             fn from(value: super::UpdatePermissionsDto) -> Self {
                 Self {
                     permissions: Ok(value.permissions),
@@ -15469,15 +15671,19 @@ pub mod types {
         {
             T::try_from(V).unwrap()
         }
+        #[inline]
         pub(super) fn create_custom_fields_dto_position() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn task_search_params_dto_limit() -> f64 {
             25_f64
         }
+        #[inline]
         pub(super) fn task_search_params_dto_skip() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn update_custom_fields_dto_position() -> f64 {
             0_f64
         }
@@ -15488,6 +15694,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -15496,6 +15703,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -15504,11 +15712,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -15532,6 +15742,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -15548,6 +15759,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -15561,21 +15773,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -15604,6 +15821,7 @@ let response = client.search_locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_locations(&self) -> builder::SearchLocations<'_> {
         builder::SearchLocations::new(self)
     }
@@ -15621,6 +15839,7 @@ let response = client.get_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location(&self) -> builder::GetLocation<'_> {
         builder::GetLocation::new(self)
     }
@@ -15640,6 +15859,7 @@ let response = client.put_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn put_location(&self) -> builder::PutLocation<'_> {
         builder::PutLocation::new(self)
     }
@@ -15659,6 +15879,7 @@ let response = client.delete_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_location(&self) -> builder::DeleteLocation<'_> {
         builder::DeleteLocation::new(self)
     }
@@ -15676,6 +15897,7 @@ let response = client.get_location_permissions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_permissions(&self) -> builder::GetLocationPermissions<'_> {
         builder::GetLocationPermissions::new(self)
     }
@@ -15695,6 +15917,7 @@ let response = client.update_location_permissions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_location_permissions(&self) -> builder::UpdateLocationPermissions<'_> {
         builder::UpdateLocationPermissions::new(self)
     }
@@ -15712,6 +15935,7 @@ let response = client.get_location_tags()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_tags(&self) -> builder::GetLocationTags<'_> {
         builder::GetLocationTags::new(self)
     }
@@ -15731,6 +15955,7 @@ let response = client.create_tag()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_tag(&self) -> builder::CreateTag<'_> {
         builder::CreateTag::new(self)
     }
@@ -15750,6 +15975,7 @@ let response = client.get_tag_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tag_by_id(&self) -> builder::GetTagById<'_> {
         builder::GetTagById::new(self)
     }
@@ -15771,6 +15997,7 @@ let response = client.update_tag()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_tag(&self) -> builder::UpdateTag<'_> {
         builder::UpdateTag::new(self)
     }
@@ -15790,6 +16017,7 @@ let response = client.delete_tag()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_tag(&self) -> builder::DeleteTag<'_> {
         builder::DeleteTag::new(self)
     }
@@ -15809,6 +16037,7 @@ let response = client.task_search()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn task_search(&self) -> builder::TaskSearch<'_> {
         builder::TaskSearch::new(self)
     }
@@ -15828,6 +16057,7 @@ let response = client.get_recurring_task_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_recurring_task_by_id(&self) -> builder::GetRecurringTaskById<'_> {
         builder::GetRecurringTaskById::new(self)
     }
@@ -15849,6 +16079,7 @@ let response = client.update_recurring_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_recurring_task(&self) -> builder::UpdateRecurringTask<'_> {
         builder::UpdateRecurringTask::new(self)
     }
@@ -15868,6 +16099,7 @@ let response = client.delete_recurring_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_recurring_task(&self) -> builder::DeleteRecurringTask<'_> {
         builder::DeleteRecurringTask::new(self)
     }
@@ -15884,6 +16116,7 @@ let response = client.create_recurring_task()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_recurring_task(&self) -> builder::CreateRecurringTask<'_> {
         builder::CreateRecurringTask::new(self)
     }
@@ -15903,6 +16136,7 @@ let response = client.get_custom_fields()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_fields(&self) -> builder::GetCustomFields<'_> {
         builder::GetCustomFields::new(self)
     }
@@ -15922,6 +16156,7 @@ let response = client.create_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_field(&self) -> builder::CreateCustomField<'_> {
         builder::CreateCustomField::new(self)
     }
@@ -15941,6 +16176,7 @@ let response = client.get_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_field(&self) -> builder::GetCustomField<'_> {
         builder::GetCustomField::new(self)
     }
@@ -15962,6 +16198,7 @@ let response = client.update_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_field(&self) -> builder::UpdateCustomField<'_> {
         builder::UpdateCustomField::new(self)
     }
@@ -15981,6 +16218,7 @@ let response = client.delete_custom_field()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_custom_field(&self) -> builder::DeleteCustomField<'_> {
         builder::DeleteCustomField::new(self)
     }
@@ -15997,6 +16235,7 @@ let response = client.upload_file_custom_fields()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_file_custom_fields(&self) -> builder::UploadFileCustomFields<'_> {
         builder::UploadFileCustomFields::new(self)
     }
@@ -16014,6 +16253,7 @@ let response = client.get_custom_values()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_values(&self) -> builder::GetCustomValues<'_> {
         builder::GetCustomValues::new(self)
     }
@@ -16033,6 +16273,7 @@ let response = client.create_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_value(&self) -> builder::CreateCustomValue<'_> {
         builder::CreateCustomValue::new(self)
     }
@@ -16052,6 +16293,7 @@ let response = client.get_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_custom_value(&self) -> builder::GetCustomValue<'_> {
         builder::GetCustomValue::new(self)
     }
@@ -16073,6 +16315,7 @@ let response = client.update_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_value(&self) -> builder::UpdateCustomValue<'_> {
         builder::UpdateCustomValue::new(self)
     }
@@ -16092,6 +16335,7 @@ let response = client.delete_custom_value()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_custom_value(&self) -> builder::DeleteCustomValue<'_> {
         builder::DeleteCustomValue::new(self)
     }
@@ -16107,6 +16351,7 @@ let response = client.get_timezones()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_timezones(&self) -> builder::GetTimezones<'_> {
         builder::GetTimezones::new(self)
     }
@@ -16134,6 +16379,7 @@ let response = client.get_all_or_email_sms_templates()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_all_or_email_sms_templates(
         &self,
     ) -> builder::GetAllOrEmailSmsTemplates<'_> {
@@ -16155,6 +16401,7 @@ let response = client.delete_an_email_sms_template()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_an_email_sms_template(&self) -> builder::DeleteAnEmailSmsTemplate<'_> {
         builder::DeleteAnEmailSmsTemplate::new(self)
     }
@@ -16180,6 +16427,7 @@ let response = client.create_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_location(&self) -> builder::CreateLocation<'_> {
         builder::CreateLocation::new(self)
     }
@@ -16199,6 +16447,7 @@ let response = client.get_conversation_channel()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_conversation_channel(&self) -> builder::GetConversationChannel<'_> {
         builder::GetConversationChannel::new(self)
     }
@@ -16225,6 +16474,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> SearchLocations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16301,13 +16551,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16361,6 +16611,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16380,13 +16631,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16432,6 +16683,7 @@ pub mod builder {
         body: Result<types::builder::UpdateLocationDto, String>,
     }
     impl<'a> PutLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16476,13 +16728,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16534,6 +16786,7 @@ pub mod builder {
         delete_twilio_account: Result<bool, String>,
     }
     impl<'a> DeleteLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16567,13 +16820,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16626,6 +16879,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationPermissions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16645,13 +16899,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/permissions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16697,6 +16951,7 @@ pub mod builder {
         body: Result<types::builder::UpdatePermissionsDto, String>,
     }
     impl<'a> UpdateLocationPermissions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16743,13 +16998,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/permissions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16801,6 +17056,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationTags<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16820,13 +17076,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16872,6 +17128,7 @@ pub mod builder {
         body: Result<types::builder::TagBody, String>,
     }
     impl<'a> CreateTag<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16910,13 +17167,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16966,6 +17223,7 @@ pub mod builder {
         tag_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTagById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16998,13 +17256,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/tags/{tagId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17055,6 +17313,7 @@ pub mod builder {
         body: Result<types::builder::TagBody, String>,
     }
     impl<'a> UpdateTag<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17106,13 +17365,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/tags/{tagId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17166,6 +17425,7 @@ pub mod builder {
         tag_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteTag<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17198,13 +17458,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/tags/{tagId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17254,6 +17514,7 @@ pub mod builder {
         body: Result<types::builder::TaskSearchParamsDto, String>,
     }
     impl<'a> TaskSearch<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17298,13 +17559,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/tasks/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17357,6 +17618,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetRecurringTaskById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17389,13 +17651,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/recurring-tasks/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17446,6 +17708,7 @@ pub mod builder {
         body: Result<types::builder::RecurringTaskUpdateDto, String>,
     }
     impl<'a> UpdateRecurringTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17505,13 +17768,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/recurring-tasks/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17568,6 +17831,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteRecurringTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17600,13 +17864,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/recurring-tasks/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17656,6 +17920,7 @@ pub mod builder {
         body: Result<types::builder::RecurringTaskCreateDto, String>,
     }
     impl<'a> CreateRecurringTask<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17702,13 +17967,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/recurring-tasks`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17761,6 +18026,7 @@ pub mod builder {
         model: Result<Option<types::GetCustomFieldsModel>, String>,
     }
     impl<'a> GetCustomFields<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17793,13 +18059,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customFields`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17847,6 +18113,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomFieldsDto, String>,
     }
     impl<'a> CreateCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17893,13 +18160,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/customFields`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17952,6 +18219,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17984,13 +18252,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customFields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18041,6 +18309,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomFieldsDto, String>,
     }
     impl<'a> UpdateCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18100,13 +18369,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/customFields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18163,6 +18432,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCustomField<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18195,13 +18465,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/customFields/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18251,6 +18521,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadFileCustomFields<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18282,13 +18553,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/customFields/upload`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18341,6 +18612,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomValues<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18360,13 +18632,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customValues`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18412,6 +18684,7 @@ pub mod builder {
         body: Result<types::builder::CustomValuesDto, String>,
     }
     impl<'a> CreateCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18456,13 +18729,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/{locationId}/customValues`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18514,6 +18787,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18546,13 +18820,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/customValues/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18603,6 +18877,7 @@ pub mod builder {
         body: Result<types::builder::CustomValuesDto, String>,
     }
     impl<'a> UpdateCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18660,13 +18935,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/locations/{locationId}/customValues/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18722,6 +18997,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCustomValue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18754,13 +19030,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/customValues/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18809,6 +19085,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetTimezones<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18828,13 +19105,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/timezones`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18881,6 +19158,7 @@ pub mod builder {
         type_: Result<Option<types::GetAllOrEmailSmsTemplatesType>, String>,
     }
     impl<'a> GetAllOrEmailSmsTemplates<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18966,13 +19244,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/templates`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19028,6 +19306,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAnEmailSmsTemplate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19060,13 +19339,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/locations/{locationId}/templates/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19112,6 +19391,7 @@ pub mod builder {
         body: Result<types::builder::CreateLocationDto, String>,
     }
     impl<'a> CreateLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19143,13 +19423,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/locations/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19200,6 +19480,7 @@ pub mod builder {
         type_: Result<types::GetConversationChannelType, String>,
     }
     impl<'a> GetConversationChannel<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -19232,13 +19513,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/locations/{locationId}/conversationChannels/{type}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -19284,9 +19565,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchLocations<'a> {
         type Page = types::SearchSuccessfulResponseDto;
         type Item = types::GetLocationSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_LOCATIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -19296,6 +19579,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -19332,19 +19616,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.locations.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.locations.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -19352,10 +19640,12 @@ pub mod builder {
     }
     impl<'a> SearchLocations<'a> {
         /// Every page of `GET /locations/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /locations/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -19363,9 +19653,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAllOrEmailSmsTemplates<'a> {
         type Page = types::GetTemplatesSuccessfulResponseDto;
         type Item = types::GetTemplatesSuccessfulResponseDtoTemplatesItem;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_ALL_OR_EMAIL_SMS_TEMPLATES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -19375,6 +19667,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -19411,19 +19704,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.templates.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.templates.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -19436,10 +19733,12 @@ pub mod builder {
     }
     impl<'a> GetAllOrEmailSmsTemplates<'a> {
         /// Every page of `GET /locations/{locationId}/templates`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /locations/{locationId}/templates`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -28,6 +28,7 @@ pub mod types {
             struct ChargeResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ChargeResponseVisitor {
                 type Value = ChargeResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -102,6 +103,7 @@ pub mod types {
             struct DeleteChargeResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteChargeResponseVisitor {
                 type Value = DeleteChargeResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -172,6 +174,7 @@ pub mod types {
             struct DeleteIntegrationBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteIntegrationBodyDtoVisitor {
                 type Value = DeleteIntegrationBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -250,6 +253,7 @@ pub mod types {
         }
     }
     impl DeleteIntegrationBodyDto {
+        #[inline]
         pub fn builder() -> builder::DeleteIntegrationBodyDto {
             Default::default()
         }
@@ -268,6 +272,7 @@ pub mod types {
             struct DeleteIntegrationResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteIntegrationResponseVisitor {
                 type Value = DeleteIntegrationResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -340,6 +345,7 @@ pub mod types {
             struct GetChargesResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetChargesResponseVisitor {
                 type Value = GetChargesResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -472,6 +478,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetChargesResponseChargesItemVisitor {
                 type Value = GetChargesResponseChargesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -696,6 +703,7 @@ pub mod types {
             struct GetChargesResponsePaginationVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetChargesResponsePaginationVisitor {
                 type Value = GetChargesResponsePagination;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -787,6 +795,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetInstallerDetailsResponseDtoVisitor {
                 type Value = GetInstallerDetailsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -858,6 +867,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetRebillingConfigResponseDtoVisitor {
                 type Value = GetRebillingConfigResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -965,6 +975,7 @@ pub mod types {
             struct GetSpecificChargeResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetSpecificChargeResponseVisitor {
                 type Value = GetSpecificChargeResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1185,6 +1196,7 @@ pub mod types {
             struct HasFundsResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for HasFundsResponseVisitor {
                 type Value = HasFundsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1282,6 +1294,7 @@ pub mod types {
             struct InstallerDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstallerDetailsDtoVisitor {
                 type Value = InstallerDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1503,6 +1516,7 @@ pub mod types {
             struct InternalServerErrorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InternalServerErrorDtoVisitor {
                 type Value = InternalServerErrorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1625,6 +1639,7 @@ pub mod types {
             struct MigrateConnectionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MigrateConnectionDtoVisitor {
                 type Value = MigrateConnectionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1807,6 +1822,7 @@ pub mod types {
         }
     }
     impl MigrateConnectionDto {
+        #[inline]
         pub fn builder() -> builder::MigrateConnectionDto {
             Default::default()
         }
@@ -1852,6 +1868,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for MigrateConnectionDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Oauth2 => f.write_str("oauth2"),
@@ -1862,6 +1879,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for MigrateConnectionDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1874,6 +1892,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for MigrateConnectionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1882,6 +1901,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for MigrateConnectionDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1906,6 +1926,7 @@ pub mod types {
             struct MigrateConnectionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MigrateConnectionResponseDtoVisitor {
                 type Value = MigrateConnectionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1999,6 +2020,7 @@ pub mod types {
             struct PlansDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PlansDtoVisitor {
                 type Value = PlansDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2101,6 +2123,7 @@ pub mod types {
             struct RaiseChargeBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RaiseChargeBodyDtoVisitor {
                 type Value = RaiseChargeBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2235,6 +2258,7 @@ pub mod types {
         }
     }
     impl RaiseChargeBodyDto {
+        #[inline]
         pub fn builder() -> builder::RaiseChargeBodyDto {
             Default::default()
         }
@@ -2273,6 +2297,7 @@ pub mod types {
             struct SubscriptionPlanDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SubscriptionPlanDtoVisitor {
                 type Value = SubscriptionPlanDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2440,6 +2465,7 @@ pub mod types {
             struct UsagePlanDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UsagePlanDtoVisitor {
                 type Value = UsagePlanDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2644,6 +2670,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UsagePlanDtoPriceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Fixed => f.write_str("fixed"),
@@ -2654,6 +2681,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UsagePlanDtoPriceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2666,6 +2694,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UsagePlanDtoPriceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2674,6 +2703,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UsagePlanDtoPriceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2696,6 +2726,7 @@ pub mod types {
             struct WhitelabelDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WhitelabelDetailsDtoVisitor {
                 type Value = WhitelabelDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2777,6 +2808,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for DeleteIntegrationBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Ok(Default::default()),
@@ -2817,6 +2849,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DeleteIntegrationBodyDto>
         for super::DeleteIntegrationBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteIntegrationBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2858,6 +2891,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DeleteIntegrationBodyDto>
         for DeleteIntegrationBodyDto {
+            #[inline]
             fn from(value: super::DeleteIntegrationBodyDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -2923,6 +2957,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for MigrateConnectionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     access_token: Ok(Default::default()),
@@ -3081,6 +3116,7 @@ pub mod types {
         impl ::std::convert::TryFrom<MigrateConnectionDto>
         for super::MigrateConnectionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MigrateConnectionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3187,6 +3223,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::MigrateConnectionDto> for MigrateConnectionDto {
+            #[inline]
             fn from(value: super::MigrateConnectionDto) -> Self {
                 Self {
                     access_token: Ok(value.access_token),
@@ -3244,6 +3281,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for RaiseChargeBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     app_id: Err("no value supplied for app_id".to_string()),
@@ -3349,6 +3387,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<RaiseChargeBodyDto> for super::RaiseChargeBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RaiseChargeBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3431,6 +3470,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::RaiseChargeBodyDto> for RaiseChargeBodyDto {
+            #[inline]
             fn from(value: super::RaiseChargeBodyDto) -> Self {
                 Self {
                     app_id: Ok(value.app_id),
@@ -3453,6 +3493,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -3461,6 +3502,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -3469,11 +3511,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -3497,6 +3541,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -3513,6 +3558,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -3526,21 +3572,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -3573,6 +3624,7 @@ let response = client.get_charges()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_charges(&self) -> builder::GetCharges<'_> {
         builder::GetCharges::new(self)
     }
@@ -3588,6 +3640,7 @@ let response = client.charge()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn charge(&self) -> builder::Charge<'_> {
         builder::Charge::new(self)
     }
@@ -3605,6 +3658,7 @@ let response = client.get_specific_charge()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_specific_charge(&self) -> builder::GetSpecificCharge<'_> {
         builder::GetSpecificCharge::new(self)
     }
@@ -3622,6 +3676,7 @@ let response = client.delete_charge()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_charge(&self) -> builder::DeleteCharge<'_> {
         builder::DeleteCharge::new(self)
     }
@@ -3636,6 +3691,7 @@ let response = client.has_funds()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn has_funds(&self) -> builder::HasFunds<'_> {
         builder::HasFunds::new(self)
     }
@@ -3653,6 +3709,7 @@ let response = client.get_installer_details()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_installer_details(&self) -> builder::GetInstallerDetails<'_> {
         builder::GetInstallerDetails::new(self)
     }
@@ -3672,6 +3729,7 @@ let response = client.uninstall_application()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn uninstall_application(&self) -> builder::UninstallApplication<'_> {
         builder::UninstallApplication::new(self)
     }
@@ -3691,6 +3749,7 @@ let response = client.get_rebilling_config_for_app()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_rebilling_config_for_app(&self) -> builder::GetRebillingConfigForApp<'_> {
         builder::GetRebillingConfigForApp::new(self)
     }
@@ -3706,6 +3765,7 @@ let response = client.migrate_connection()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn migrate_connection(&self) -> builder::MigrateConnection<'_> {
         builder::MigrateConnection::new(self)
     }
@@ -3734,6 +3794,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCharges<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3832,13 +3893,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/billing/charges`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3905,6 +3966,7 @@ pub mod builder {
         body: Result<types::builder::RaiseChargeBodyDto, String>,
     }
     impl<'a> Charge<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3936,13 +3998,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/marketplace/billing/charges`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3992,6 +4054,7 @@ pub mod builder {
         charge_id: Result<::std::string::String, String>,
     }
     impl<'a> GetSpecificCharge<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4011,13 +4074,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/billing/charges/{chargeId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4062,6 +4125,7 @@ pub mod builder {
         charge_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCharge<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4081,13 +4145,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/marketplace/billing/charges/{chargeId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4131,17 +4195,18 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> HasFunds<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
         ///Sends a `GET` request to `/marketplace/billing/charges/has-funds`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4185,6 +4250,7 @@ pub mod builder {
         app_id: Result<::std::string::String, String>,
     }
     impl<'a> GetInstallerDetails<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4204,13 +4270,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/app/{appId}/installations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4256,6 +4322,7 @@ pub mod builder {
         body: Result<types::builder::DeleteIntegrationBodyDto, String>,
     }
     impl<'a> UninstallApplication<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4302,13 +4369,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/marketplace/app/{appId}/installations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4361,6 +4428,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetRebillingConfigForApp<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4393,13 +4461,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/marketplace/app/{appId}/rebilling-config/location/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4451,6 +4519,7 @@ pub mod builder {
         body: Result<types::builder::MigrateConnectionDto, String>,
     }
     impl<'a> MigrateConnection<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4484,13 +4553,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/marketplace/external-auth/migration`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4535,9 +4604,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetCharges<'a> {
         type Page = types::GetChargesResponse;
         type Item = types::GetChargesResponseChargesItem;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_CHARGES
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -4547,6 +4618,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -4582,19 +4654,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.charges.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.charges.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -4607,10 +4683,12 @@ pub mod builder {
     }
     impl<'a> GetCharges<'a> {
         /// Every page of `GET /marketplace/billing/charges`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /marketplace/billing/charges`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -32,6 +32,7 @@ pub mod types {
             struct AipErrorBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AipErrorBodyDtoVisitor {
                 type Value = AipErrorBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -117,6 +118,7 @@ pub mod types {
             struct AipErrorResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AipErrorResponseDtoVisitor {
                 type Value = AipErrorResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -197,6 +199,7 @@ pub mod types {
             struct GetAccessTokenBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAccessTokenBodyDtoVisitor {
                 type Value = GetAccessTokenBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -312,6 +315,7 @@ pub mod types {
         }
     }
     impl GetAccessTokenBodyDto {
+        #[inline]
         pub fn builder() -> builder::GetAccessTokenBodyDto {
             Default::default()
         }
@@ -360,6 +364,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAccessTokenBodyDtoGrantType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AuthorizationCode => f.write_str("authorization_code"),
@@ -371,6 +376,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAccessTokenBodyDtoGrantType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -384,6 +390,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAccessTokenBodyDtoGrantType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -393,6 +400,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAccessTokenBodyDtoGrantType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -440,6 +448,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetAccessTokenBodyDtoUserType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Company => f.write_str("Company"),
@@ -450,6 +459,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetAccessTokenBodyDtoUserType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -462,6 +472,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetAccessTokenBodyDtoUserType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -471,6 +482,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetAccessTokenBodyDtoUserType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -535,6 +547,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetAccessTokenSuccessfulResponseDtoVisitor {
                 type Value = GetAccessTokenSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -780,6 +793,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetInstalledLocationsSuccessfulResponseDtoVisitor {
                 type Value = GetInstalledLocationsSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -891,6 +905,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetInstalledLocationsV3SuccessfulResponseDtoVisitor {
                 type Value = GetInstalledLocationsV3SuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1007,6 +1022,7 @@ pub mod types {
             struct GetLocationAccessCodeBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLocationAccessCodeBodyDtoVisitor {
                 type Value = GetLocationAccessCodeBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1067,6 +1083,7 @@ pub mod types {
         }
     }
     impl GetLocationAccessCodeBodyDto {
+        #[inline]
         pub fn builder() -> builder::GetLocationAccessCodeBodyDto {
             Default::default()
         }
@@ -1115,6 +1132,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLocationAccessTokenSuccessfulResponseDtoVisitor {
                 type Value = GetLocationAccessTokenSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1324,6 +1342,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetLocationAccessTokenV3SuccessfulResponseDtoVisitor {
                 type Value = GetLocationAccessTokenV3SuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1522,6 +1541,7 @@ pub mod types {
             struct InstalledLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstalledLocationSchemaVisitor {
                 type Value = InstalledLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1654,6 +1674,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for V3InstalledLocationsListMetadataDtoVisitor {
                 type Value = V3InstalledLocationsListMetadataDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1751,6 +1772,7 @@ pub mod types {
             struct V3PaginationMetaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for V3PaginationMetaDtoVisitor {
                 type Value = V3PaginationMetaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1914,6 +1936,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GetAccessTokenBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     client_id: Err("no value supplied for client_id".to_string()),
@@ -2000,6 +2023,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GetAccessTokenBodyDto>
         for super::GetAccessTokenBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetAccessTokenBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2065,6 +2089,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GetAccessTokenBodyDto>
         for GetAccessTokenBodyDto {
+            #[inline]
             fn from(value: super::GetAccessTokenBodyDto) -> Self {
                 Self {
                     client_id: Ok(value.client_id),
@@ -2089,6 +2114,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for GetLocationAccessCodeBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -2120,6 +2146,7 @@ pub mod types {
         impl ::std::convert::TryFrom<GetLocationAccessCodeBodyDto>
         for super::GetLocationAccessCodeBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetLocationAccessCodeBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2150,6 +2177,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::GetLocationAccessCodeBodyDto>
         for GetLocationAccessCodeBodyDto {
+            #[inline]
             fn from(value: super::GetLocationAccessCodeBodyDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -2164,6 +2192,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2172,6 +2201,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -2180,11 +2210,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -2212,6 +2244,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2228,6 +2261,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -2241,21 +2275,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -2274,6 +2313,7 @@ let response = client.get_access_token()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_access_token(&self) -> builder::GetAccessToken<'_> {
         builder::GetAccessToken::new(self)
     }
@@ -2289,6 +2329,7 @@ let response = client.get_location_access_token()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_access_token(&self) -> builder::GetLocationAccessToken<'_> {
         builder::GetLocationAccessToken::new(self)
     }
@@ -2326,6 +2367,7 @@ let response = client.get_installed_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_installed_location(&self) -> builder::GetInstalledLocation<'_> {
         builder::GetInstalledLocation::new(self)
     }
@@ -2348,6 +2390,7 @@ pub mod builder {
         body: Result<types::builder::GetAccessTokenBodyDto, String>,
     }
     impl<'a> GetAccessToken<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2381,13 +2424,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/oauth/token`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2438,6 +2481,7 @@ pub mod builder {
         body: Result<types::builder::GetLocationAccessCodeBodyDto, String>,
     }
     impl<'a> GetLocationAccessToken<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2472,13 +2516,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/oauth/location-token`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2539,6 +2583,7 @@ pub mod builder {
         version_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetInstalledLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2688,13 +2733,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/oauth/installed-locations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2777,9 +2822,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetInstalledLocation<'a> {
         type Page = types::GetInstalledLocationsV3SuccessfulResponseDto;
         type Item = types::InstalledLocationSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_INSTALLED_LOCATION
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -2789,6 +2836,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -2825,19 +2873,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.items.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.items.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -2850,10 +2902,12 @@ pub mod builder {
     }
     impl<'a> GetInstalledLocation<'a> {
         /// Every page of `GET /oauth/installed-locations`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `pageToken` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /oauth/installed-locations`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `pageToken` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -20,6 +20,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for CreateCustomObjectRecordDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -28,6 +29,7 @@ pub mod types {
     }
     impl ::std::convert::From<CreateCustomObjectRecordDto>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: CreateCustomObjectRecordDto) -> Self {
             value.0
         }
@@ -35,6 +37,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for CreateCustomObjectRecordDto {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -69,6 +72,7 @@ pub mod types {
             struct CreateCustomObjectSchemaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomObjectSchemaDtoVisitor {
                 type Value = CreateCustomObjectSchemaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -157,6 +161,7 @@ pub mod types {
         }
     }
     impl CreateCustomObjectSchemaDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomObjectSchemaDto {
             Default::default()
         }
@@ -181,6 +186,7 @@ pub mod types {
             struct CreatedByResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatedByResponseDtoVisitor {
                 type Value = CreatedByResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -285,6 +291,7 @@ pub mod types {
             struct CustomObjectByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomObjectByIdResponseDtoVisitor {
                 type Value = CustomObjectByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -380,6 +387,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomObjectDisplayPropertyDetailsVisitor {
                 type Value = CustomObjectDisplayPropertyDetails;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -446,6 +454,7 @@ pub mod types {
         }
     }
     impl CustomObjectDisplayPropertyDetails {
+        #[inline]
         pub fn builder() -> builder::CustomObjectDisplayPropertyDetails {
             Default::default()
         }
@@ -466,6 +475,7 @@ pub mod types {
             struct CustomObjectLabelDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomObjectLabelDtoVisitor {
                 type Value = CustomObjectLabelDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -522,6 +532,7 @@ pub mod types {
         }
     }
     impl CustomObjectLabelDto {
+        #[inline]
         pub fn builder() -> builder::CustomObjectLabelDto {
             Default::default()
         }
@@ -542,6 +553,7 @@ pub mod types {
             struct CustomObjectLabelDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomObjectLabelDtoResponseVisitor {
                 type Value = CustomObjectLabelDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -622,6 +634,7 @@ pub mod types {
             struct CustomObjectLabelUpdateDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomObjectLabelUpdateDtoVisitor {
                 type Value = CustomObjectLabelUpdateDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -687,6 +700,7 @@ pub mod types {
         }
     }
     impl CustomObjectLabelUpdateDto {
+        #[inline]
         pub fn builder() -> builder::CustomObjectLabelUpdateDto {
             Default::default()
         }
@@ -704,6 +718,7 @@ pub mod types {
             struct CustomObjectListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomObjectListResponseDtoVisitor {
                 type Value = CustomObjectListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -770,6 +785,7 @@ pub mod types {
             struct CustomObjectResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomObjectResponseDtoVisitor {
                 type Value = CustomObjectResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -883,6 +899,7 @@ pub mod types {
             struct ICustomFieldVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ICustomFieldVisitor {
                 type Value = ICustomField;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1178,6 +1195,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ICustomFieldAcceptedFormats {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pdf => f.write_str(".pdf"),
@@ -1197,6 +1215,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ICustomFieldAcceptedFormats {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1218,6 +1237,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ICustomFieldAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1226,6 +1246,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ICustomFieldAcceptedFormats {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1303,6 +1324,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ICustomFieldDataType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Text => f.write_str("TEXT"),
@@ -1323,6 +1345,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ICustomFieldDataType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1345,6 +1368,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ICustomFieldDataType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1353,6 +1377,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ICustomFieldDataType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1402,6 +1427,7 @@ pub mod types {
             struct ICustomObjectSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ICustomObjectSchemaVisitor {
                 type Value = ICustomObjectSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1598,6 +1624,7 @@ pub mod types {
             struct IRecordSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IRecordSchemaVisitor {
                 type Value = IRecordSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1723,6 +1750,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ObjectRecordDeleteResponseDtoVisitor {
                 type Value = ObjectRecordDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1805,6 +1833,7 @@ pub mod types {
             struct OptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OptionDtoVisitor {
                 type Value = OptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1888,6 +1917,7 @@ pub mod types {
             struct RecordByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecordByIdResponseDtoVisitor {
                 type Value = RecordByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1988,6 +2018,7 @@ pub mod types {
             struct RecordResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecordResponseDtoVisitor {
                 type Value = RecordResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2188,6 +2219,7 @@ pub mod types {
             struct SearchRecordResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchRecordResponseDtoVisitor {
                 type Value = SearchRecordResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2279,6 +2311,7 @@ pub mod types {
             struct SearchRecordsBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchRecordsBodyVisitor {
                 type Value = SearchRecordsBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2359,6 +2392,7 @@ pub mod types {
         }
     }
     impl SearchRecordsBody {
+        #[inline]
         pub fn builder() -> builder::SearchRecordsBody {
             Default::default()
         }
@@ -2371,6 +2405,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for UpdateCustomObjectRecordDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -2379,6 +2414,7 @@ pub mod types {
     }
     impl ::std::convert::From<UpdateCustomObjectRecordDto>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: UpdateCustomObjectRecordDto) -> Self {
             value.0
         }
@@ -2386,6 +2422,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for UpdateCustomObjectRecordDto {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -2417,6 +2454,7 @@ pub mod types {
             struct UpdateCustomObjectSchemaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCustomObjectSchemaDtoVisitor {
                 type Value = UpdateCustomObjectSchemaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2501,6 +2539,7 @@ pub mod types {
         }
     }
     impl UpdateCustomObjectSchemaDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomObjectSchemaDto {
             Default::default()
         }
@@ -2528,6 +2567,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomObjectSchemaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -2595,6 +2635,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomObjectSchemaDto>
         for super::CreateCustomObjectSchemaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomObjectSchemaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2650,6 +2691,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomObjectSchemaDto>
         for CreateCustomObjectSchemaDto {
+            #[inline]
             fn from(value: super::CreateCustomObjectSchemaDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -2672,6 +2714,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomObjectDisplayPropertyDetails {
+            #[inline]
             fn default() -> Self {
                 Self {
                     data_type: Err("no value supplied for data_type".to_string()),
@@ -2709,6 +2752,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomObjectDisplayPropertyDetails>
         for super::CustomObjectDisplayPropertyDetails {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomObjectDisplayPropertyDetails,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2744,6 +2788,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomObjectDisplayPropertyDetails>
         for CustomObjectDisplayPropertyDetails {
+            #[inline]
             fn from(value: super::CustomObjectDisplayPropertyDetails) -> Self {
                 Self {
                     data_type: Ok(value.data_type),
@@ -2761,6 +2806,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomObjectLabelDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     plural: Err("no value supplied for plural".to_string()),
@@ -2789,6 +2835,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomObjectLabelDto>
         for super::CustomObjectLabelDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomObjectLabelDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2818,6 +2865,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomObjectLabelDto> for CustomObjectLabelDto {
+            #[inline]
             fn from(value: super::CustomObjectLabelDto) -> Self {
                 Self {
                     plural: Ok(value.plural),
@@ -2837,6 +2885,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomObjectLabelUpdateDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     plural: Ok(Default::default()),
@@ -2865,6 +2914,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomObjectLabelUpdateDto>
         for super::CustomObjectLabelUpdateDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomObjectLabelUpdateDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -2895,6 +2945,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomObjectLabelUpdateDto>
         for CustomObjectLabelUpdateDto {
+            #[inline]
             fn from(value: super::CustomObjectLabelUpdateDto) -> Self {
                 Self {
                     plural: Ok(value.plural),
@@ -2917,6 +2968,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SearchRecordsBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -2977,6 +3029,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SearchRecordsBody> for super::SearchRecordsBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SearchRecordsBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3029,6 +3082,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SearchRecordsBody> for SearchRecordsBody {
+            #[inline]
             fn from(value: super::SearchRecordsBody) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -3059,6 +3113,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomObjectSchemaDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -3118,6 +3173,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomObjectSchemaDto>
         for super::UpdateCustomObjectSchemaDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomObjectSchemaDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3165,6 +3221,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomObjectSchemaDto>
         for UpdateCustomObjectSchemaDto {
+            #[inline]
             fn from(value: super::UpdateCustomObjectSchemaDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -3181,6 +3238,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -3189,6 +3247,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -3197,11 +3256,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -3225,6 +3286,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -3241,6 +3303,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -3254,21 +3317,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -3293,6 +3361,7 @@ let response = client.get_object_schema_by_key()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_object_schema_by_key(&self) -> builder::GetObjectSchemaByKey<'_> {
         builder::GetObjectSchemaByKey::new(self)
     }
@@ -3312,6 +3381,7 @@ let response = client.update_custom_object()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_custom_object(&self) -> builder::UpdateCustomObject<'_> {
         builder::UpdateCustomObject::new(self)
     }
@@ -3331,6 +3401,7 @@ let response = client.get_record_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_record_by_id(&self) -> builder::GetRecordById<'_> {
         builder::GetRecordById::new(self)
     }
@@ -3354,6 +3425,7 @@ let response = client.update_object_record()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_object_record(&self) -> builder::UpdateObjectRecord<'_> {
         builder::UpdateObjectRecord::new(self)
     }
@@ -3373,6 +3445,7 @@ let response = client.delete_object_record()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_object_record(&self) -> builder::DeleteObjectRecord<'_> {
         builder::DeleteObjectRecord::new(self)
     }
@@ -3392,6 +3465,7 @@ let response = client.create_object_record()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_object_record(&self) -> builder::CreateObjectRecord<'_> {
         builder::CreateObjectRecord::new(self)
     }
@@ -3411,6 +3485,7 @@ let response = client.search_object_records()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_object_records(&self) -> builder::SearchObjectRecords<'_> {
         builder::SearchObjectRecords::new(self)
     }
@@ -3428,6 +3503,7 @@ let response = client.get_object_by_location_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_object_by_location_id(&self) -> builder::GetObjectByLocationId<'_> {
         builder::GetObjectByLocationId::new(self)
     }
@@ -3443,6 +3519,7 @@ let response = client.create_custom_object_schema()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_custom_object_schema(&self) -> builder::CreateCustomObjectSchema<'_> {
         builder::CreateCustomObjectSchema::new(self)
     }
@@ -3467,6 +3544,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetObjectSchemaByKey<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3513,13 +3591,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/objects/{key}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3576,6 +3654,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomObjectSchemaDto, String>,
     }
     impl<'a> UpdateCustomObject<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3623,13 +3702,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/objects/{key}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3682,6 +3761,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetRecordById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3714,13 +3794,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/objects/{schemaKey}/records/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3772,6 +3852,7 @@ pub mod builder {
         body: Result<types::UpdateCustomObjectRecordDto, String>,
     }
     impl<'a> UpdateObjectRecord<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3830,13 +3911,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/objects/{schemaKey}/records/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3892,6 +3973,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteObjectRecord<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -3924,13 +4006,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/objects/{schemaKey}/records/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -3980,6 +4062,7 @@ pub mod builder {
         body: Result<types::CreateCustomObjectRecordDto, String>,
     }
     impl<'a> CreateObjectRecord<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4012,13 +4095,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/objects/{schemaKey}/records`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4066,6 +4149,7 @@ pub mod builder {
         body: Result<types::builder::SearchRecordsBody, String>,
     }
     impl<'a> SearchObjectRecords<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4110,13 +4194,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/objects/{schemaKey}/records/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4167,6 +4251,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetObjectByLocationId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4186,13 +4271,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/objects/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -4240,6 +4325,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomObjectSchemaDto, String>,
     }
     impl<'a> CreateCustomObjectSchema<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -4274,13 +4360,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/objects/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

@@ -37,6 +37,7 @@ pub mod types {
             struct AdditionalDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AdditionalDetailsDtoVisitor {
                 type Value = AdditionalDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -108,6 +109,7 @@ pub mod types {
         }
     }
     impl AdditionalDetailsDto {
+        #[inline]
         pub fn builder() -> builder::AdditionalDetailsDto {
             Default::default()
         }
@@ -131,6 +133,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateAddFollowersSuccessfulResponseDtoVisitor {
                 type Value = CreateAddFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -246,6 +249,7 @@ pub mod types {
             struct CreateDtoV3Visitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateDtoV3Visitor {
                 type Value = CreateDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -398,6 +402,7 @@ pub mod types {
         }
     }
     impl CreateDtoV3 {
+        #[inline]
         pub fn builder() -> builder::CreateDtoV3 {
             Default::default()
         }
@@ -416,6 +421,7 @@ pub mod types {
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchemaV3>,
     }
     impl CreateDtoV3CustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::CreateDtoV3CustomFieldsItem {
             Default::default()
         }
@@ -470,6 +476,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateDtoV3Status {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -483,6 +490,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateDtoV3Status {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -498,6 +506,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateDtoV3Status {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -506,6 +515,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateDtoV3Status {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -528,6 +538,7 @@ pub mod types {
             struct CustomFieldResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomFieldResponseSchemaVisitor {
                 type Value = CustomFieldResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -612,6 +623,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputArraySchemaV3Visitor {
                 type Value = CustomFieldsInputArraySchemaV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -680,6 +692,7 @@ pub mod types {
         }
     }
     impl CustomFieldsInputArraySchemaV3 {
+        #[inline]
         pub fn builder() -> builder::CustomFieldsInputArraySchemaV3 {
             Default::default()
         }
@@ -703,6 +716,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputObjectSchemaV3Visitor {
                 type Value = CustomFieldsInputObjectSchemaV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -772,6 +786,7 @@ pub mod types {
         }
     }
     impl CustomFieldsInputObjectSchemaV3 {
+        #[inline]
         pub fn builder() -> builder::CustomFieldsInputObjectSchemaV3 {
             Default::default()
         }
@@ -795,6 +810,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomFieldsInputStringSchemaV3Visitor {
                 type Value = CustomFieldsInputStringSchemaV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -873,6 +889,7 @@ pub mod types {
         }
     }
     impl CustomFieldsInputStringSchemaV3 {
+        #[inline]
         pub fn builder() -> builder::CustomFieldsInputStringSchemaV3 {
             Default::default()
         }
@@ -896,6 +913,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteFollowersSuccessfulResponseDtoVisitor {
                 type Value = DeleteFollowersSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -983,6 +1001,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteUpdateOpportunitySuccessfulResponseDtoVisitor {
                 type Value = DeleteUpdateOpportunitySuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1068,6 +1087,7 @@ pub mod types {
             struct FollowersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FollowersDtoVisitor {
                 type Value = FollowersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1113,6 +1133,7 @@ pub mod types {
         }
     }
     impl FollowersDto {
+        #[inline]
         pub fn builder() -> builder::FollowersDto {
             Default::default()
         }
@@ -1132,6 +1153,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPipelinesSuccessfulResponseDtoVisitor {
                 type Value = GetPipelinesSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1200,6 +1222,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetPostOpportunitySuccessfulResponseDtoVisitor {
                 type Value = GetPostOpportunitySuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1285,6 +1308,7 @@ pub mod types {
             struct LostReasonResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LostReasonResponseSchemaVisitor {
                 type Value = LostReasonResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1404,6 +1428,7 @@ pub mod types {
             struct LostReasonsResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LostReasonsResponseSchemaVisitor {
                 type Value = LostReasonsResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1500,6 +1525,7 @@ pub mod types {
             struct OpportunitySearchBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OpportunitySearchBodyDtoVisitor {
                 type Value = OpportunitySearchBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1587,6 +1613,7 @@ pub mod types {
         }
     }
     impl OpportunitySearchBodyDto {
+        #[inline]
         pub fn builder() -> builder::OpportunitySearchBodyDto {
             Default::default()
         }
@@ -1632,6 +1659,7 @@ pub mod types {
             struct PipelinesResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PipelinesResponseSchemaVisitor {
                 type Value = PipelinesResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1818,6 +1846,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PipelinesResponseSchemaColorRenderMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Dot => f.write_str("dot"),
@@ -1829,6 +1858,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PipelinesResponseSchemaColorRenderMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1842,6 +1872,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PipelinesResponseSchemaColorRenderMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1851,6 +1882,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PipelinesResponseSchemaColorRenderMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1873,6 +1905,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PipelinesResponseSchemaStagesItemVisitor {
                 type Value = PipelinesResponseSchemaStagesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1979,6 +2012,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostSearchSuccessfulResponseDtoVisitor {
                 type Value = PostSearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2099,6 +2133,7 @@ pub mod types {
             struct SearchMetaResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchMetaResponseSchemaVisitor {
                 type Value = SearchMetaResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2256,6 +2291,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SearchOpportunitiesContactResponseSchemaVisitor {
                 type Value = SearchOpportunitiesContactResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2492,6 +2528,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SearchOpportunitiesResponseSchemaVisitor {
                 type Value = SearchOpportunitiesResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2997,6 +3034,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SearchOpportunityStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -3010,6 +3048,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SearchOpportunityStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3025,6 +3064,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SearchOpportunityStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3033,6 +3073,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for SearchOpportunityStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3059,6 +3100,7 @@ pub mod types {
             struct SearchSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchSuccessfulResponseDtoVisitor {
                 type Value = SearchSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3167,6 +3209,7 @@ pub mod types {
             struct StageAggregationResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StageAggregationResponseDtoVisitor {
                 type Value = StageAggregationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3332,6 +3375,7 @@ pub mod types {
             struct UpdateOpportunityDtoV3Visitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateOpportunityDtoV3Visitor {
                 type Value = UpdateOpportunityDtoV3;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3486,6 +3530,7 @@ pub mod types {
         }
     }
     impl UpdateOpportunityDtoV3 {
+        #[inline]
         pub fn builder() -> builder::UpdateOpportunityDtoV3 {
             Default::default()
         }
@@ -3504,6 +3549,7 @@ pub mod types {
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchemaV3>,
     }
     impl UpdateOpportunityDtoV3CustomFieldsItem {
+        #[inline]
         pub fn builder() -> builder::UpdateOpportunityDtoV3CustomFieldsItem {
             Default::default()
         }
@@ -3558,6 +3604,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateOpportunityDtoV3Status {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -3571,6 +3618,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateOpportunityDtoV3Status {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3586,6 +3634,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateOpportunityDtoV3Status {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3595,6 +3644,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateOpportunityDtoV3Status {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3617,6 +3667,7 @@ pub mod types {
             struct UpdateStatusDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateStatusDtoVisitor {
                 type Value = UpdateStatusDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3672,6 +3723,7 @@ pub mod types {
         }
     }
     impl UpdateStatusDto {
+        #[inline]
         pub fn builder() -> builder::UpdateStatusDto {
             Default::default()
         }
@@ -3726,6 +3778,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateStatusDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -3739,6 +3792,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateStatusDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3754,6 +3808,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3762,6 +3817,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateStatusDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3826,6 +3882,7 @@ pub mod types {
             struct UpsertOpportunityDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpsertOpportunityDtoVisitor {
                 type Value = UpsertOpportunityDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4026,6 +4083,7 @@ pub mod types {
         }
     }
     impl UpsertOpportunityDto {
+        #[inline]
         pub fn builder() -> builder::UpsertOpportunityDto {
             Default::default()
         }
@@ -4071,6 +4129,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoFollowersActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Add => f.write_str("add"),
@@ -4081,6 +4140,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertOpportunityDtoFollowersActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4093,6 +4153,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertOpportunityDtoFollowersActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4102,6 +4163,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpsertOpportunityDtoFollowersActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4158,6 +4220,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpsertOpportunityDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Open => f.write_str("open"),
@@ -4171,6 +4234,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpsertOpportunityDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4186,6 +4250,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpsertOpportunityDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4194,6 +4259,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpsertOpportunityDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4217,6 +4283,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpsertOpportunitySuccessfulResponseDtoVisitor {
                 type Value = UpsertOpportunitySuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4292,6 +4359,7 @@ pub mod types {
             un_read_conversations: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for AdditionalDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_events: Err(
@@ -4348,6 +4416,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AdditionalDetailsDto>
         for super::AdditionalDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AdditionalDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4394,6 +4463,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AdditionalDetailsDto> for AdditionalDetailsDto {
+            #[inline]
             fn from(value: super::AdditionalDetailsDto) -> Self {
                 Self {
                     calendar_events: Ok(value.calendar_events),
@@ -4448,6 +4518,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateDtoV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -4582,6 +4653,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateDtoV3> for super::CreateDtoV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateDtoV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4670,6 +4742,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateDtoV3> for CreateDtoV3 {
+            #[inline]
             fn from(value: super::CreateDtoV3) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -4702,6 +4775,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateDtoV3CustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -4745,6 +4819,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateDtoV3CustomFieldsItem>
         for super::CreateDtoV3CustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateDtoV3CustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4786,6 +4861,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateDtoV3CustomFieldsItem>
         for CreateDtoV3CustomFieldsItem {
+            #[inline]
             fn from(value: super::CreateDtoV3CustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -4807,6 +4883,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomFieldsInputArraySchemaV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -4847,6 +4924,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomFieldsInputArraySchemaV3>
         for super::CustomFieldsInputArraySchemaV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomFieldsInputArraySchemaV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4882,6 +4960,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomFieldsInputArraySchemaV3>
         for CustomFieldsInputArraySchemaV3 {
+            #[inline]
             fn from(value: super::CustomFieldsInputArraySchemaV3) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -4903,6 +4982,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomFieldsInputObjectSchemaV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -4945,6 +5025,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomFieldsInputObjectSchemaV3>
         for super::CustomFieldsInputObjectSchemaV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomFieldsInputObjectSchemaV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4980,6 +5061,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomFieldsInputObjectSchemaV3>
         for CustomFieldsInputObjectSchemaV3 {
+            #[inline]
             fn from(value: super::CustomFieldsInputObjectSchemaV3) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -5004,6 +5086,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomFieldsInputStringSchemaV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     field_value: Ok(Default::default()),
@@ -5044,6 +5127,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomFieldsInputStringSchemaV3>
         for super::CustomFieldsInputStringSchemaV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomFieldsInputStringSchemaV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5079,6 +5163,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomFieldsInputStringSchemaV3>
         for CustomFieldsInputStringSchemaV3 {
+            #[inline]
             fn from(value: super::CustomFieldsInputStringSchemaV3) -> Self {
                 Self {
                     field_value: Ok(value.field_value),
@@ -5095,6 +5180,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FollowersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     followers: Err("no value supplied for followers".to_string()),
@@ -5113,6 +5199,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FollowersDto> for super::FollowersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FollowersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5135,6 +5222,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FollowersDto> for FollowersDto {
+            #[inline]
             fn from(value: super::FollowersDto) -> Self {
                 Self {
                     followers: Ok(value.followers),
@@ -5160,6 +5248,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for OpportunitySearchBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     additional_details: Err(
@@ -5235,6 +5324,7 @@ pub mod types {
         impl ::std::convert::TryFrom<OpportunitySearchBodyDto>
         for super::OpportunitySearchBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpportunitySearchBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5294,6 +5384,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::OpportunitySearchBodyDto>
         for OpportunitySearchBodyDto {
+            #[inline]
             fn from(value: super::OpportunitySearchBodyDto) -> Self {
                 Self {
                     additional_details: Ok(value.additional_details),
@@ -5345,6 +5436,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateOpportunityDtoV3 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -5461,6 +5553,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateOpportunityDtoV3>
         for super::UpdateOpportunityDtoV3 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateOpportunityDtoV3,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5538,6 +5631,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateOpportunityDtoV3>
         for UpdateOpportunityDtoV3 {
+            #[inline]
             fn from(value: super::UpdateOpportunityDtoV3) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -5568,6 +5662,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateOpportunityDtoV3CustomFieldsItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     subtype_0: Ok(Default::default()),
@@ -5611,6 +5706,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateOpportunityDtoV3CustomFieldsItem>
         for super::UpdateOpportunityDtoV3CustomFieldsItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateOpportunityDtoV3CustomFieldsItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5652,6 +5748,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateOpportunityDtoV3CustomFieldsItem>
         for UpdateOpportunityDtoV3CustomFieldsItem {
+            #[inline]
             fn from(value: super::UpdateOpportunityDtoV3CustomFieldsItem) -> Self {
                 Self {
                     subtype_0: Ok(value.subtype_0),
@@ -5672,6 +5769,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateStatusDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     lost_reason_id: Ok(Default::default()),
@@ -5702,6 +5800,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateStatusDto> for super::UpdateStatusDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateStatusDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5731,6 +5830,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateStatusDto> for UpdateStatusDto {
+            #[inline]
             fn from(value: super::UpdateStatusDto) -> Self {
                 Self {
                     lost_reason_id: Ok(value.lost_reason_id),
@@ -5795,6 +5895,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpsertOpportunityDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     assigned_to: Ok(Default::default()),
@@ -5971,6 +6072,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpsertOpportunityDto>
         for super::UpsertOpportunityDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpsertOpportunityDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6077,6 +6179,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpsertOpportunityDto> for UpsertOpportunityDto {
+            #[inline]
             fn from(value: super::UpsertOpportunityDto) -> Self {
                 Self {
                     assigned_to: Ok(value.assigned_to),
@@ -6103,6 +6206,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -6111,6 +6215,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -6119,11 +6224,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -6151,6 +6258,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -6167,6 +6275,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -6180,21 +6289,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -6227,6 +6341,7 @@ let response = client.get_lost_reason()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_lost_reason(&self) -> builder::GetLostReason<'_> {
         builder::GetLostReason::new(self)
     }
@@ -6282,6 +6397,7 @@ let response = client.search_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_opportunity(&self) -> builder::SearchOpportunity<'_> {
         builder::SearchOpportunity::new(self)
     }
@@ -6297,6 +6413,7 @@ let response = client.search_opportunities_advanced()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_opportunities_advanced(
         &self,
     ) -> builder::SearchOpportunitiesAdvanced<'_> {
@@ -6316,6 +6433,7 @@ let response = client.get_pipelines()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_pipelines(&self) -> builder::GetPipelines<'_> {
         builder::GetPipelines::new(self)
     }
@@ -6333,6 +6451,7 @@ let response = client.get_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_opportunity(&self) -> builder::GetOpportunity<'_> {
         builder::GetOpportunity::new(self)
     }
@@ -6352,6 +6471,7 @@ let response = client.update_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_opportunity(&self) -> builder::UpdateOpportunity<'_> {
         builder::UpdateOpportunity::new(self)
     }
@@ -6369,6 +6489,7 @@ let response = client.delete_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_opportunity(&self) -> builder::DeleteOpportunity<'_> {
         builder::DeleteOpportunity::new(self)
     }
@@ -6388,6 +6509,7 @@ let response = client.update_opportunity_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_opportunity_status(&self) -> builder::UpdateOpportunityStatus<'_> {
         builder::UpdateOpportunityStatus::new(self)
     }
@@ -6403,6 +6525,7 @@ let response = client.upsert_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upsert_opportunity(&self) -> builder::UpsertOpportunity<'_> {
         builder::UpsertOpportunity::new(self)
     }
@@ -6422,6 +6545,7 @@ let response = client.add_followers_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn add_followers_opportunity(&self) -> builder::AddFollowersOpportunity<'_> {
         builder::AddFollowersOpportunity::new(self)
     }
@@ -6443,6 +6567,7 @@ let response = client.remove_followers_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn remove_followers_opportunity(
         &self,
     ) -> builder::RemoveFollowersOpportunity<'_> {
@@ -6460,6 +6585,7 @@ let response = client.create_opportunity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_opportunity(&self) -> builder::CreateOpportunity<'_> {
         builder::CreateOpportunity::new(self)
     }
@@ -6488,6 +6614,7 @@ pub mod builder {
         skip: Result<Option<i64>, String>,
     }
     impl<'a> GetLostReason<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6582,13 +6709,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/lost-reason`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6676,6 +6803,7 @@ pub mod builder {
         status: Result<Option<types::SearchOpportunityStatus>, String>,
     }
     impl<'a> SearchOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6947,13 +7075,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7086,6 +7214,7 @@ pub mod builder {
         body: Result<types::builder::OpportunitySearchBodyDto, String>,
     }
     impl<'a> SearchOpportunitiesAdvanced<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7119,13 +7248,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7176,6 +7305,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetPipelines<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7195,13 +7325,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/pipelines`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7249,6 +7379,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7268,13 +7399,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/opportunities/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7320,6 +7451,7 @@ pub mod builder {
         body: Result<types::builder::UpdateOpportunityDtoV3, String>,
     }
     impl<'a> UpdateOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7366,13 +7498,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/opportunities/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7424,6 +7556,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7443,13 +7576,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/opportunities/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7495,6 +7628,7 @@ pub mod builder {
         body: Result<types::builder::UpdateStatusDto, String>,
     }
     impl<'a> UpdateOpportunityStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7539,13 +7673,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/opportunities/{id}/status`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7596,6 +7730,7 @@ pub mod builder {
         body: Result<types::builder::UpsertOpportunityDto, String>,
     }
     impl<'a> UpsertOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7629,13 +7764,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/upsert`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7687,6 +7822,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> AddFollowersOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7729,13 +7865,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/{id}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7788,6 +7924,7 @@ pub mod builder {
         body: Result<types::builder::FollowersDto, String>,
     }
     impl<'a> RemoveFollowersOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7843,13 +7980,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/opportunities/{id}/followers`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7908,6 +8045,7 @@ pub mod builder {
         body: Result<types::builder::CreateDtoV3, String>,
     }
     impl<'a> CreateOpportunity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7937,13 +8075,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/opportunities/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7987,9 +8125,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetLostReason<'a> {
         type Page = types::LostReasonsResponseSchema;
         type Item = types::LostReasonResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_LOST_REASON
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -7999,6 +8139,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -8035,19 +8176,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.lost_reasons.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.lost_reasons.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -8060,10 +8205,12 @@ pub mod builder {
     }
     impl<'a> GetLostReason<'a> {
         /// Every page of `GET /opportunities/lost-reason`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /opportunities/lost-reason`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -8071,9 +8218,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchOpportunity<'a> {
         type Page = types::SearchSuccessfulResponseDto;
         type Item = types::SearchOpportunitiesResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_OPPORTUNITY
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -8084,6 +8233,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -8130,19 +8280,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.opportunities.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.opportunities.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(&mut envelope, "meta", &page.meta);
@@ -8151,10 +8305,12 @@ pub mod builder {
     }
     impl<'a> SearchOpportunity<'a> {
         /// Every page of `GET /opportunities/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by the cursor `startAfter` + `startAfterId` each answer names.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /opportunities/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by the cursor `startAfter` + `startAfterId` each answer names.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

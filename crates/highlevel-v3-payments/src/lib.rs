@@ -28,6 +28,7 @@ pub mod types {
             struct AmountSummaryVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AmountSummaryVisitor {
                 type Value = AmountSummary;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -106,6 +107,7 @@ pub mod types {
             struct ApplyToFuturePaymentsConfigVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ApplyToFuturePaymentsConfigVisitor {
                 type Value = ApplyToFuturePaymentsConfig;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -172,6 +174,7 @@ pub mod types {
         }
     }
     impl ApplyToFuturePaymentsConfig {
+        #[inline]
         pub fn builder() -> builder::ApplyToFuturePaymentsConfig {
             Default::default()
         }
@@ -195,6 +198,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ApplyToFuturePaymentsConfigDtoVisitor {
                 type Value = ApplyToFuturePaymentsConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -313,6 +317,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Forever => f.write_str("forever"),
@@ -323,6 +328,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ApplyToFuturePaymentsConfigDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -335,6 +341,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ApplyToFuturePaymentsConfigDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -344,6 +351,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ApplyToFuturePaymentsConfigDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -388,6 +396,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigDurationType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Months => f.write_str("months"),
@@ -397,6 +406,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ApplyToFuturePaymentsConfigDurationType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -408,6 +418,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ApplyToFuturePaymentsConfigDurationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -417,6 +428,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ApplyToFuturePaymentsConfigDurationType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -464,6 +476,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ApplyToFuturePaymentsConfigType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Forever => f.write_str("forever"),
@@ -474,6 +487,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ApplyToFuturePaymentsConfigType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -486,6 +500,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ApplyToFuturePaymentsConfigType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -495,6 +510,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ApplyToFuturePaymentsConfigType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -516,6 +532,7 @@ pub mod types {
             struct CardDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CardDtoVisitor {
                 type Value = CardDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -564,6 +581,7 @@ pub mod types {
         }
     }
     impl CardDto {
+        #[inline]
         pub fn builder() -> builder::CardDto {
             Default::default()
         }
@@ -612,6 +630,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CardDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Visa => f.write_str("visa"),
@@ -623,6 +642,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CardDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -636,6 +656,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CardDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -644,6 +665,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CardDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -664,6 +686,7 @@ pub mod types {
             struct ChequeDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ChequeDtoVisitor {
                 type Value = ChequeDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -706,6 +729,7 @@ pub mod types {
         }
     }
     impl ChequeDto {
+        #[inline]
         pub fn builder() -> builder::ChequeDto {
             Default::default()
         }
@@ -727,6 +751,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ConnectCustomProvidersConfigDtoVisitor {
                 type Value = ConnectCustomProvidersConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -781,6 +806,7 @@ pub mod types {
         }
     }
     impl ConnectCustomProvidersConfigDto {
+        #[inline]
         pub fn builder() -> builder::ConnectCustomProvidersConfigDto {
             Default::default()
         }
@@ -838,6 +864,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ConnectCustomProvidersResponseSchemaVisitor {
                 type Value = ConnectCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1114,6 +1141,7 @@ pub mod types {
             struct CouponDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CouponDtoVisitor {
                 type Value = CouponDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1442,6 +1470,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CouponDtoDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -1452,6 +1481,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CouponDtoDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1464,6 +1494,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CouponDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1472,6 +1503,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CouponDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1522,6 +1554,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CouponDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Scheduled => f.write_str("scheduled"),
@@ -1533,6 +1566,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CouponDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1546,6 +1580,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CouponDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1554,6 +1589,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CouponDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1620,6 +1656,7 @@ pub mod types {
             struct CreateCouponParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCouponParamsVisitor {
                 type Value = CreateCouponParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1802,6 +1839,7 @@ pub mod types {
         }
     }
     impl CreateCouponParams {
+        #[inline]
         pub fn builder() -> builder::CreateCouponParams {
             Default::default()
         }
@@ -1844,6 +1882,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -1853,6 +1892,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1864,6 +1904,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1872,6 +1913,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1919,6 +1961,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponParamsDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -1929,6 +1972,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponParamsDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1941,6 +1985,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1950,6 +1995,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2025,6 +2071,7 @@ pub mod types {
             struct CreateCouponResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCouponResponseDtoVisitor {
                 type Value = CreateCouponResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2334,6 +2381,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -2344,6 +2392,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponResponseDtoDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2356,6 +2405,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponResponseDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2365,6 +2415,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCouponResponseDtoDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2415,6 +2466,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateCouponResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Scheduled => f.write_str("scheduled"),
@@ -2426,6 +2478,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCouponResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2439,6 +2492,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCouponResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2448,6 +2502,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateCouponResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2485,6 +2540,7 @@ pub mod types {
             struct CreateCustomProvidersDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCustomProvidersDtoVisitor {
                 type Value = CreateCustomProvidersDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2582,6 +2638,7 @@ pub mod types {
         }
     }
     impl CreateCustomProvidersDto {
+        #[inline]
         pub fn builder() -> builder::CreateCustomProvidersDto {
             Default::default()
         }
@@ -2639,6 +2696,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateCustomProvidersResponseSchemaVisitor {
                 type Value = CreateCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2867,6 +2925,7 @@ pub mod types {
             struct CreateFulfillmentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateFulfillmentDtoVisitor {
                 type Value = CreateFulfillmentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2947,6 +3006,7 @@ pub mod types {
         }
     }
     impl CreateFulfillmentDto {
+        #[inline]
         pub fn builder() -> builder::CreateFulfillmentDto {
             Default::default()
         }
@@ -2989,6 +3049,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateFulfillmentDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -2998,6 +3059,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateFulfillmentDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3009,6 +3071,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateFulfillmentDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3017,6 +3080,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateFulfillmentDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3039,6 +3103,7 @@ pub mod types {
             struct CreateFulfillmentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateFulfillmentResponseDtoVisitor {
                 type Value = CreateFulfillmentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3138,6 +3203,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateWhiteLabelIntegrationProviderDtoVisitor {
                 type Value = CreateWhiteLabelIntegrationProviderDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3241,6 +3307,7 @@ pub mod types {
         }
     }
     impl CreateWhiteLabelIntegrationProviderDto {
+        #[inline]
         pub fn builder() -> builder::CreateWhiteLabelIntegrationProviderDto {
             Default::default()
         }
@@ -3284,6 +3351,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -3293,6 +3361,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateWhiteLabelIntegrationProviderDtoAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3305,6 +3374,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CreateWhiteLabelIntegrationProviderDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3314,6 +3384,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateWhiteLabelIntegrationProviderDtoAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3362,6 +3433,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateWhiteLabelIntegrationProviderDtoProvider {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::AuthorizeNet => f.write_str("authorize-net"),
@@ -3372,6 +3444,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateWhiteLabelIntegrationProviderDtoProvider {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3385,6 +3458,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CreateWhiteLabelIntegrationProviderDtoProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3394,6 +3468,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateWhiteLabelIntegrationProviderDtoProvider {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3444,6 +3519,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateWhitelabelIntegrationResponseDtoVisitor {
                 type Value = CreateWhitelabelIntegrationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3624,6 +3700,7 @@ pub mod types {
             struct CustomProviderKeysVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomProviderKeysVisitor {
                 type Value = CustomProviderKeys;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3683,6 +3760,7 @@ pub mod types {
         }
     }
     impl CustomProviderKeys {
+        #[inline]
         pub fn builder() -> builder::CustomProviderKeys {
             Default::default()
         }
@@ -3732,6 +3810,7 @@ pub mod types {
             struct CustomRRuleOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomRRuleOptionsDtoVisitor {
                 type Value = CustomRRuleOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3971,6 +4050,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoDayOfWeek {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Mo => f.write_str("mo"),
@@ -3986,6 +4066,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoDayOfWeek {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4003,6 +4084,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4012,6 +4094,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoDayOfWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4074,6 +4157,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoIntervalType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Yearly => f.write_str("yearly"),
@@ -4089,6 +4173,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoIntervalType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4106,6 +4191,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4115,6 +4201,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoIntervalType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4192,6 +4279,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomRRuleOptionsDtoMonthOfYear {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Jan => f.write_str("jan"),
@@ -4212,6 +4300,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomRRuleOptionsDtoMonthOfYear {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4234,6 +4323,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomRRuleOptionsDtoMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4243,6 +4333,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomRRuleOptionsDtoMonthOfYear {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4317,6 +4408,7 @@ pub mod types {
             struct DefaultPriceResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultPriceResponseDtoVisitor {
                 type Value = DefaultPriceResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4607,6 +4699,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DefaultPriceResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneTime => f.write_str("one_time"),
@@ -4617,6 +4710,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DefaultPriceResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4629,6 +4723,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DefaultPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4637,6 +4732,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DefaultPriceResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4709,6 +4805,7 @@ pub mod types {
             struct DefaultProductResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DefaultProductResponseDtoVisitor {
                 type Value = DefaultProductResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4974,6 +5071,7 @@ pub mod types {
             struct DeleteCouponParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteCouponParamsVisitor {
                 type Value = DeleteCouponParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5036,6 +5134,7 @@ pub mod types {
         }
     }
     impl DeleteCouponParams {
+        #[inline]
         pub fn builder() -> builder::DeleteCouponParams {
             Default::default()
         }
@@ -5078,6 +5177,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for DeleteCouponParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5087,6 +5187,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for DeleteCouponParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5098,6 +5199,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for DeleteCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5106,6 +5208,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5128,6 +5231,7 @@ pub mod types {
             struct DeleteCouponResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteCouponResponseDtoVisitor {
                 type Value = DeleteCouponResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5207,6 +5311,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteCustomProvidersConfigDtoVisitor {
                 type Value = DeleteCustomProvidersConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5258,6 +5363,7 @@ pub mod types {
         }
     }
     impl DeleteCustomProvidersConfigDto {
+        #[inline]
         pub fn builder() -> builder::DeleteCustomProvidersConfigDto {
             Default::default()
         }
@@ -5277,6 +5383,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteCustomProvidersResponseSchemaVisitor {
                 type Value = DeleteCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5349,6 +5456,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DisconnectCustomProvidersResponseSchemaVisitor {
                 type Value = DisconnectCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5428,6 +5536,7 @@ pub mod types {
             struct FulfilledItemVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfilledItemVisitor {
                 type Value = FulfilledItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5539,6 +5648,7 @@ pub mod types {
             struct FulfillmentItemsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentItemsVisitor {
                 type Value = FulfillmentItems;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5591,6 +5701,7 @@ pub mod types {
         }
     }
     impl FulfillmentItems {
+        #[inline]
         pub fn builder() -> builder::FulfillmentItems {
             Default::default()
         }
@@ -5630,6 +5741,7 @@ pub mod types {
             struct FulfillmentSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentSchemaVisitor {
                 type Value = FulfillmentSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5791,6 +5903,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for FulfillmentSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -5800,6 +5913,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for FulfillmentSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5811,6 +5925,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for FulfillmentSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5819,6 +5934,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for FulfillmentSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5847,6 +5963,7 @@ pub mod types {
             struct FulfillmentTrackingVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentTrackingVisitor {
                 type Value = FulfillmentTracking;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5924,6 +6041,7 @@ pub mod types {
         }
     }
     impl FulfillmentTracking {
+        #[inline]
         pub fn builder() -> builder::FulfillmentTracking {
             Default::default()
         }
@@ -5950,6 +6068,7 @@ pub mod types {
             struct FulfillmentTrackingResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FulfillmentTrackingResponseVisitor {
                 type Value = FulfillmentTrackingResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6065,6 +6184,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCouponAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6074,6 +6194,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCouponAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6085,6 +6206,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCouponAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6093,6 +6215,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCouponAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6152,6 +6275,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetCustomProvidersResponseSchemaVisitor {
                 type Value = GetCustomProvidersResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6434,6 +6558,7 @@ pub mod types {
             struct GetOrderResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetOrderResponseSchemaVisitor {
                 type Value = GetOrderResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6809,6 +6934,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetSubscriptionByIdAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -6818,6 +6944,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetSubscriptionByIdAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6829,6 +6956,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetSubscriptionByIdAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6837,6 +6965,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetSubscriptionByIdAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6941,6 +7070,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSubscriptionResponseSchemaVisitor {
                 type Value = GetSubscriptionResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7425,6 +7555,7 @@ pub mod types {
             struct GetTxnResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTxnResponseSchemaVisitor {
                 type Value = GetTxnResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7872,6 +8003,7 @@ pub mod types {
             struct IntegrationProviderSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IntegrationProviderSchemaVisitor {
                 type Value = IntegrationProviderSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8070,6 +8202,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListCouponsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8079,6 +8212,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListCouponsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8090,6 +8224,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListCouponsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8098,6 +8233,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListCouponsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8122,6 +8258,7 @@ pub mod types {
             struct ListCouponsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListCouponsResponseDtoVisitor {
                 type Value = ListCouponsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8241,6 +8378,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListCouponsStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Scheduled => f.write_str("scheduled"),
@@ -8252,6 +8390,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListCouponsStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8265,6 +8404,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListCouponsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8273,6 +8413,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListCouponsStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8295,6 +8436,7 @@ pub mod types {
             struct ListFulfillmentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListFulfillmentResponseDtoVisitor {
                 type Value = ListFulfillmentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8397,6 +8539,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListIntegrationProvidersAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8406,6 +8549,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListIntegrationProvidersAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8417,6 +8561,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListIntegrationProvidersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8426,6 +8571,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListIntegrationProvidersAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8470,6 +8616,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListOrderFulfillmentAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8479,6 +8626,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListOrderFulfillmentAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8490,6 +8638,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListOrderFulfillmentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8498,6 +8647,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListOrderFulfillmentAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8542,6 +8692,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListOrderNotesAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8551,6 +8702,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListOrderNotesAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8562,6 +8714,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListOrderNotesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8570,6 +8723,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListOrderNotesAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8623,6 +8777,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListOrdersPaymentStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Paid => f.write_str("paid"),
@@ -8635,6 +8790,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListOrdersPaymentStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8649,6 +8805,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListOrdersPaymentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8657,6 +8814,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListOrdersPaymentStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8679,6 +8837,7 @@ pub mod types {
             struct ListOrdersResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListOrdersResponseDtoVisitor {
                 type Value = ListOrdersResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8758,6 +8917,7 @@ pub mod types {
             struct ListSubscriptionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListSubscriptionResponseDtoVisitor {
                 type Value = ListSubscriptionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8860,6 +9020,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListSubscriptionsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -8869,6 +9030,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListSubscriptionsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8880,6 +9042,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListSubscriptionsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8888,6 +9051,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for ListSubscriptionsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8910,6 +9074,7 @@ pub mod types {
             struct ListTxnsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListTxnsResponseDtoVisitor {
                 type Value = ListTxnsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8989,6 +9154,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListWhitelabelIntegrationProviderResponseDtoVisitor {
                 type Value = ListWhitelabelIntegrationProviderResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9066,6 +9232,7 @@ pub mod types {
             struct MembershipOfferDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MembershipOfferDtoVisitor {
                 type Value = MembershipOfferDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9229,6 +9396,7 @@ pub mod types {
             struct OrderResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OrderResponseSchemaVisitor {
                 type Value = OrderResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9585,6 +9753,7 @@ pub mod types {
             struct OrderSourceVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OrderSourceVisitor {
                 type Value = OrderSource;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9768,6 +9937,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OrderSourceSubType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneStepOrderForm => f.write_str("one_step_order_form"),
@@ -9795,6 +9965,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OrderSourceSubType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9824,6 +9995,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OrderSourceSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9832,6 +10004,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OrderSourceSubType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9918,6 +10091,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for OrderSourceType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Funnel => f.write_str("funnel"),
@@ -9941,6 +10115,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for OrderSourceType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9966,6 +10141,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for OrderSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9974,6 +10150,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for OrderSourceType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10020,6 +10197,7 @@ pub mod types {
             struct PostRecordOrderPaymentBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostRecordOrderPaymentBodyVisitor {
                 type Value = PostRecordOrderPaymentBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10151,6 +10329,7 @@ pub mod types {
         }
     }
     impl PostRecordOrderPaymentBody {
+        #[inline]
         pub fn builder() -> builder::PostRecordOrderPaymentBody {
             Default::default()
         }
@@ -10193,6 +10372,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -10202,6 +10382,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PostRecordOrderPaymentBodyAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10213,6 +10394,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PostRecordOrderPaymentBodyAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10222,6 +10404,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PostRecordOrderPaymentBodyAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10278,6 +10461,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PostRecordOrderPaymentBodyMode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Cash => f.write_str("cash"),
@@ -10291,6 +10475,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PostRecordOrderPaymentBodyMode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10306,6 +10491,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PostRecordOrderPaymentBodyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10315,6 +10501,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PostRecordOrderPaymentBodyMode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10336,6 +10523,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PostRecordOrderPaymentResponseVisitor {
                 type Value = PostRecordOrderPaymentResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10407,6 +10595,7 @@ pub mod types {
             struct ProductLabelDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductLabelDtoVisitor {
                 type Value = ProductLabelDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10497,6 +10686,7 @@ pub mod types {
             struct ProductVariantDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductVariantDtoVisitor {
                 type Value = ProductVariantDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10588,6 +10778,7 @@ pub mod types {
             struct ProductVariantOptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ProductVariantOptionDtoVisitor {
                 type Value = ProductVariantOptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10667,6 +10858,7 @@ pub mod types {
             struct RecurringDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RecurringDtoVisitor {
                 type Value = RecurringDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10773,6 +10965,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for RecurringDtoInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Day => f.write_str("day"),
@@ -10785,6 +10978,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for RecurringDtoInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10799,6 +10993,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for RecurringDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10807,6 +11002,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for RecurringDtoInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10827,6 +11023,7 @@ pub mod types {
             struct ScheduleOptionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduleOptionsDtoVisitor {
                 type Value = ScheduleOptionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10978,6 +11175,7 @@ pub mod types {
             struct SubscriptionResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SubscriptionResponseSchemaVisitor {
                 type Value = SubscriptionResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11364,6 +11562,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SubscriptionResponseSchemaAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -11373,6 +11572,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SubscriptionResponseSchemaAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11384,6 +11584,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SubscriptionResponseSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11393,6 +11594,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SubscriptionResponseSchemaAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11504,6 +11706,7 @@ pub mod types {
             struct TxnResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TxnResponseSchemaVisitor {
                 type Value = TxnResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11992,6 +12195,7 @@ pub mod types {
             struct UpdateCouponParamsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCouponParamsVisitor {
                 type Value = UpdateCouponParams;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12180,6 +12384,7 @@ pub mod types {
         }
     }
     impl UpdateCouponParams {
+        #[inline]
         pub fn builder() -> builder::UpdateCouponParams {
             Default::default()
         }
@@ -12222,6 +12427,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCouponParamsAltType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Location => f.write_str("location"),
@@ -12231,6 +12437,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCouponParamsAltType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12242,6 +12449,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12250,6 +12458,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateCouponParamsAltType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12297,6 +12506,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateCouponParamsDiscountType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Percentage => f.write_str("percentage"),
@@ -12307,6 +12517,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateCouponParamsDiscountType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12319,6 +12530,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12328,6 +12540,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateCouponParamsDiscountType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12357,6 +12570,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCustomProviderCapabilitiesDtoVisitor {
                 type Value = UpdateCustomProviderCapabilitiesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12440,6 +12654,7 @@ pub mod types {
         }
     }
     impl UpdateCustomProviderCapabilitiesDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCustomProviderCapabilitiesDto {
             Default::default()
         }
@@ -12460,6 +12675,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCustomProviderCapabilitiesResponseSchemaVisitor {
                 type Value = UpdateCustomProviderCapabilitiesResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12537,6 +12753,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ApplyToFuturePaymentsConfig {
+            #[inline]
             fn default() -> Self {
                 Self {
                     duration: Err("no value supplied for duration".to_string()),
@@ -12581,6 +12798,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ApplyToFuturePaymentsConfig>
         for super::ApplyToFuturePaymentsConfig {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ApplyToFuturePaymentsConfig,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12622,6 +12840,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ApplyToFuturePaymentsConfig>
         for ApplyToFuturePaymentsConfig {
+            #[inline]
             fn from(value: super::ApplyToFuturePaymentsConfig) -> Self {
                 Self {
                     duration: Ok(value.duration),
@@ -12636,6 +12855,7 @@ pub mod types {
             type_: ::std::result::Result<super::CardDtoType, ::std::string::String>,
         }
         impl ::std::default::Default for CardDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     last4: Err("no value supplied for last4".to_string()),
@@ -12663,6 +12883,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CardDto> for super::CardDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CardDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12691,6 +12912,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CardDto> for CardDto {
+            #[inline]
             fn from(value: super::CardDto) -> Self {
                 Self {
                     last4: Ok(value.last4),
@@ -12703,6 +12925,7 @@ pub mod types {
             number: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ChequeDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     number: Err("no value supplied for number".to_string()),
@@ -12721,6 +12944,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<ChequeDto> for super::ChequeDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ChequeDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12743,6 +12967,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::ChequeDto> for ChequeDto {
+            #[inline]
             fn from(value: super::ChequeDto) -> Self {
                 Self { number: Ok(value.number) }
             }
@@ -12759,6 +12984,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ConnectCustomProvidersConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     live: Err("no value supplied for live".to_string()),
@@ -12787,6 +13013,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ConnectCustomProvidersConfigDto>
         for super::ConnectCustomProvidersConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ConnectCustomProvidersConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12817,6 +13044,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ConnectCustomProvidersConfigDto>
         for ConnectCustomProvidersConfigDto {
+            #[inline]
             fn from(value: super::ConnectCustomProvidersConfigDto) -> Self {
                 Self {
                     live: Ok(value.live),
@@ -12870,6 +13098,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCouponParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13046,6 +13275,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateCouponParams> for super::CreateCouponParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13160,6 +13390,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateCouponParams> for CreateCouponParams {
+            #[inline]
             fn from(value: super::CreateCouponParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13207,6 +13438,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateCustomProvidersDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Err("no value supplied for description".to_string()),
@@ -13283,6 +13515,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateCustomProvidersDto>
         for super::CreateCustomProvidersDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCustomProvidersDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13344,6 +13577,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateCustomProvidersDto>
         for CreateCustomProvidersDto {
+            #[inline]
             fn from(value: super::CreateCustomProvidersDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -13375,6 +13609,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateFulfillmentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13435,6 +13670,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateFulfillmentDto>
         for super::CreateFulfillmentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateFulfillmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13487,6 +13723,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateFulfillmentDto> for CreateFulfillmentDto {
+            #[inline]
             fn from(value: super::CreateFulfillmentDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13523,6 +13760,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CreateWhiteLabelIntegrationProviderDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13606,6 +13844,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateWhiteLabelIntegrationProviderDto>
         for super::CreateWhiteLabelIntegrationProviderDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateWhiteLabelIntegrationProviderDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13671,6 +13910,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateWhiteLabelIntegrationProviderDto>
         for CreateWhiteLabelIntegrationProviderDto {
+            #[inline]
             fn from(value: super::CreateWhiteLabelIntegrationProviderDto) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13692,6 +13932,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomProviderKeys {
+            #[inline]
             fn default() -> Self {
                 Self {
                     api_key: Err("no value supplied for api_key".to_string()),
@@ -13724,6 +13965,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CustomProviderKeys> for super::CustomProviderKeys {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomProviderKeys,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13753,6 +13995,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CustomProviderKeys> for CustomProviderKeys {
+            #[inline]
             fn from(value: super::CustomProviderKeys) -> Self {
                 Self {
                     api_key: Ok(value.api_key),
@@ -13770,6 +14013,7 @@ pub mod types {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for DeleteCouponParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -13806,6 +14050,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<DeleteCouponParams> for super::DeleteCouponParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13840,6 +14085,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::DeleteCouponParams> for DeleteCouponParams {
+            #[inline]
             fn from(value: super::DeleteCouponParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -13853,6 +14099,7 @@ pub mod types {
             live_mode: ::std::result::Result<::serde_json::Value, ::std::string::String>,
         }
         impl ::std::default::Default for DeleteCustomProvidersConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     live_mode: Err("no value supplied for live_mode".to_string()),
@@ -13872,6 +14119,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DeleteCustomProvidersConfigDto>
         for super::DeleteCustomProvidersConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeleteCustomProvidersConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13897,6 +14145,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DeleteCustomProvidersConfigDto>
         for DeleteCustomProvidersConfigDto {
+            #[inline]
             fn from(value: super::DeleteCustomProvidersConfigDto) -> Self {
                 Self {
                     live_mode: Ok(value.live_mode),
@@ -13912,6 +14161,7 @@ pub mod types {
             qty: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for FulfillmentItems {
+            #[inline]
             fn default() -> Self {
                 Self {
                     price_id: Err("no value supplied for price_id".to_string()),
@@ -13939,6 +14189,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FulfillmentItems> for super::FulfillmentItems {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FulfillmentItems,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13967,6 +14218,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FulfillmentItems> for FulfillmentItems {
+            #[inline]
             fn from(value: super::FulfillmentItems) -> Self {
                 Self {
                     price_id: Ok(value.price_id),
@@ -13990,6 +14242,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for FulfillmentTracking {
+            #[inline]
             fn default() -> Self {
                 Self {
                     shipping_carrier: Ok(Default::default()),
@@ -14036,6 +14289,7 @@ pub mod types {
         impl ::std::convert::TryFrom<FulfillmentTracking>
         for super::FulfillmentTracking {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FulfillmentTracking,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14076,6 +14330,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FulfillmentTracking> for FulfillmentTracking {
+            #[inline]
             fn from(value: super::FulfillmentTracking) -> Self {
                 Self {
                     shipping_carrier: Ok(value.shipping_carrier),
@@ -14121,6 +14376,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PostRecordOrderPaymentBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -14217,6 +14473,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PostRecordOrderPaymentBody>
         for super::PostRecordOrderPaymentBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostRecordOrderPaymentBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14294,6 +14551,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PostRecordOrderPaymentBody>
         for PostRecordOrderPaymentBody {
+            #[inline]
             fn from(value: super::PostRecordOrderPaymentBody) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -14355,6 +14613,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCouponParams {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_id: Err("no value supplied for alt_id".to_string()),
@@ -14540,6 +14799,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateCouponParams> for super::UpdateCouponParams {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCouponParams,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14660,6 +14920,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateCouponParams> for UpdateCouponParams {
+            #[inline]
             fn from(value: super::UpdateCouponParams) -> Self {
                 Self {
                     alt_id: Ok(value.alt_id),
@@ -14699,6 +14960,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateCustomProviderCapabilitiesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Ok(Default::default()),
@@ -14745,6 +15007,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateCustomProviderCapabilitiesDto>
         for super::UpdateCustomProviderCapabilitiesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCustomProviderCapabilitiesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14788,6 +15051,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateCustomProviderCapabilitiesDto>
         for UpdateCustomProviderCapabilitiesDto {
+            #[inline]
             fn from(value: super::UpdateCustomProviderCapabilitiesDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -14811,6 +15075,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -14819,6 +15084,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -14827,11 +15093,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -14855,6 +15123,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -14871,6 +15140,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -14884,21 +15154,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -14925,6 +15200,7 @@ let response = client.list_integration_providers()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_integration_providers(&self) -> builder::ListIntegrationProviders<'_> {
         builder::ListIntegrationProviders::new(self)
     }
@@ -14940,6 +15216,7 @@ let response = client.create_integration_provider()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_integration_provider(&self) -> builder::CreateIntegrationProvider<'_> {
         builder::CreateIntegrationProvider::new(self)
     }
@@ -14981,6 +15258,7 @@ let response = client.list_orders()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_orders(&self) -> builder::ListOrders<'_> {
         builder::ListOrders::new(self)
     }
@@ -15002,6 +15280,7 @@ let response = client.get_order_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_order_by_id(&self) -> builder::GetOrderById<'_> {
         builder::GetOrderById::new(self)
     }
@@ -15021,6 +15300,7 @@ let response = client.record_order_payment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn record_order_payment(&self) -> builder::RecordOrderPayment<'_> {
         builder::RecordOrderPayment::new(self)
     }
@@ -15042,6 +15322,7 @@ let response = client.list_order_fulfillment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_order_fulfillment(&self) -> builder::ListOrderFulfillment<'_> {
         builder::ListOrderFulfillment::new(self)
     }
@@ -15061,6 +15342,7 @@ let response = client.create_order_fulfillment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_order_fulfillment(&self) -> builder::CreateOrderFulfillment<'_> {
         builder::CreateOrderFulfillment::new(self)
     }
@@ -15082,6 +15364,7 @@ let response = client.list_order_notes()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_order_notes(&self) -> builder::ListOrderNotes<'_> {
         builder::ListOrderNotes::new(self)
     }
@@ -15125,6 +15408,7 @@ let response = client.list_transactions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_transactions(&self) -> builder::ListTransactions<'_> {
         builder::ListTransactions::new(self)
     }
@@ -15148,6 +15432,7 @@ let response = client.get_transaction_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_transaction_by_id(&self) -> builder::GetTransactionById<'_> {
         builder::GetTransactionById::new(self)
     }
@@ -15189,6 +15474,7 @@ let response = client.list_subscriptions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_subscriptions(&self) -> builder::ListSubscriptions<'_> {
         builder::ListSubscriptions::new(self)
     }
@@ -15210,6 +15496,7 @@ let response = client.get_subscription_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_subscription_by_id(&self) -> builder::GetSubscriptionById<'_> {
         builder::GetSubscriptionById::new(self)
     }
@@ -15237,6 +15524,7 @@ let response = client.list_coupons()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_coupons(&self) -> builder::ListCoupons<'_> {
         builder::ListCoupons::new(self)
     }
@@ -15260,6 +15548,7 @@ let response = client.get_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_coupon(&self) -> builder::GetCoupon<'_> {
         builder::GetCoupon::new(self)
     }
@@ -15275,6 +15564,7 @@ let response = client.update_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_coupon(&self) -> builder::UpdateCoupon<'_> {
         builder::UpdateCoupon::new(self)
     }
@@ -15290,6 +15580,7 @@ let response = client.create_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_coupon(&self) -> builder::CreateCoupon<'_> {
         builder::CreateCoupon::new(self)
     }
@@ -15305,6 +15596,7 @@ let response = client.delete_coupon()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_coupon(&self) -> builder::DeleteCoupon<'_> {
         builder::DeleteCoupon::new(self)
     }
@@ -15324,6 +15616,7 @@ let response = client.create_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_integration(&self) -> builder::CreateIntegration<'_> {
         builder::CreateIntegration::new(self)
     }
@@ -15341,6 +15634,7 @@ let response = client.delete_integration()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_integration(&self) -> builder::DeleteIntegration<'_> {
         builder::DeleteIntegration::new(self)
     }
@@ -15358,6 +15652,7 @@ let response = client.fetch_config()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_config(&self) -> builder::FetchConfig<'_> {
         builder::FetchConfig::new(self)
     }
@@ -15377,6 +15672,7 @@ let response = client.create_config()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_config(&self) -> builder::CreateConfig<'_> {
         builder::CreateConfig::new(self)
     }
@@ -15396,6 +15692,7 @@ let response = client.disconnect_config()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn disconnect_config(&self) -> builder::DisconnectConfig<'_> {
         builder::DisconnectConfig::new(self)
     }
@@ -15411,6 +15708,7 @@ let response = client.custom_provider_marketplace_app_update_capabilities()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn custom_provider_marketplace_app_update_capabilities(
         &self,
     ) -> builder::CustomProviderMarketplaceAppUpdateCapabilities<'_> {
@@ -15438,6 +15736,7 @@ pub mod builder {
         offset: Result<Option<i64>, String>,
     }
     impl<'a> ListIntegrationProviders<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15492,13 +15791,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/integrations/provider/whitelabel`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15550,6 +15849,7 @@ pub mod builder {
         body: Result<types::builder::CreateWhiteLabelIntegrationProviderDto, String>,
     }
     impl<'a> CreateIntegrationProvider<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15584,13 +15884,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/integrations/provider/whitelabel`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15653,6 +15953,7 @@ pub mod builder {
         status: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListOrders<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15834,13 +16135,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15942,6 +16243,7 @@ pub mod builder {
         location_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetOrderById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15988,13 +16290,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders/{orderId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16046,6 +16348,7 @@ pub mod builder {
         body: Result<types::builder::PostRecordOrderPaymentBody, String>,
     }
     impl<'a> RecordOrderPayment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16093,13 +16396,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/orders/{orderId}/record-payment`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16153,6 +16456,7 @@ pub mod builder {
         alt_type: Result<types::ListOrderFulfillmentAltType, String>,
     }
     impl<'a> ListOrderFulfillment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16198,13 +16502,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders/{orderId}/fulfillments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16254,6 +16558,7 @@ pub mod builder {
         body: Result<types::builder::CreateFulfillmentDto, String>,
     }
     impl<'a> CreateOrderFulfillment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16300,13 +16605,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/orders/{orderId}/fulfillments`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16360,6 +16665,7 @@ pub mod builder {
         alt_type: Result<types::ListOrderNotesAltType, String>,
     }
     impl<'a> ListOrderNotes<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16405,13 +16711,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/orders/{orderId}/notes`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16470,6 +16776,7 @@ pub mod builder {
         subscription_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListTransactions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16664,13 +16971,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/transactions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16782,6 +17089,7 @@ pub mod builder {
         location_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetTransactionById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -16841,13 +17149,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/transactions/{transactionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -16912,6 +17220,7 @@ pub mod builder {
         start_at: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListSubscriptions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17092,13 +17401,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/subscriptions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17199,6 +17508,7 @@ pub mod builder {
         alt_type: Result<types::GetSubscriptionByIdAltType, String>,
     }
     impl<'a> GetSubscriptionById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17244,13 +17554,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/subscriptions/{subscriptionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17304,6 +17614,7 @@ pub mod builder {
         status: Result<Option<types::ListCouponsStatus>, String>,
     }
     impl<'a> ListCoupons<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17384,13 +17695,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/coupon/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17449,6 +17760,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17506,13 +17818,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17564,6 +17876,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCouponParams, String>,
     }
     impl<'a> UpdateCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17595,13 +17908,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17651,6 +17964,7 @@ pub mod builder {
         body: Result<types::builder::CreateCouponParams, String>,
     }
     impl<'a> CreateCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17682,13 +17996,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17738,6 +18052,7 @@ pub mod builder {
         body: Result<types::builder::DeleteCouponParams, String>,
     }
     impl<'a> DeleteCoupon<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17769,13 +18084,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/payments/coupon`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17826,6 +18141,7 @@ pub mod builder {
         body: Result<types::builder::CreateCustomProvidersDto, String>,
     }
     impl<'a> CreateIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17872,13 +18188,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/custom-provider/provider`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -17933,6 +18249,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteIntegration<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17952,13 +18269,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/payments/custom-provider/provider`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18006,6 +18323,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FetchConfig<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18025,13 +18343,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/payments/custom-provider/connect`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18080,6 +18398,7 @@ pub mod builder {
         body: Result<types::builder::ConnectCustomProvidersConfigDto, String>,
     }
     impl<'a> CreateConfig<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18127,13 +18446,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/custom-provider/connect`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18189,6 +18508,7 @@ pub mod builder {
         body: Result<types::builder::DeleteCustomProvidersConfigDto, String>,
     }
     impl<'a> DisconnectConfig<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18236,13 +18556,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/payments/custom-provider/disconnect`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18297,6 +18617,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCustomProviderCapabilitiesDto, String>,
     }
     impl<'a> CustomProviderMarketplaceAppUpdateCapabilities<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -18331,13 +18652,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/payments/custom-provider/capabilities`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -18382,9 +18703,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListOrders<'a> {
         type Page = types::ListOrdersResponseDto;
         type Item = types::OrderResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_ORDERS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18394,6 +18717,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18429,19 +18753,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18454,10 +18782,12 @@ pub mod builder {
     }
     impl<'a> ListOrders<'a> {
         /// Every page of `GET /payments/orders`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/orders`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -18465,9 +18795,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListTransactions<'a> {
         type Page = types::ListTxnsResponseDto;
         type Item = types::TxnResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_TRANSACTIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18477,6 +18809,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18513,19 +18846,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18538,10 +18875,12 @@ pub mod builder {
     }
     impl<'a> ListTransactions<'a> {
         /// Every page of `GET /payments/transactions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/transactions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -18549,9 +18888,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListSubscriptions<'a> {
         type Page = types::ListSubscriptionResponseDto;
         type Item = types::SubscriptionResponseSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_SUBSCRIPTIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18561,6 +18902,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18597,19 +18939,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18622,10 +18968,12 @@ pub mod builder {
     }
     impl<'a> ListSubscriptions<'a> {
         /// Every page of `GET /payments/subscriptions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/subscriptions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -18633,9 +18981,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for ListCoupons<'a> {
         type Page = types::ListCouponsResponseDto;
         type Item = types::CouponDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::LIST_COUPONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -18645,6 +18995,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -18680,19 +19031,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.data.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.data.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -18705,10 +19060,12 @@ pub mod builder {
     }
     impl<'a> ListCoupons<'a> {
         /// Every page of `GET /payments/coupon/list`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `offset`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /payments/coupon/list`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `offset`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -84,6 +84,7 @@ pub mod types {
             struct ListNumberItemResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListNumberItemResponseDtoVisitor {
                 type Value = ListNumberItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -367,6 +368,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for ListNumbersV3Http200ResponseDtoVisitor {
                 type Value = ListNumbersV3Http200ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -493,6 +495,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for ListNumbersV3Http200ResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Success => f.write_str("success"),
@@ -502,6 +505,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for ListNumbersV3Http200ResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -513,6 +517,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for ListNumbersV3Http200ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -522,6 +527,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for ListNumbersV3Http200ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -564,6 +570,7 @@ pub mod types {
             struct ListNumbersV3ResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ListNumbersV3ResponseDtoVisitor {
                 type Value = ListNumbersV3ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -709,6 +716,7 @@ pub mod types {
             struct NumberCapabilitiesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for NumberCapabilitiesDtoVisitor {
                 type Value = NumberCapabilitiesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -820,6 +828,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PurchaseNumberForLocationV3Http201ResponseDtoVisitor {
                 type Value = PurchaseNumberForLocationV3Http201ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -953,6 +962,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PurchaseNumberForLocationV3Http201ResponseDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Success => f.write_str("success"),
@@ -962,6 +972,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PurchaseNumberForLocationV3Http201ResponseDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -974,6 +985,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for PurchaseNumberForLocationV3Http201ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -983,6 +995,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for PurchaseNumberForLocationV3Http201ResponseDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1010,6 +1023,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for PurchaseNumberForLocationV3ResponseDtoVisitor {
                 type Value = PurchaseNumberForLocationV3ResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1151,6 +1165,7 @@ pub mod types {
             struct PurchasePhoneNumberBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PurchasePhoneNumberBodyDtoVisitor {
                 type Value = PurchasePhoneNumberBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1298,6 +1313,7 @@ pub mod types {
         }
     }
     impl PurchasePhoneNumberBodyDto {
+        #[inline]
         pub fn builder() -> builder::PurchasePhoneNumberBodyDto {
             Default::default()
         }
@@ -1322,6 +1338,7 @@ pub mod types {
             struct RcsSenderIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RcsSenderIdResponseDtoVisitor {
                 type Value = RcsSenderIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1455,6 +1472,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PurchasePhoneNumberBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_sid: Err("no value supplied for address_sid".to_string()),
@@ -1610,6 +1628,7 @@ pub mod types {
         impl ::std::convert::TryFrom<PurchasePhoneNumberBodyDto>
         for super::PurchasePhoneNumberBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PurchasePhoneNumberBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -1705,6 +1724,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::PurchasePhoneNumberBodyDto>
         for PurchasePhoneNumberBodyDto {
+            #[inline]
             fn from(value: super::PurchasePhoneNumberBodyDto) -> Self {
                 Self {
                     address_sid: Ok(value.address_sid),
@@ -1729,6 +1749,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1737,6 +1758,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1745,11 +1767,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1773,6 +1797,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1789,6 +1814,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1802,21 +1828,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1837,6 +1868,7 @@ let response = client.get_number_pool_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_number_pool_list(&self) -> builder::GetNumberPoolList<'_> {
         builder::GetNumberPoolList::new(self)
     }
@@ -1870,6 +1902,7 @@ let response = client.list_available_numbers_for_a_country()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn list_available_numbers_for_a_country(
         &self,
     ) -> builder::ListAvailableNumbersForACountry<'_> {
@@ -1891,6 +1924,7 @@ let response = client.purchase_number_for_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn purchase_number_for_location(
         &self,
     ) -> builder::PurchaseNumberForLocation<'_> {
@@ -1920,6 +1954,7 @@ let response = client.active_numbers()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn active_numbers(&self) -> builder::ActiveNumbers<'_> {
         builder::ActiveNumbers::new(self)
     }
@@ -1942,6 +1977,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetNumberPoolList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1961,13 +1997,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/number-pools`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2020,6 +2056,7 @@ pub mod builder {
         voice_enabled: Result<::serde_json::Value, String>,
     }
     impl<'a> ListAvailableNumbersForACountry<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2143,13 +2180,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/numbers/location/{locationId}/available`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2232,6 +2269,7 @@ pub mod builder {
         body: Result<types::builder::PurchasePhoneNumberBodyDto, String>,
     }
     impl<'a> PurchaseNumberForLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2279,13 +2317,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/phone-system/numbers/location/{locationId}/purchase`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -2342,6 +2380,7 @@ pub mod builder {
         skip_number_pool: Result<Option<bool>, String>,
     }
     impl<'a> ActiveNumbers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2426,13 +2465,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/phone-system/numbers/location/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

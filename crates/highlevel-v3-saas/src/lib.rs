@@ -78,6 +78,7 @@ pub mod types {
             struct AgencyPlanResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AgencyPlanResponseDtoVisitor {
                 type Value = AgencyPlanResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -357,6 +358,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AgencyPlanResponseDtoPricesItemVisitor {
                 type Value = AgencyPlanResponseDtoPricesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -511,6 +513,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AgencyPlanResponseDtoPricesItemBillingInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Month => f.write_str("month"),
@@ -521,6 +524,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AgencyPlanResponseDtoPricesItemBillingInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -534,6 +538,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for AgencyPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -543,6 +548,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgencyPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -568,6 +574,7 @@ pub mod types {
             struct AllowAttachRebillingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AllowAttachRebillingDtoVisitor {
                 type Value = AllowAttachRebillingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -635,6 +642,7 @@ pub mod types {
         }
     }
     impl AllowAttachRebillingDto {
+        #[inline]
         pub fn builder() -> builder::AllowAttachRebillingDto {
             Default::default()
         }
@@ -665,6 +673,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AllowAttachRebillingResponseDtoVisitor {
                 type Value = AllowAttachRebillingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -763,6 +772,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AttachedRebillingProductConfigDtoVisitor {
                 type Value = AttachedRebillingProductConfigDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -831,6 +841,7 @@ pub mod types {
         }
     }
     impl AttachedRebillingProductConfigDto {
+        #[inline]
         pub fn builder() -> builder::AttachedRebillingProductConfigDto {
             Default::default()
         }
@@ -851,6 +862,7 @@ pub mod types {
             struct BadRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BadRequestDtoVisitor {
                 type Value = BadRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -925,6 +937,7 @@ pub mod types {
             struct BulkDisableSaasDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkDisableSaasDtoVisitor {
                 type Value = BulkDisableSaasDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -975,6 +988,7 @@ pub mod types {
         }
     }
     impl BulkDisableSaasDto {
+        #[inline]
         pub fn builder() -> builder::BulkDisableSaasDto {
             Default::default()
         }
@@ -993,6 +1007,7 @@ pub mod types {
             struct BulkDisableSaasResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkDisableSaasResponseDtoVisitor {
                 type Value = BulkDisableSaasResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1068,6 +1083,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BulkEnableSaasActionPayloadDtoVisitor {
                 type Value = BulkEnableSaasActionPayloadDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1157,6 +1173,7 @@ pub mod types {
         }
     }
     impl BulkEnableSaasActionPayloadDto {
+        #[inline]
         pub fn builder() -> builder::BulkEnableSaasActionPayloadDto {
             Default::default()
         }
@@ -1179,6 +1196,7 @@ pub mod types {
             struct BulkEnableSaasRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEnableSaasRequestDtoVisitor {
                 type Value = BulkEnableSaasRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1248,6 +1266,7 @@ pub mod types {
         }
     }
     impl BulkEnableSaasRequestDto {
+        #[inline]
         pub fn builder() -> builder::BulkEnableSaasRequestDto {
             Default::default()
         }
@@ -1270,6 +1289,7 @@ pub mod types {
             struct BulkEnableSaasResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkEnableSaasResponseDtoVisitor {
                 type Value = BulkEnableSaasResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1361,6 +1381,7 @@ pub mod types {
             struct ComplimentaryCreditDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ComplimentaryCreditDtoVisitor {
                 type Value = ComplimentaryCreditDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1420,6 +1441,7 @@ pub mod types {
         }
     }
     impl ComplimentaryCreditDto {
+        #[inline]
         pub fn builder() -> builder::ComplimentaryCreditDto {
             Default::default()
         }
@@ -1469,6 +1491,7 @@ pub mod types {
             struct EnableSaasDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EnableSaasDtoVisitor {
                 type Value = EnableSaasDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1633,6 +1656,7 @@ pub mod types {
         }
     }
     impl EnableSaasDto {
+        #[inline]
         pub fn builder() -> builder::EnableSaasDto {
             Default::default()
         }
@@ -1651,6 +1675,7 @@ pub mod types {
             struct EnableSaasResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EnableSaasResponseDtoVisitor {
                 type Value = EnableSaasResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1714,6 +1739,7 @@ pub mod types {
             struct GetSaasLocationsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetSaasLocationsResponseDtoVisitor {
                 type Value = GetSaasLocationsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1811,6 +1837,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSaasLocationsResponseDtoPaginationVisitor {
                 type Value = GetSaasLocationsResponseDtoPagination;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1944,6 +1971,7 @@ pub mod types {
             struct InternalServerErrorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InternalServerErrorDtoVisitor {
                 type Value = InternalServerErrorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2052,6 +2080,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for LocationSubscriptionResponseDtoVisitor {
                 type Value = LocationSubscriptionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2233,6 +2262,7 @@ pub mod types {
             struct LocationWalletBalanceDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LocationWalletBalanceDtoVisitor {
                 type Value = LocationWalletBalanceDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2331,6 +2361,7 @@ pub mod types {
             struct PauseLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PauseLocationDtoVisitor {
                 type Value = PauseLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2383,6 +2414,7 @@ pub mod types {
         }
     }
     impl PauseLocationDto {
+        #[inline]
         pub fn builder() -> builder::PauseLocationDto {
             Default::default()
         }
@@ -2403,6 +2435,7 @@ pub mod types {
             struct ResourceNotFoundDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ResourceNotFoundDtoVisitor {
                 type Value = ResourceNotFoundDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2513,6 +2546,7 @@ pub mod types {
             struct SaasLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaasLocationDtoVisitor {
                 type Value = SaasLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2739,6 +2773,7 @@ pub mod types {
             struct SaasPlanResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaasPlanResponseDtoVisitor {
                 type Value = SaasPlanResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3036,6 +3071,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SaasPlanResponseDtoPricesItemVisitor {
                 type Value = SaasPlanResponseDtoPricesItem;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3190,6 +3226,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for SaasPlanResponseDtoPricesItemBillingInterval {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Month => f.write_str("month"),
@@ -3200,6 +3237,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for SaasPlanResponseDtoPricesItemBillingInterval {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3212,6 +3250,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for SaasPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3221,6 +3260,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for SaasPlanResponseDtoPricesItemBillingInterval {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3245,6 +3285,7 @@ pub mod types {
             struct UnauthorizedDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UnauthorizedDtoVisitor {
                 type Value = UnauthorizedDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3333,6 +3374,7 @@ pub mod types {
             struct UpdateRebillingDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRebillingDtoVisitor {
                 type Value = UpdateRebillingDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3398,6 +3440,7 @@ pub mod types {
         }
     }
     impl UpdateRebillingDto {
+        #[inline]
         pub fn builder() -> builder::UpdateRebillingDto {
             Default::default()
         }
@@ -3420,6 +3463,7 @@ pub mod types {
             struct UpdateRebillingDtoConfigVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRebillingDtoConfigVisitor {
                 type Value = UpdateRebillingDtoConfig;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3498,6 +3542,7 @@ pub mod types {
         }
     }
     impl UpdateRebillingDtoConfig {
+        #[inline]
         pub fn builder() -> builder::UpdateRebillingDtoConfig {
             Default::default()
         }
@@ -3588,6 +3633,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateRebillingDtoProduct {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ContentAi => f.write_str("contentAI"),
@@ -3613,6 +3659,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateRebillingDtoProduct {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3640,6 +3687,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateRebillingDtoProduct {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3648,6 +3696,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateRebillingDtoProduct {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3668,6 +3717,7 @@ pub mod types {
             struct UpdateRebillingResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateRebillingResponseDtoVisitor {
                 type Value = UpdateRebillingResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3739,6 +3789,7 @@ pub mod types {
             struct UpdateSubscriptionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateSubscriptionDtoVisitor {
                 type Value = UpdateSubscriptionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3807,6 +3858,7 @@ pub mod types {
         }
     }
     impl UpdateSubscriptionDto {
+        #[inline]
         pub fn builder() -> builder::UpdateSubscriptionDto {
             Default::default()
         }
@@ -3828,6 +3880,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AllowAttachRebillingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attached_rebilling_config: Ok(Default::default()),
@@ -3864,6 +3917,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AllowAttachRebillingDto>
         for super::AllowAttachRebillingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AllowAttachRebillingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3899,6 +3953,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AllowAttachRebillingDto>
         for AllowAttachRebillingDto {
+            #[inline]
             fn from(value: super::AllowAttachRebillingDto) -> Self {
                 Self {
                     attached_rebilling_config: Ok(value.attached_rebilling_config),
@@ -3916,6 +3971,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AttachedRebillingProductConfigDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -3953,6 +4009,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AttachedRebillingProductConfigDto>
         for super::AttachedRebillingProductConfigDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachedRebillingProductConfigDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -3988,6 +4045,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AttachedRebillingProductConfigDto>
         for AttachedRebillingProductConfigDto {
+            #[inline]
             fn from(value: super::AttachedRebillingProductConfigDto) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -4004,6 +4062,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkDisableSaasDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_ids: Err("no value supplied for location_ids".to_string()),
@@ -4025,6 +4084,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<BulkDisableSaasDto> for super::BulkDisableSaasDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkDisableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4049,6 +4109,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::BulkDisableSaasDto> for BulkDisableSaasDto {
+            #[inline]
             fn from(value: super::BulkDisableSaasDto) -> Self {
                 Self {
                     location_ids: Ok(value.location_ids),
@@ -4075,6 +4136,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkEnableSaasActionPayloadDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     price_id: Ok(Default::default()),
@@ -4130,6 +4192,7 @@ pub mod types {
         impl ::std::convert::TryFrom<BulkEnableSaasActionPayloadDto>
         for super::BulkEnableSaasActionPayloadDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkEnableSaasActionPayloadDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4177,6 +4240,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::BulkEnableSaasActionPayloadDto>
         for BulkEnableSaasActionPayloadDto {
+            #[inline]
             fn from(value: super::BulkEnableSaasActionPayloadDto) -> Self {
                 Self {
                     price_id: Ok(value.price_id),
@@ -4199,6 +4263,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for BulkEnableSaasRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_payload: Err(
@@ -4244,6 +4309,7 @@ pub mod types {
         impl ::std::convert::TryFrom<BulkEnableSaasRequestDto>
         for super::BulkEnableSaasRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BulkEnableSaasRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4285,6 +4351,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::BulkEnableSaasRequestDto>
         for BulkEnableSaasRequestDto {
+            #[inline]
             fn from(value: super::BulkEnableSaasRequestDto) -> Self {
                 Self {
                     action_payload: Ok(value.action_payload),
@@ -4301,6 +4368,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for ComplimentaryCreditDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     complimentary_credits_amount: Ok(Default::default()),
@@ -4323,6 +4391,7 @@ pub mod types {
         impl ::std::convert::TryFrom<ComplimentaryCreditDto>
         for super::ComplimentaryCreditDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ComplimentaryCreditDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4352,6 +4421,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::ComplimentaryCreditDto>
         for ComplimentaryCreditDto {
+            #[inline]
             fn from(value: super::ComplimentaryCreditDto) -> Self {
                 Self {
                     complimentary_credits_amount: Ok(value.complimentary_credits_amount),
@@ -4403,6 +4473,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for EnableSaasDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -4526,6 +4597,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<EnableSaasDto> for super::EnableSaasDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EnableSaasDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4614,6 +4686,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::EnableSaasDto> for EnableSaasDto {
+            #[inline]
             fn from(value: super::EnableSaasDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -4639,6 +4712,7 @@ pub mod types {
             paused: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for PauseLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -4666,6 +4740,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PauseLocationDto> for super::PauseLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PauseLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4695,6 +4770,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PauseLocationDto> for PauseLocationDto {
+            #[inline]
             fn from(value: super::PauseLocationDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -4718,6 +4794,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateRebillingDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     config: Err("no value supplied for config".to_string()),
@@ -4757,6 +4834,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateRebillingDto> for super::UpdateRebillingDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateRebillingDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4797,6 +4875,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateRebillingDto> for UpdateRebillingDto {
+            #[inline]
             fn from(value: super::UpdateRebillingDto) -> Self {
                 Self {
                     config: Ok(value.config),
@@ -4821,6 +4900,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateRebillingDtoConfig {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Ok(Default::default()),
@@ -4858,6 +4938,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateRebillingDtoConfig>
         for super::UpdateRebillingDtoConfig {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateRebillingDtoConfig,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4893,6 +4974,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateRebillingDtoConfig>
         for UpdateRebillingDtoConfig {
+            #[inline]
             fn from(value: super::UpdateRebillingDtoConfig) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -4917,6 +4999,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateSubscriptionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -4962,6 +5045,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateSubscriptionDto>
         for super::UpdateSubscriptionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateSubscriptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5003,6 +5087,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateSubscriptionDto>
         for UpdateSubscriptionDto {
+            #[inline]
             fn from(value: super::UpdateSubscriptionDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -5018,6 +5103,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5026,6 +5112,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -5034,11 +5121,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -5062,6 +5151,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -5078,6 +5168,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -5091,21 +5182,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -5131,6 +5227,7 @@ let response = client.locations_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn locations_deprecated(&self) -> builder::LocationsDeprecated<'_> {
         builder::LocationsDeprecated::new(self)
     }
@@ -5151,6 +5248,7 @@ let response = client.generate_payment_link_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn generate_payment_link_deprecated(
         &self,
     ) -> builder::GeneratePaymentLinkDeprecated<'_> {
@@ -5173,6 +5271,7 @@ let response = client.bulk_disable_saas_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn bulk_disable_saas_deprecated(
         &self,
     ) -> builder::BulkDisableSaasDeprecated<'_> {
@@ -5205,6 +5304,7 @@ let response = client.enable_saas_location_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn enable_saas_location_deprecated(
         &self,
     ) -> builder::EnableSaasLocationDeprecated<'_> {
@@ -5227,6 +5327,7 @@ let response = client.pause_location_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn pause_location_deprecated(&self) -> builder::PauseLocationDeprecated<'_> {
         builder::PauseLocationDeprecated::new(self)
     }
@@ -5247,6 +5348,7 @@ let response = client.update_rebilling_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn update_rebilling_deprecated(&self) -> builder::UpdateRebillingDeprecated<'_> {
         builder::UpdateRebillingDeprecated::new(self)
     }
@@ -5265,6 +5367,7 @@ let response = client.get_agency_plans_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_agency_plans_deprecated(&self) -> builder::GetAgencyPlansDeprecated<'_> {
         builder::GetAgencyPlansDeprecated::new(self)
     }
@@ -5285,6 +5388,7 @@ let response = client.get_location_subscription_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_location_subscription_deprecated(
         &self,
     ) -> builder::GetLocationSubscriptionDeprecated<'_> {
@@ -5307,6 +5411,7 @@ let response = client.bulk_enable_saas_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn bulk_enable_saas_deprecated(&self) -> builder::BulkEnableSaasDeprecated<'_> {
         builder::BulkEnableSaasDeprecated::new(self)
     }
@@ -5327,6 +5432,7 @@ let response = client.get_saas_locations_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_saas_locations_deprecated(
         &self,
     ) -> builder::GetSaasLocationsDeprecated<'_> {
@@ -5349,6 +5455,7 @@ let response = client.get_saas_plan_deprecated()
     .await;
 ```*/
     #[deprecated(note = "deprecated in HighLevel's API spec")]
+    #[inline]
     pub fn get_saas_plan_deprecated(&self) -> builder::GetSaasPlanDeprecated<'_> {
         builder::GetSaasPlanDeprecated::new(self)
     }
@@ -5366,6 +5473,7 @@ let response = client.locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn locations(&self) -> builder::Locations<'_> {
         builder::Locations::new(self)
     }
@@ -5382,6 +5490,7 @@ let response = client.generate_payment_link()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn generate_payment_link(&self) -> builder::GeneratePaymentLink<'_> {
         builder::GeneratePaymentLink::new(self)
     }
@@ -5398,6 +5507,7 @@ let response = client.bulk_disable_saas()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_disable_saas(&self) -> builder::BulkDisableSaas<'_> {
         builder::BulkDisableSaas::new(self)
     }
@@ -5424,6 +5534,7 @@ let response = client.enable_saas_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn enable_saas_location(&self) -> builder::EnableSaasLocation<'_> {
         builder::EnableSaasLocation::new(self)
     }
@@ -5440,6 +5551,7 @@ let response = client.pause_location()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn pause_location(&self) -> builder::PauseLocation<'_> {
         builder::PauseLocation::new(self)
     }
@@ -5456,6 +5568,7 @@ let response = client.update_rebilling()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_rebilling(&self) -> builder::UpdateRebilling<'_> {
         builder::UpdateRebilling::new(self)
     }
@@ -5471,6 +5584,7 @@ let response = client.get_agency_plans()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_agency_plans(&self) -> builder::GetAgencyPlans<'_> {
         builder::GetAgencyPlans::new(self)
     }
@@ -5487,6 +5601,7 @@ let response = client.get_location_subscription()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_subscription(&self) -> builder::GetLocationSubscription<'_> {
         builder::GetLocationSubscription::new(self)
     }
@@ -5503,6 +5618,7 @@ let response = client.bulk_enable_saas()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_enable_saas(&self) -> builder::BulkEnableSaas<'_> {
         builder::BulkEnableSaas::new(self)
     }
@@ -5519,6 +5635,7 @@ let response = client.get_saas_locations()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_saas_locations(&self) -> builder::GetSaasLocations<'_> {
         builder::GetSaasLocations::new(self)
     }
@@ -5535,6 +5652,7 @@ let response = client.get_saas_plan()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_saas_plan(&self) -> builder::GetSaasPlan<'_> {
         builder::GetSaasPlan::new(self)
     }
@@ -5554,6 +5672,7 @@ let response = client.allow_attach_rebilling()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn allow_attach_rebilling(&self) -> builder::AllowAttachRebilling<'_> {
         builder::AllowAttachRebilling::new(self)
     }
@@ -5573,6 +5692,7 @@ let response = client.get_location_wallet_balance()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_location_wallet_balance(&self) -> builder::GetLocationWalletBalance<'_> {
         builder::GetLocationWalletBalance::new(self)
     }
@@ -5594,6 +5714,7 @@ let response = client.update_location_wallet_balance()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_location_wallet_balance(
         &self,
     ) -> builder::UpdateLocationWalletBalance<'_> {
@@ -5620,6 +5741,7 @@ pub mod builder {
         subscription_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> LocationsDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5667,13 +5789,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/locations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5733,6 +5855,7 @@ pub mod builder {
         body: Result<types::builder::UpdateSubscriptionDto, String>,
     }
     impl<'a> GeneratePaymentLinkDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5779,13 +5902,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/saas-api/public-api/update-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5838,6 +5961,7 @@ pub mod builder {
         body: Result<types::builder::BulkDisableSaasDto, String>,
     }
     impl<'a> BulkDisableSaasDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5882,13 +6006,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/bulk-disable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -5940,6 +6064,7 @@ pub mod builder {
         body: Result<types::builder::EnableSaasDto, String>,
     }
     impl<'a> EnableSaasLocationDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -5982,13 +6107,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/enable-saas/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6040,6 +6165,7 @@ pub mod builder {
         body: Result<types::builder::PauseLocationDto, String>,
     }
     impl<'a> PauseLocationDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6084,13 +6210,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/pause/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6139,6 +6265,7 @@ pub mod builder {
         body: Result<types::builder::UpdateRebillingDto, String>,
     }
     impl<'a> UpdateRebillingDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6183,13 +6310,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/update-rebilling/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6240,6 +6367,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAgencyPlansDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6259,13 +6387,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/agency-plans/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6313,6 +6441,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationSubscriptionDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6345,13 +6474,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/get-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6399,6 +6528,7 @@ pub mod builder {
         body: Result<types::builder::BulkEnableSaasRequestDto, String>,
     }
     impl<'a> BulkEnableSaasDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6445,13 +6575,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/bulk-enable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6504,6 +6634,7 @@ pub mod builder {
         page: Result<Option<i64>, String>,
     }
     impl<'a> GetSaasLocationsDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6534,13 +6665,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/saas-locations/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6588,6 +6719,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetSaasPlanDeprecated<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6620,13 +6752,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/saas-plan/{planId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6675,6 +6807,7 @@ pub mod builder {
         subscription_id: Result<::std::string::String, String>,
     }
     impl<'a> Locations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6720,13 +6853,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/locations`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6781,6 +6914,7 @@ pub mod builder {
         body: Result<types::builder::UpdateSubscriptionDto, String>,
     }
     impl<'a> GeneratePaymentLink<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6827,13 +6961,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/saas/update-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6883,6 +7017,7 @@ pub mod builder {
         body: Result<types::builder::BulkDisableSaasDto, String>,
     }
     impl<'a> BulkDisableSaas<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -6927,13 +7062,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/bulk-disable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -6982,6 +7117,7 @@ pub mod builder {
         body: Result<types::builder::EnableSaasDto, String>,
     }
     impl<'a> EnableSaasLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7024,13 +7160,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/enable-saas/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7079,6 +7215,7 @@ pub mod builder {
         body: Result<types::builder::PauseLocationDto, String>,
     }
     impl<'a> PauseLocation<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7123,13 +7260,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/pause/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7178,6 +7315,7 @@ pub mod builder {
         body: Result<types::builder::UpdateRebillingDto, String>,
     }
     impl<'a> UpdateRebilling<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7222,13 +7360,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/update-rebilling/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7276,6 +7414,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAgencyPlans<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7295,13 +7434,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/agency-plans/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7344,6 +7483,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationSubscription<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7376,13 +7516,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/get-saas-subscription/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7427,6 +7567,7 @@ pub mod builder {
         body: Result<types::builder::BulkEnableSaasRequestDto, String>,
     }
     impl<'a> BulkEnableSaas<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7473,13 +7614,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/bulk-enable-saas/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7529,6 +7670,7 @@ pub mod builder {
         page: Result<i64, String>,
     }
     impl<'a> GetSaasLocations<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7558,13 +7700,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/saas-locations/{companyId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7609,6 +7751,7 @@ pub mod builder {
         company_id: Result<::std::string::String, String>,
     }
     impl<'a> GetSaasPlan<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7641,13 +7784,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas/saas-plan/{planId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7692,6 +7835,7 @@ pub mod builder {
         body: Result<types::builder::AllowAttachRebillingDto, String>,
     }
     impl<'a> AllowAttachRebilling<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7738,13 +7882,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas/allow-attach-rebilling/{locationId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7797,6 +7941,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetLocationWalletBalance<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7829,13 +7974,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/saas-api/public-api/companies/{companyId}/locations/{locationId}/wallet-balance`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -7886,6 +8031,7 @@ pub mod builder {
         body: Result<types::builder::ComplimentaryCreditDto, String>,
     }
     impl<'a> UpdateLocationWalletBalance<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -7945,13 +8091,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/saas-api/public-api/companies/{companyId}/locations/{locationId}/wallet-balance/complimentary-credits`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -8005,9 +8151,11 @@ pub mod builder {
     for GetSaasLocationsDeprecated<'a> {
         type Page = types::GetSaasLocationsResponseDto;
         type Item = types::SaasLocationDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_SAAS_LOCATIONS_DEPRECATED
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -8016,6 +8164,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -8042,19 +8191,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.locations.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.locations.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -8067,10 +8220,12 @@ pub mod builder {
     }
     impl<'a> GetSaasLocationsDeprecated<'a> {
         /// Every page of `GET /saas-api/public-api/saas-locations/{companyId}`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /saas-api/public-api/saas-locations/{companyId}`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

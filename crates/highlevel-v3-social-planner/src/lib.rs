@@ -32,6 +32,7 @@ pub mod types {
             struct AccountsListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AccountsListResponseDtoVisitor {
                 type Value = AccountsListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -136,6 +137,7 @@ pub mod types {
             struct AccountsListResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AccountsListResponseSchemaVisitor {
                 type Value = AccountsListResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -221,6 +223,7 @@ pub mod types {
             struct AttachFbAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachFbAccountDtoVisitor {
                 type Value = AttachFbAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -289,6 +292,7 @@ pub mod types {
         }
     }
     impl AttachFbAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachFbAccountDto {
             Default::default()
         }
@@ -331,6 +335,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachFbAccountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Page => f.write_str("page"),
@@ -340,6 +345,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachFbAccountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -351,6 +357,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachFbAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -359,6 +366,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AttachFbAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -393,6 +401,7 @@ pub mod types {
             struct AttachGmbLocationAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachGmbLocationAccountDtoVisitor {
                 type Value = AttachGmbLocationAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -474,6 +483,7 @@ pub mod types {
         }
     }
     impl AttachGmbLocationAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachGmbLocationAccountDto {
             Default::default()
         }
@@ -492,6 +502,7 @@ pub mod types {
             struct AttachGmbLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachGmbLocationDtoVisitor {
                 type Value = AttachGmbLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -551,6 +562,7 @@ pub mod types {
         }
     }
     impl AttachGmbLocationDto {
+        #[inline]
         pub fn builder() -> builder::AttachGmbLocationDto {
             Default::default()
         }
@@ -595,6 +607,7 @@ pub mod types {
             struct AttachGmbLocationLocationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachGmbLocationLocationDtoVisitor {
                 type Value = AttachGmbLocationLocationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -715,6 +728,7 @@ pub mod types {
         }
     }
     impl AttachGmbLocationLocationDto {
+        #[inline]
         pub fn builder() -> builder::AttachGmbLocationLocationDto {
             Default::default()
         }
@@ -739,6 +753,7 @@ pub mod types {
             struct AttachIgAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachIgAccountDtoVisitor {
                 type Value = AttachIgAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -821,6 +836,7 @@ pub mod types {
         }
     }
     impl AttachIgAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachIgAccountDto {
             Default::default()
         }
@@ -847,6 +863,7 @@ pub mod types {
             struct AttachLinkedinAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachLinkedinAccountDtoVisitor {
                 type Value = AttachLinkedinAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -922,6 +939,7 @@ pub mod types {
         }
     }
     impl AttachLinkedinAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachLinkedinAccountDto {
             Default::default()
         }
@@ -976,6 +994,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachLinkedinAccountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Page => f.write_str("page"),
@@ -989,6 +1008,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachLinkedinAccountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1004,6 +1024,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachLinkedinAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1013,6 +1034,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AttachLinkedinAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1033,42 +1055,50 @@ pub mod types {
         ThreadsAccountDto(AttachThreadsAccountDto),
     }
     impl ::std::convert::From<AttachFbAccountDto> for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachFbAccountDto) -> Self {
             Self::FbAccountDto(value)
         }
     }
     impl ::std::convert::From<AttachIgAccountDto> for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachIgAccountDto) -> Self {
             Self::IgAccountDto(value)
         }
     }
     impl ::std::convert::From<AttachGmbLocationDto> for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachGmbLocationDto) -> Self {
             Self::GmbLocationDto(value)
         }
     }
     impl ::std::convert::From<AttachPinterestAccountDto> for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachPinterestAccountDto) -> Self {
             Self::PinterestAccountDto(value)
         }
     }
     impl ::std::convert::From<AttachTiktokAccountDto> for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachTiktokAccountDto) -> Self {
             Self::TiktokAccountDto(value)
         }
     }
     impl ::std::convert::From<AttachYoutubeAccountResponseDto>
     for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachYoutubeAccountResponseDto) -> Self {
             Self::YoutubeAccountResponseDto(value)
         }
     }
     impl ::std::convert::From<AttachLinkedinAccountDto> for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachLinkedinAccountDto) -> Self {
             Self::LinkedinAccountDto(value)
         }
     }
     impl ::std::convert::From<AttachThreadsAccountDto> for AttachOauthAccountsBody {
+        #[inline]
         fn from(value: AttachThreadsAccountDto) -> Self {
             Self::ThreadsAccountDto(value)
         }
@@ -1135,6 +1165,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachOauthAccountsPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Google => f.write_str("google"),
@@ -1152,6 +1183,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachOauthAccountsPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1171,6 +1203,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachOauthAccountsPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1179,6 +1212,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AttachOauthAccountsPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1204,6 +1238,7 @@ pub mod types {
             struct AttachOauthAccountsResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachOauthAccountsResponseVisitor {
                 type Value = AttachOauthAccountsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1333,6 +1368,7 @@ pub mod types {
             struct AttachPinterestAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachPinterestAccountDtoVisitor {
                 type Value = AttachPinterestAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1479,6 +1515,7 @@ pub mod types {
         }
     }
     impl AttachPinterestAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachPinterestAccountDto {
             Default::default()
         }
@@ -1521,6 +1558,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachPinterestAccountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Profile => f.write_str("profile"),
@@ -1530,6 +1568,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachPinterestAccountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1541,6 +1580,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachPinterestAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1550,6 +1590,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AttachPinterestAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1576,6 +1617,7 @@ pub mod types {
             struct AttachThreadsAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachThreadsAccountDtoVisitor {
                 type Value = AttachThreadsAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1644,6 +1686,7 @@ pub mod types {
         }
     }
     impl AttachThreadsAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachThreadsAccountDto {
             Default::default()
         }
@@ -1686,6 +1729,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachThreadsAccountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Profile => f.write_str("profile"),
@@ -1695,6 +1739,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachThreadsAccountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1706,6 +1751,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachThreadsAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1714,6 +1760,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AttachThreadsAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1751,6 +1798,7 @@ pub mod types {
             struct AttachTiktokAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachTiktokAccountDtoVisitor {
                 type Value = AttachTiktokAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1843,6 +1891,7 @@ pub mod types {
         }
     }
     impl AttachTiktokAccountDto {
+        #[inline]
         pub fn builder() -> builder::AttachTiktokAccountDto {
             Default::default()
         }
@@ -1897,6 +1946,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachTiktokAccountDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Page => f.write_str("page"),
@@ -1910,6 +1960,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachTiktokAccountDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1925,6 +1976,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachTiktokAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1933,6 +1985,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AttachTiktokAccountDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1973,6 +2026,7 @@ pub mod types {
             struct AttachTwitterAccountDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachTwitterAccountDtoVisitor {
                 type Value = AttachTwitterAccountDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2128,6 +2182,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AttachYoutubeAccountResponseDtoVisitor {
                 type Value = AttachYoutubeAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2221,6 +2276,7 @@ pub mod types {
         }
     }
     impl AttachYoutubeAccountResponseDto {
+        #[inline]
         pub fn builder() -> builder::AttachYoutubeAccountResponseDto {
             Default::default()
         }
@@ -2263,6 +2319,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachYoutubeAccountResponseDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Profile => f.write_str("profile"),
@@ -2272,6 +2329,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachYoutubeAccountResponseDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2283,6 +2341,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachYoutubeAccountResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2292,6 +2351,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AttachYoutubeAccountResponseDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2314,6 +2374,7 @@ pub mod types {
             struct AttachmentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AttachmentDtoVisitor {
                 type Value = AttachmentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2363,6 +2424,7 @@ pub mod types {
         }
     }
     impl AttachmentDto {
+        #[inline]
         pub fn builder() -> builder::AttachmentDto {
             Default::default()
         }
@@ -2405,6 +2467,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AttachmentDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Image => f.write_str("image"),
@@ -2414,6 +2477,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AttachmentDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2425,6 +2489,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AttachmentDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2433,6 +2498,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AttachmentDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2488,6 +2554,7 @@ pub mod types {
             struct AvailableCategoryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AvailableCategoryDtoVisitor {
                 type Value = AvailableCategoryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2721,6 +2788,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AvailableCategoryDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Available => f.write_str("available"),
@@ -2732,6 +2800,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AvailableCategoryDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2745,6 +2814,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AvailableCategoryDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2753,6 +2823,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for AvailableCategoryDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2782,6 +2853,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AvailableCategoryQueueDetailsDtoVisitor {
                 type Value = AvailableCategoryQueueDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2882,6 +2954,7 @@ pub mod types {
             struct BaseOAuthAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BaseOAuthAccountSchemaVisitor {
                 type Value = BaseOAuthAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3003,6 +3076,7 @@ pub mod types {
             struct BlueskyPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BlueskyPostSchemaVisitor {
                 type Value = BlueskyPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3148,6 +3222,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for BulkDeletePostSuccessfulResponseSchemaVisitor {
                 type Value = BulkDeletePostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3225,6 +3300,7 @@ pub mod types {
             struct BulkDeleteResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for BulkDeleteResponseDtoVisitor {
                 type Value = BulkDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3341,6 +3417,7 @@ pub mod types {
             struct CalendarListDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CalendarListDtoVisitor {
                 type Value = CalendarListDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3422,6 +3499,7 @@ pub mod types {
         }
     }
     impl CalendarListDto {
+        #[inline]
         pub fn builder() -> builder::CalendarListDto {
             Default::default()
         }
@@ -3466,6 +3544,7 @@ pub mod types {
             struct CategoryInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategoryInfoDtoVisitor {
                 type Value = CategoryInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3673,6 +3752,7 @@ pub mod types {
             struct CategoryQueueDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategoryQueueDtoVisitor {
                 type Value = CategoryQueueDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3950,6 +4030,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CategoryQueueDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -3961,6 +4042,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CategoryQueueDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3974,6 +4056,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CategoryQueueDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3982,6 +4065,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CategoryQueueDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4054,6 +4138,7 @@ pub mod types {
             struct CategoryQueueWithCategoryDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategoryQueueWithCategoryDtoVisitor {
                 type Value = CategoryQueueWithCategoryDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4348,6 +4433,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CategoryQueueWithCategoryDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -4359,6 +4445,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CategoryQueueWithCategoryDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4372,6 +4459,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CategoryQueueWithCategoryDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4381,6 +4469,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CategoryQueueWithCategoryDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4425,6 +4514,7 @@ pub mod types {
             struct CategorySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CategorySchemaVisitor {
                 type Value = CategorySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4587,6 +4677,7 @@ pub mod types {
             struct CloneQueueItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CloneQueueItemDtoVisitor {
                 type Value = CloneQueueItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4652,6 +4743,7 @@ pub mod types {
         }
     }
     impl CloneQueueItemDto {
+        #[inline]
         pub fn builder() -> builder::CloneQueueItemDto {
             Default::default()
         }
@@ -4672,6 +4764,7 @@ pub mod types {
             struct CloneQueueItemResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CloneQueueItemResponseDtoVisitor {
                 type Value = CloneQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4757,6 +4850,7 @@ pub mod types {
             struct CommentAttachmentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentAttachmentDtoVisitor {
                 type Value = CommentAttachmentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4863,6 +4957,7 @@ pub mod types {
             struct CommentAuthorDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentAuthorDtoVisitor {
                 type Value = CommentAuthorDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5025,6 +5120,7 @@ pub mod types {
             struct CommentItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentItemDtoVisitor {
                 type Value = CommentItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5410,6 +5506,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CommentsCreateBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentsCreateBodyDtoVisitor {
                 type Value = CommentsCreateBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5513,6 +5610,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
         }
     }
     impl CommentsCreateBodyDto {
+        #[inline]
         pub fn builder() -> builder::CommentsCreateBodyDto {
             Default::default()
         }
@@ -5537,6 +5635,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CommentsCreateResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentsCreateResponseDtoVisitor {
                 type Value = CommentsCreateResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5663,6 +5762,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CommentsGetListBodyDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentsGetListBodyDtoVisitor {
                 type Value = CommentsGetListBodyDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5784,6 +5884,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
         }
     }
     impl CommentsGetListBodyDto {
+        #[inline]
         pub fn builder() -> builder::CommentsGetListBodyDto {
             Default::default()
         }
@@ -5829,6 +5930,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
         }
     }
     impl ::std::fmt::Display for CommentsGetListBodyDtoSortBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Top => f.write_str("top"),
@@ -5839,6 +5941,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::str::FromStr for CommentsGetListBodyDtoSortBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5851,6 +5954,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::convert::TryFrom<&str> for CommentsGetListBodyDtoSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5860,6 +5964,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     impl ::std::convert::TryFrom<::std::string::String>
     for CommentsGetListBodyDtoSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5867,6 +5972,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
         }
     }
     impl ::std::default::Default for CommentsGetListBodyDtoSortBy {
+        #[inline]
         fn default() -> Self {
             CommentsGetListBodyDtoSortBy::Latest
         }
@@ -5891,6 +5997,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CommentsGetListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentsGetListResponseDtoVisitor {
                 type Value = CommentsGetListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5996,6 +6103,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CommentsGetListResultsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentsGetListResultsDtoVisitor {
                 type Value = CommentsGetListResultsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6079,6 +6187,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CommentsLikeResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentsLikeResponseDtoVisitor {
                 type Value = CommentsLikeResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6183,6 +6292,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CommentsListMetaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CommentsListMetaDtoVisitor {
                 type Value = CommentsListMetaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6313,6 +6423,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             struct CreateCategoryQueueDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateCategoryQueueDtoVisitor {
                 type Value = CreateCategoryQueueDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6417,6 +6528,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
         }
     }
     impl CreateCategoryQueueDto {
+        #[inline]
         pub fn builder() -> builder::CreateCategoryQueueDto {
             Default::default()
         }
@@ -6438,6 +6550,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
             impl<'de> ::serde::de::Visitor<'de>
             for CreateCategoryQueueResponseDtoVisitor {
                 type Value = CreateCategoryQueueResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6562,6 +6675,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
         }
     }
     impl ::std::fmt::Display for CreateCommentPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Facebook => f.write_str("facebook"),
@@ -6578,6 +6692,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::str::FromStr for CreateCommentPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6596,6 +6711,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::convert::TryFrom<&str> for CreateCommentPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6604,6 +6720,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateCommentPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6660,6 +6777,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
         }
     }
     impl ::std::fmt::Display for CreateLikePlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Facebook => f.write_str("facebook"),
@@ -6673,6 +6791,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::str::FromStr for CreateLikePlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6688,6 +6807,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::convert::TryFrom<&str> for CreateLikePlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6696,6 +6816,7 @@ Defaults to `false` (no broadcast notification). Use `true` only when the commen
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateLikePlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6925,6 +7046,7 @@ You can specify different content/types per platform using `facebookPostDetails.
             struct CreatePostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatePostDtoVisitor {
                 type Value = CreatePostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7255,6 +7377,7 @@ You can specify different content/types per platform using `facebookPostDetails.
         }
     }
     impl CreatePostDto {
+        #[inline]
         pub fn builder() -> builder::CreatePostDto {
             Default::default()
         }
@@ -7336,6 +7459,7 @@ You can specify different content/types per platform using `facebookPostDetails.
         }
     }
     impl ::std::fmt::Display for CreatePostDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Draft => f.write_str("draft"),
@@ -7353,6 +7477,7 @@ You can specify different content/types per platform using `facebookPostDetails.
     }
     impl ::std::str::FromStr for CreatePostDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7372,6 +7497,7 @@ You can specify different content/types per platform using `facebookPostDetails.
     }
     impl ::std::convert::TryFrom<&str> for CreatePostDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7380,6 +7506,7 @@ You can specify different content/types per platform using `facebookPostDetails.
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreatePostDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7443,6 +7570,7 @@ You can specify different content/types per platform using `facebookPostDetails.
         }
     }
     impl ::std::fmt::Display for CreatePostDtoType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Post => f.write_str("post"),
@@ -7454,6 +7582,7 @@ You can specify different content/types per platform using `facebookPostDetails.
     }
     impl ::std::str::FromStr for CreatePostDtoType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7467,6 +7596,7 @@ You can specify different content/types per platform using `facebookPostDetails.
     }
     impl ::std::convert::TryFrom<&str> for CreatePostDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7475,6 +7605,7 @@ You can specify different content/types per platform using `facebookPostDetails.
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreatePostDtoType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7502,6 +7633,7 @@ You can specify different content/types per platform using `facebookPostDetails.
             impl<'de> ::serde::de::Visitor<'de>
             for CreatePostSuccessfulResponseDtoVisitor {
                 type Value = CreatePostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7606,6 +7738,7 @@ You can specify different content/types per platform using `facebookPostDetails.
             impl<'de> ::serde::de::Visitor<'de>
             for CreatePostSuccessfulResponseSchemaVisitor {
                 type Value = CreatePostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7702,6 +7835,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CreateQueueItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateQueueItemDtoVisitor {
                 type Value = CreateQueueItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7826,6 +7960,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl CreateQueueItemDto {
+        #[inline]
         pub fn builder() -> builder::CreateQueueItemDto {
             Default::default()
         }
@@ -7845,6 +7980,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         String(::std::string::String),
     }
     impl ::std::fmt::Display for CreateQueueItemDtoOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {
                 Self::Number(x) => x.fmt(f),
@@ -7853,6 +7989,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::convert::From<f64> for CreateQueueItemDtoOrder {
+        #[inline]
         fn from(value: f64) -> Self {
             Self::Number(value)
         }
@@ -7873,6 +8010,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CreateQueueItemResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateQueueItemResponseDtoVisitor {
                 type Value = CreateQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7995,6 +8133,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CreatedCategoryQueueDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatedCategoryQueueDtoVisitor {
                 type Value = CreatedCategoryQueueDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8252,6 +8391,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CreatedCategoryQueueDtoStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Active => f.write_str("active"),
@@ -8263,6 +8403,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CreatedCategoryQueueDtoStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8276,6 +8417,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CreatedCategoryQueueDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8285,6 +8427,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     impl ::std::convert::TryFrom<::std::string::String>
     for CreatedCategoryQueueDtoStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8352,6 +8495,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for CreatedQueueItemWithVariationsDtoVisitor {
                 type Value = CreatedQueueItemWithVariationsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8596,6 +8740,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CreatedTimeSlotDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreatedTimeSlotDtoVisitor {
                 type Value = CreatedTimeSlotDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8686,6 +8831,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvDefaultDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvDefaultDtoVisitor {
                 type Value = CsvDefaultDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8729,6 +8875,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl CsvDefaultDto {
+        #[inline]
         pub fn builder() -> builder::CsvDefaultDto {
             Default::default()
         }
@@ -8761,6 +8908,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvErrorResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvErrorResponseDtoVisitor {
                 type Value = CsvErrorResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8911,6 +9059,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvErrorResponseDtoCode {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CsvEmptyFile => f.write_str("CSV_EMPTY_FILE"),
@@ -8927,6 +9076,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvErrorResponseDtoCode {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8945,6 +9095,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvErrorResponseDtoCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8953,6 +9104,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvErrorResponseDtoCode {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9000,6 +9152,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvErrorResponseDtoCsvFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Basic => f.write_str("basic"),
@@ -9010,6 +9163,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvErrorResponseDtoCsvFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9022,6 +9176,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvErrorResponseDtoCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9031,6 +9186,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     impl ::std::convert::TryFrom<::std::string::String>
     for CsvErrorResponseDtoCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9078,6 +9234,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvErrorResponseDtoFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Csv => f.write_str("CSV"),
@@ -9088,6 +9245,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvErrorResponseDtoFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9100,6 +9258,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvErrorResponseDtoFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9108,6 +9267,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvErrorResponseDtoFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9148,6 +9308,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvFileRequiredBadRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvFileRequiredBadRequestDtoVisitor {
                 type Value = CsvFileRequiredBadRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9309,6 +9470,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvImportSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvImportSchemaVisitor {
                 type Value = CsvImportSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9590,6 +9752,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvImportSchemaCsvFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Basic => f.write_str("basic"),
@@ -9600,6 +9763,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvImportSchemaCsvFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9612,6 +9776,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvImportSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9620,6 +9785,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvImportSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9682,6 +9848,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvImportSchemaStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -9697,6 +9864,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvImportSchemaStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9714,6 +9882,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvImportSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9722,6 +9891,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvImportSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9813,6 +9983,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvMediaResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvMediaResponseSchemaVisitor {
                 type Value = CsvMediaResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10215,6 +10386,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvPostSchemaVisitor {
                 type Value = CsvPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10472,6 +10644,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvPostSchemaCsvFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Basic => f.write_str("basic"),
@@ -10482,6 +10655,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvPostSchemaCsvFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10494,6 +10668,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvPostSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10502,6 +10677,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvPostSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10555,6 +10731,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvPostSchemaStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -10567,6 +10744,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvPostSchemaStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10581,6 +10759,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvPostSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10589,6 +10768,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvPostSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10613,6 +10793,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvPostStatusResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvPostStatusResponseDtoVisitor {
                 type Value = CsvPostStatusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10745,6 +10926,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvResponseVisitor {
                 type Value = CsvResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10989,6 +11171,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvResponseCsvFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Basic => f.write_str("basic"),
@@ -10999,6 +11182,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvResponseCsvFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11011,6 +11195,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvResponseCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11019,6 +11204,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvResponseCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11039,6 +11225,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct CsvResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CsvResponseSchemaVisitor {
                 type Value = CsvResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11146,6 +11333,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for CsvResponseStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -11161,6 +11349,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for CsvResponseStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11178,6 +11367,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for CsvResponseStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11186,6 +11376,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for CsvResponseStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11210,6 +11401,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DateSchemaVisitor {
                 type Value = DateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11264,6 +11456,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl DateSchema {
+        #[inline]
         pub fn builder() -> builder::DateSchema {
             Default::default()
         }
@@ -11286,6 +11479,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DateSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DateSchemaResponseVisitor {
                 type Value = DateSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11377,6 +11571,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeleteAccountResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteAccountResponseSchemaVisitor {
                 type Value = DeleteAccountResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11455,6 +11650,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeleteActivePostResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteActivePostResponseDtoVisitor {
                 type Value = DeleteActivePostResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11528,6 +11724,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeleteCsvResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteCsvResponseDtoVisitor {
                 type Value = DeleteCsvResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11666,6 +11863,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for DeleteLikePlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Facebook => f.write_str("facebook"),
@@ -11679,6 +11877,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for DeleteLikePlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11694,6 +11893,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for DeleteLikePlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11702,6 +11902,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeleteLikePlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11726,6 +11927,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeleteLikeResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeleteLikeResponseDtoVisitor {
                 type Value = DeleteLikeResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11833,6 +12035,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeletePostCsvSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePostCsvSchemaVisitor {
                 type Value = DeletePostCsvSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -11986,6 +12189,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for DeletePostCsvSchemaCsvFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Basic => f.write_str("basic"),
@@ -11996,6 +12200,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for DeletePostCsvSchemaCsvFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12008,6 +12213,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for DeletePostCsvSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12017,6 +12223,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     impl ::std::convert::TryFrom<::std::string::String>
     for DeletePostCsvSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12079,6 +12286,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for DeletePostCsvSchemaStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -12094,6 +12302,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for DeletePostCsvSchemaStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12111,6 +12320,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for DeletePostCsvSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12119,6 +12329,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for DeletePostCsvSchemaStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12145,6 +12356,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeletePostResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePostResponseDtoVisitor {
                 type Value = DeletePostResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12249,6 +12461,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeletePostResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePostResponseSchemaVisitor {
                 type Value = DeletePostResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12334,6 +12547,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for DeletePostSuccessfulResponseDtoVisitor {
                 type Value = DeletePostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12438,6 +12652,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for DeletePostSuccessfulResponseSchemaVisitor {
                 type Value = DeletePostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12508,6 +12723,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DeletePostsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DeletePostsDtoVisitor {
                 type Value = DeletePostsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12553,6 +12769,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl DeletePostsDto {
+        #[inline]
         pub fn builder() -> builder::DeletePostsDto {
             Default::default()
         }
@@ -12575,6 +12792,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct DiscardEditSessionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for DiscardEditSessionDtoVisitor {
                 type Value = DiscardEditSessionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12640,6 +12858,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl DiscardEditSessionDto {
+        #[inline]
         pub fn builder() -> builder::DiscardEditSessionDto {
             Default::default()
         }
@@ -12659,6 +12878,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for DiscardEditSessionResponseDtoVisitor {
                 type Value = DiscardEditSessionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12740,6 +12960,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct EditSessionCalendarDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EditSessionCalendarDtoVisitor {
                 type Value = EditSessionCalendarDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12826,6 +13047,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl EditSessionCalendarDto {
+        #[inline]
         pub fn builder() -> builder::EditSessionCalendarDto {
             Default::default()
         }
@@ -12851,6 +13073,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for EditSessionCalendarResponseDtoVisitor {
                 type Value = EditSessionCalendarResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -12992,6 +13215,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct EditSessionScheduledPostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EditSessionScheduledPostDtoVisitor {
                 type Value = EditSessionScheduledPostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13205,6 +13429,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct EndDateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EndDateSchemaVisitor {
                 type Value = EndDateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13266,6 +13491,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl EndDateSchema {
+        #[inline]
         pub fn builder() -> builder::EndDateSchema {
             Default::default()
         }
@@ -13286,6 +13512,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct EndDateSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EndDateSchemaResponseVisitor {
                 type Value = EndDateSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13372,6 +13599,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FacebookPageSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FacebookPageSchemaVisitor {
                 type Value = FacebookPageSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13500,6 +13728,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FacebookPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FacebookPostSchemaVisitor {
                 type Value = FacebookPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13562,6 +13791,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl FacebookPostSchema {
+        #[inline]
         pub fn builder() -> builder::FacebookPostSchema {
             Default::default()
         }
@@ -13595,6 +13825,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FacebookPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FacebookPostSchemaResponseVisitor {
                 type Value = FacebookPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13715,6 +13946,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for FacebookPostSchemaResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Post => f.write_str("post"),
@@ -13726,6 +13958,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for FacebookPostSchemaResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13739,6 +13972,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for FacebookPostSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13748,6 +13982,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     impl ::std::convert::TryFrom<::std::string::String>
     for FacebookPostSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13807,6 +14042,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for FacebookPostSchemaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Post => f.write_str("post"),
@@ -13818,6 +14054,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for FacebookPostSchemaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13831,6 +14068,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for FacebookPostSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13839,6 +14077,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for FacebookPostSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -13862,6 +14101,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for FetchAvailableCategoriesResponseDtoVisitor {
                 type Value = FetchAvailableCategoriesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -13961,6 +14201,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchCalendarListResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchCalendarListResponseDtoVisitor {
                 type Value = FetchCalendarListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14068,6 +14309,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchCategoryQueuesDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchCategoryQueuesDtoVisitor {
                 type Value = FetchCategoryQueuesDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14141,6 +14383,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl FetchCategoryQueuesDto {
+        #[inline]
         pub fn builder() -> builder::FetchCategoryQueuesDto {
             Default::default()
         }
@@ -14161,6 +14404,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for FetchCategoryQueuesResponseDtoVisitor {
                 type Value = FetchCategoryQueuesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14254,6 +14498,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchQueueByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchQueueByIdResponseDtoVisitor {
                 type Value = FetchQueueByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14350,6 +14595,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchQueueItemsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchQueueItemsDtoVisitor {
                 type Value = FetchQueueItemsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14460,6 +14706,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl FetchQueueItemsDto {
+        #[inline]
         pub fn builder() -> builder::FetchQueueItemsDto {
             Default::default()
         }
@@ -14482,6 +14729,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchQueueItemsMetaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchQueueItemsMetaDtoVisitor {
                 type Value = FetchQueueItemsMetaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14572,6 +14820,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchQueueItemsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchQueueItemsResponseDtoVisitor {
                 type Value = FetchQueueItemsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14668,6 +14917,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchSlotsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchSlotsDtoVisitor {
                 type Value = FetchSlotsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14738,6 +14988,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl FetchSlotsDto {
+        #[inline]
         pub fn builder() -> builder::FetchSlotsDto {
             Default::default()
         }
@@ -14772,6 +15023,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FetchSlotsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FetchSlotsResponseDtoVisitor {
                 type Value = FetchSlotsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -14921,6 +15173,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct FormatedApprovalDetailsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FormatedApprovalDetailsVisitor {
                 type Value = FormatedApprovalDetails;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15074,6 +15327,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for FormatedApprovalDetailsApprovalStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -15086,6 +15340,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for FormatedApprovalDetailsApprovalStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15100,6 +15355,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for FormatedApprovalDetailsApprovalStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15109,6 +15365,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     impl ::std::convert::TryFrom<::std::string::String>
     for FormatedApprovalDetailsApprovalStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -15133,6 +15390,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GeneralSuccessResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GeneralSuccessResponseDtoVisitor {
                 type Value = GeneralSuccessResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15250,6 +15508,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAccountSchemaVisitor {
                 type Value = GetAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15410,6 +15669,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetByIdResponseDtoVisitor {
                 type Value = GetByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15539,6 +15799,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetByIdResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetByIdResponseSchemaVisitor {
                 type Value = GetByIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15719,6 +15980,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetByLocationIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetByLocationIdResponseDtoVisitor {
                 type Value = GetByLocationIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15825,6 +16087,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for GetByLocationIdResponseSchemaVisitor {
                 type Value = GetByLocationIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -15904,6 +16167,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetCategorySchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCategorySchemaVisitor {
                 type Value = GetCategorySchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16015,6 +16279,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
         }
     }
     impl ::std::fmt::Display for GetCommentListPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Facebook => f.write_str("facebook"),
@@ -16031,6 +16296,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::str::FromStr for GetCommentListPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16049,6 +16315,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<&str> for GetCommentListPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16057,6 +16324,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCommentListPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -16083,6 +16351,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetCsvPostResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCsvPostResponseDtoVisitor {
                 type Value = GetCsvPostResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16189,6 +16458,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetCsvPostResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetCsvPostResponseSchemaVisitor {
                 type Value = GetCsvPostResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16286,6 +16556,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for GetFacebookAccountsResponseDtoVisitor {
                 type Value = GetFacebookAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16389,6 +16660,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetFacebookAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetFacebookAccountsSchemaVisitor {
                 type Value = GetFacebookAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16456,6 +16728,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for GetGoogleLocationAccountSchemaVisitor {
                 type Value = GetGoogleLocationAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16529,6 +16802,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetGoogleLocationResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetGoogleLocationResponseDtoVisitor {
                 type Value = GetGoogleLocationResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16634,6 +16908,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetGoogleLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetGoogleLocationSchemaVisitor {
                 type Value = GetGoogleLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16716,6 +16991,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetGroupSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetGroupSchemaVisitor {
                 type Value = GetGroupSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16809,6 +17085,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for GetInstagramAccountsResponseDtoVisitor {
                 type Value = GetInstagramAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16912,6 +17189,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetInstagramAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetInstagramAccountsSchemaVisitor {
                 type Value = GetInstagramAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -16981,6 +17259,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             struct GetLinkedInAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetLinkedInAccountSchemaVisitor {
                 type Value = GetLinkedInAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17066,6 +17345,7 @@ the order will be automatically calculated based on the queue's prioritizeNewCon
             impl<'de> ::serde::de::Visitor<'de>
             for GetLinkedInAccountsResponseDtoVisitor {
                 type Value = GetLinkedInAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17259,6 +17539,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetModifiedPayloadFormattedSchemaVisitor {
                 type Value = GetModifiedPayloadFormattedSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -17736,6 +18017,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GetModifiedPayloadFormattedSchemaSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Composer => f.write_str("composer"),
@@ -17752,6 +18034,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GetModifiedPayloadFormattedSchemaSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17770,6 +18053,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GetModifiedPayloadFormattedSchemaSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17779,6 +18063,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for GetModifiedPayloadFormattedSchemaSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17850,6 +18135,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GetOauthAccountsPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Google => f.write_str("google"),
@@ -17868,6 +18154,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GetOauthAccountsPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17888,6 +18175,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GetOauthAccountsPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17896,6 +18184,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetOauthAccountsPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -17921,6 +18210,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetOauthAccountsResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetOauthAccountsResponseVisitor {
                 type Value = GetOauthAccountsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18024,6 +18314,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetPinterestAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPinterestAccountSchemaVisitor {
                 type Value = GetPinterestAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18098,6 +18389,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetPinterestAccountsResponseDtoVisitor {
                 type Value = GetPinterestAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18299,6 +18591,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetPostFormattedSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPostFormattedSchemaVisitor {
                 type Value = GetPostFormattedSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18802,6 +19095,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GetPostFormattedSchemaSource {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Composer => f.write_str("composer"),
@@ -18815,6 +19109,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GetPostFormattedSchemaSource {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18830,6 +19125,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GetPostFormattedSchemaSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18839,6 +19135,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for GetPostFormattedSchemaSource {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -18865,6 +19162,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetPostSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetPostSuccessfulResponseDtoVisitor {
                 type Value = GetPostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -18969,6 +19267,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetPostSuccessfulResponseSchemaVisitor {
                 type Value = GetPostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19044,6 +19343,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetStatisticsBodyVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetStatisticsBodyVisitor {
                 type Value = GetStatisticsBody;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19127,6 +19427,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl GetStatisticsBody {
+        #[inline]
         pub fn builder() -> builder::GetStatisticsBody {
             Default::default()
         }
@@ -19148,6 +19449,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsBodyCurrentRangeVisitor {
                 type Value = GetStatisticsBodyCurrentRange;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19208,6 +19510,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl GetStatisticsBodyCurrentRange {
+        #[inline]
         pub fn builder() -> builder::GetStatisticsBodyCurrentRange {
             Default::default()
         }
@@ -19268,6 +19571,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GetStatisticsBodyPlatformsItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Facebook => f.write_str("facebook"),
@@ -19283,6 +19587,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GetStatisticsBodyPlatformsItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19300,6 +19605,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GetStatisticsBodyPlatformsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19309,6 +19615,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for GetStatisticsBodyPlatformsItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -19331,6 +19638,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetStatisticsBodyPrevRangeVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetStatisticsBodyPrevRangeVisitor {
                 type Value = GetStatisticsBodyPrevRange;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19391,6 +19699,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl GetStatisticsBodyPrevRange {
+        #[inline]
         pub fn builder() -> builder::GetStatisticsBodyPrevRange {
             Default::default()
         }
@@ -19412,6 +19721,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetStatisticsResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetStatisticsResponseVisitor {
                 type Value = GetStatisticsResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19520,6 +19830,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetStatisticsResponseResultsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetStatisticsResponseResultsVisitor {
                 type Value = GetStatisticsResponseResults;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19656,6 +19967,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsVisitor {
                 type Value = GetStatisticsResponseResultsBreakdowns;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19768,6 +20080,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsEngagementValueVisitor {
                 type Value = GetStatisticsResponseResultsBreakdownsEngagementValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19888,6 +20201,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsImpressionsVisitor {
                 type Value = GetStatisticsResponseResultsBreakdownsImpressions;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -19989,6 +20303,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsImpressionsPlatformsValueVisitor {
                 type Value = GetStatisticsResponseResultsBreakdownsImpressionsPlatformsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20085,6 +20400,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsPostsVisitor {
                 type Value = GetStatisticsResponseResultsBreakdownsPosts;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20183,6 +20499,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsPostsPlatformsValueVisitor {
                 type Value = GetStatisticsResponseResultsBreakdownsPostsPlatformsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20279,6 +20596,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsReachVisitor {
                 type Value = GetStatisticsResponseResultsBreakdownsReach;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20377,6 +20695,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsBreakdownsReachPlatformsValueVisitor {
                 type Value = GetStatisticsResponseResultsBreakdownsReachPlatformsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20468,6 +20787,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsVisitor {
                 type Value = GetStatisticsResponseResultsDemographics;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20554,6 +20874,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsAgeVisitor {
                 type Value = GetStatisticsResponseResultsDemographicsAge;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20649,6 +20970,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsAgeTotalsVisitor {
                 type Value = GetStatisticsResponseResultsDemographicsAgeTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20799,6 +21121,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsGenderVisitor {
                 type Value = GetStatisticsResponseResultsDemographicsGender;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20884,6 +21207,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsGenderTotalsVisitor {
                 type Value = GetStatisticsResponseResultsDemographicsGenderTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -20987,6 +21311,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsGenderTotalsFemaleVisitor {
                 type Value = GetStatisticsResponseResultsDemographicsGenderTotalsFemale;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21080,6 +21405,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsGenderTotalsMaleVisitor {
                 type Value = GetStatisticsResponseResultsDemographicsGenderTotalsMale;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21173,6 +21499,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsDemographicsGenderTotalsUnknownVisitor {
                 type Value = GetStatisticsResponseResultsDemographicsGenderTotalsUnknown;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21276,6 +21603,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsPlatformTotalsVisitor {
                 type Value = GetStatisticsResponseResultsPlatformTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21368,6 +21696,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsPlatformTotalsFollowersValueVisitor {
                 type Value = GetStatisticsResponseResultsPlatformTotalsFollowersValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21460,6 +21789,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsPlatformTotalsImpressionsValueVisitor {
                 type Value = GetStatisticsResponseResultsPlatformTotalsImpressionsValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21552,6 +21882,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsPlatformTotalsLikesValueVisitor {
                 type Value = GetStatisticsResponseResultsPlatformTotalsLikesValue;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21646,6 +21977,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsPostPerformanceVisitor {
                 type Value = GetStatisticsResponseResultsPostPerformance;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21767,6 +22099,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetStatisticsResponseResultsTotalsVisitor {
                 type Value = GetStatisticsResponseResultsTotals;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21891,6 +22224,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetTagsByIdResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTagsByIdResponseDtoVisitor {
                 type Value = GetTagsByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -21995,6 +22329,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetTagsByIdResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTagsByIdResponseSchemaVisitor {
                 type Value = GetTagsByIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22080,6 +22415,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetTagsByLocationIdResponseDtoVisitor {
                 type Value = GetTagsByLocationIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22186,6 +22522,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetTagsByLocationIdResponseSchemaVisitor {
                 type Value = GetTagsByLocationIdResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22270,6 +22607,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetTiktokAccountResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTiktokAccountResponseDtoVisitor {
                 type Value = GetTiktokAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22373,6 +22711,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetTiktokAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTiktokAccountSchemaVisitor {
                 type Value = GetTiktokAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22446,6 +22785,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetTiktokBusinessAccountResponseDtoVisitor {
                 type Value = GetTiktokBusinessAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22554,6 +22894,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetTiktokBusinessAccountSchemaVisitor {
                 type Value = GetTiktokBusinessAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22628,6 +22969,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetTwitterAccountsResponseDtoVisitor {
                 type Value = GetTwitterAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22722,6 +23064,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetTwitterAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetTwitterAccountsSchemaVisitor {
                 type Value = GetTwitterAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22791,6 +23134,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetUploadStatusResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetUploadStatusResponseDtoVisitor {
                 type Value = GetUploadStatusResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22897,6 +23241,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetUploadStatusResponseSchemaVisitor {
                 type Value = GetUploadStatusResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -22982,6 +23327,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for GetYouTubeAccountsResponseDtoVisitor {
                 type Value = GetYouTubeAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23085,6 +23431,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GetYoutubeAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetYoutubeAccountSchemaVisitor {
                 type Value = GetYoutubeAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23218,6 +23565,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GmbPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GmbPostSchemaVisitor {
                 type Value = GmbPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23372,6 +23720,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl GmbPostSchema {
+        #[inline]
         pub fn builder() -> builder::GmbPostSchema {
             Default::default()
         }
@@ -23443,6 +23792,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GmbPostSchemaActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::None => f.write_str("none"),
@@ -23458,6 +23808,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GmbPostSchemaActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23475,6 +23826,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GmbPostSchemaActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23483,6 +23835,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<::std::string::String> for GmbPostSchemaActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23543,6 +23896,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GmbPostSchemaGmbEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Standard => f.write_str("STANDARD"),
@@ -23554,6 +23908,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GmbPostSchemaGmbEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23567,6 +23922,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GmbPostSchemaGmbEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23575,6 +23931,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<::std::string::String> for GmbPostSchemaGmbEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23662,6 +24019,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GmbPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GmbPostSchemaResponseVisitor {
                 type Value = GmbPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -23889,6 +24247,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GmbPostSchemaResponseActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::None => f.write_str("none"),
@@ -23904,6 +24263,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GmbPostSchemaResponseActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23921,6 +24281,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GmbPostSchemaResponseActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23930,6 +24291,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for GmbPostSchemaResponseActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -23990,6 +24352,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for GmbPostSchemaResponseGmbEventType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Standard => f.write_str("STANDARD"),
@@ -24001,6 +24364,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for GmbPostSchemaResponseGmbEventType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24014,6 +24378,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for GmbPostSchemaResponseGmbEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24023,6 +24388,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for GmbPostSchemaResponseGmbEventType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24057,6 +24423,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GoogleAccountsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleAccountsSchemaVisitor {
                 type Value = GoogleAccountsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24203,6 +24570,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct GoogleLocationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GoogleLocationSchemaVisitor {
                 type Value = GoogleLocationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24376,6 +24744,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct IOgTagsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IOgTagsSchemaVisitor {
                 type Value = IOgTagsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24517,6 +24886,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct InstagramAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstagramAccountSchemaVisitor {
                 type Value = InstagramAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24659,6 +25029,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct InstagramPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstagramPostSchemaVisitor {
                 type Value = InstagramPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24756,6 +25127,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl InstagramPostSchema {
+        #[inline]
         pub fn builder() -> builder::InstagramPostSchema {
             Default::default()
         }
@@ -24803,6 +25175,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct InstagramPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for InstagramPostSchemaResponseVisitor {
                 type Value = InstagramPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -24960,6 +25333,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for InstagramPostSchemaResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Post => f.write_str("post"),
@@ -24971,6 +25345,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for InstagramPostSchemaResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24984,6 +25359,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for InstagramPostSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -24993,6 +25369,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for InstagramPostSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25053,6 +25430,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for InstagramPostSchemaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Post => f.write_str("post"),
@@ -25064,6 +25442,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for InstagramPostSchemaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25077,6 +25456,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for InstagramPostSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25085,6 +25465,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<::std::string::String> for InstagramPostSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25113,6 +25494,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct LinkedInPageSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInPageSchemaVisitor {
                 type Value = LinkedInPageSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25234,6 +25616,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct LinkedInProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedInProfileSchemaVisitor {
                 type Value = LinkedInProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25351,6 +25734,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct LinkedinPollDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedinPollDtoVisitor {
                 type Value = LinkedinPollDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25415,6 +25799,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl LinkedinPollDto {
+        #[inline]
         pub fn builder() -> builder::LinkedinPollDto {
             Default::default()
         }
@@ -25425,17 +25810,20 @@ For posts that contain a video, this is the resolved cover image used for the fi
     pub struct LinkedinPollDtoQuestion(::std::string::String);
     impl ::std::ops::Deref for LinkedinPollDtoQuestion {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<LinkedinPollDtoQuestion> for ::std::string::String {
+        #[inline]
         fn from(value: LinkedinPollDtoQuestion) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for LinkedinPollDtoQuestion {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25447,6 +25835,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for LinkedinPollDtoQuestion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25455,6 +25844,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<::std::string::String> for LinkedinPollDtoQuestion {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25493,6 +25883,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct LinkedinPollDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedinPollDtoResponseVisitor {
                 type Value = LinkedinPollDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25577,6 +25968,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         pub text: LinkedinPollOptionDtoText,
     }
     impl LinkedinPollOptionDto {
+        #[inline]
         pub fn builder() -> builder::LinkedinPollOptionDto {
             Default::default()
         }
@@ -25596,6 +25988,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for LinkedinPollOptionDtoResponseVisitor {
                 type Value = LinkedinPollOptionDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25654,17 +26047,20 @@ For posts that contain a video, this is the resolved cover image used for the fi
     pub struct LinkedinPollOptionDtoText(::std::string::String);
     impl ::std::ops::Deref for LinkedinPollOptionDtoText {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<LinkedinPollOptionDtoText> for ::std::string::String {
+        #[inline]
         fn from(value: LinkedinPollOptionDtoText) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for LinkedinPollOptionDtoText {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25676,6 +26072,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for LinkedinPollOptionDtoText {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25684,6 +26081,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<::std::string::String> for LinkedinPollOptionDtoText {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25716,6 +26114,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct LinkedinPollSettingsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedinPollSettingsDtoVisitor {
                 type Value = LinkedinPollSettingsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25766,6 +26165,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl LinkedinPollSettingsDto {
+        #[inline]
         pub fn builder() -> builder::LinkedinPollSettingsDto {
             Default::default()
         }
@@ -25817,6 +26217,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for LinkedinPollSettingsDtoDuration {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneDay => f.write_str("ONE_DAY"),
@@ -25829,6 +26230,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for LinkedinPollSettingsDtoDuration {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25843,6 +26245,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for LinkedinPollSettingsDtoDuration {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25852,6 +26255,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedinPollSettingsDtoDuration {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25873,6 +26277,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for LinkedinPollSettingsDtoResponseVisitor {
                 type Value = LinkedinPollSettingsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -25973,6 +26378,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for LinkedinPollSettingsDtoResponseDuration {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::OneDay => f.write_str("ONE_DAY"),
@@ -25985,6 +26391,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for LinkedinPollSettingsDtoResponseDuration {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -25999,6 +26406,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for LinkedinPollSettingsDtoResponseDuration {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26008,6 +26416,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for LinkedinPollSettingsDtoResponseDuration {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -26049,6 +26458,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct LinkedinPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedinPostSchemaVisitor {
                 type Value = LinkedinPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26119,6 +26529,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl LinkedinPostSchema {
+        #[inline]
         pub fn builder() -> builder::LinkedinPostSchema {
             Default::default()
         }
@@ -26158,6 +26569,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct LinkedinPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for LinkedinPostSchemaResponseVisitor {
                 type Value = LinkedinPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26256,6 +26668,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for LocationAndAccountDeleteResponseDtoVisitor {
                 type Value = LocationAndAccountDeleteResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26371,6 +26784,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct MentionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MentionsDtoVisitor {
                 type Value = MentionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26442,6 +26856,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl MentionsDto {
+        #[inline]
         pub fn builder() -> builder::MentionsDto {
             Default::default()
         }
@@ -26460,6 +26875,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct MetaDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MetaDtoVisitor {
                 type Value = MetaDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26526,6 +26942,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct OgImageSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgImageSchemaVisitor {
                 type Value = OgImageSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26627,6 +27044,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct OgTagsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgTagsDtoVisitor {
                 type Value = OgTagsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26716,6 +27134,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct OgTagsInputDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgTagsInputDtoVisitor {
                 type Value = OgTagsInputDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26789,6 +27208,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl OgTagsInputDto {
+        #[inline]
         pub fn builder() -> builder::OgTagsInputDto {
             Default::default()
         }
@@ -26828,6 +27248,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct OgTagsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgTagsSchemaVisitor {
                 type Value = OgTagsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -26912,6 +27333,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl OgTagsSchema {
+        #[inline]
         pub fn builder() -> builder::OgTagsSchema {
             Default::default()
         }
@@ -26951,6 +27373,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct OgTagsSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OgTagsSchemaResponseVisitor {
                 type Value = OgTagsSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27055,6 +27478,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct PinterestBoardSelectionVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PinterestBoardSelectionVisitor {
                 type Value = PinterestBoardSelection;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27111,6 +27535,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl PinterestBoardSelection {
+        #[inline]
         pub fn builder() -> builder::PinterestBoardSelection {
             Default::default()
         }
@@ -27132,6 +27557,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             impl<'de> ::serde::de::Visitor<'de>
             for PinterestBoardSelectionResponseVisitor {
                 type Value = PinterestBoardSelectionResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27216,6 +27642,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
             struct PinterestOAuthAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PinterestOAuthAccountSchemaVisitor {
                 type Value = PinterestOAuthAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27342,6 +27769,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     impl ::std::fmt::Display for PinterestOAuthAccountSchemaPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pinterest => f.write_str("pinterest"),
@@ -27351,6 +27779,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::str::FromStr for PinterestOAuthAccountSchemaPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27362,6 +27791,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     }
     impl ::std::convert::TryFrom<&str> for PinterestOAuthAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27371,6 +27801,7 @@ For posts that contain a video, this is the resolved cover image used for the fi
     impl ::std::convert::TryFrom<::std::string::String>
     for PinterestOAuthAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -27422,6 +27853,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PinterestPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PinterestPostSchemaVisitor {
                 type Value = PinterestPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27514,6 +27946,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl PinterestPostSchema {
+        #[inline]
         pub fn builder() -> builder::PinterestPostSchema {
             Default::default()
         }
@@ -27567,6 +28000,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PinterestPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PinterestPostSchemaResponseVisitor {
                 type Value = PinterestPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27699,6 +28133,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PinterestProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PinterestProfileSchemaVisitor {
                 type Value = PinterestProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27855,6 +28290,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostApprovalSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostApprovalSchemaVisitor {
                 type Value = PostApprovalSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -27944,6 +28380,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl PostApprovalSchema {
+        #[inline]
         pub fn builder() -> builder::PostApprovalSchema {
             Default::default()
         }
@@ -28001,6 +28438,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for PostApprovalSchemaApprovalStatus {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Pending => f.write_str("pending"),
@@ -28013,6 +28451,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for PostApprovalSchemaApprovalStatus {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28027,6 +28466,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for PostApprovalSchemaApprovalStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28036,6 +28476,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     impl ::std::convert::TryFrom<::std::string::String>
     for PostApprovalSchemaApprovalStatus {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28119,6 +28560,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostCreateRequestVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostCreateRequestVisitor {
                 type Value = PostCreateRequest;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -28363,6 +28805,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostInsightsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostInsightsSchemaVisitor {
                 type Value = PostInsightsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -28501,6 +28944,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostMediaSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostMediaSchemaVisitor {
                 type Value = PostMediaSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -28658,6 +29102,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl PostMediaSchema {
+        #[inline]
         pub fn builder() -> builder::PostMediaSchema {
             Default::default()
         }
@@ -28668,17 +29113,20 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     pub struct PostMediaSchemaAltText(::std::string::String);
     impl ::std::ops::Deref for PostMediaSchemaAltText {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<PostMediaSchemaAltText> for ::std::string::String {
+        #[inline]
         fn from(value: PostMediaSchemaAltText) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for PostMediaSchemaAltText {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28690,6 +29138,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for PostMediaSchemaAltText {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28698,6 +29147,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<::std::string::String> for PostMediaSchemaAltText {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -28778,6 +29228,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostMediaSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostMediaSchemaResponseVisitor {
                 type Value = PostMediaSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -29006,6 +29457,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for PostMediaSchemaResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ImageJpeg => f.write_str("image/jpeg"),
@@ -29021,6 +29473,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for PostMediaSchemaResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -29038,6 +29491,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for PostMediaSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -29046,6 +29500,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<::std::string::String> for PostMediaSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -29108,6 +29563,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for PostMediaSchemaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::ImageJpeg => f.write_str("image/jpeg"),
@@ -29123,6 +29579,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for PostMediaSchemaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -29140,6 +29597,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for PostMediaSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -29148,6 +29606,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<::std::string::String> for PostMediaSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -29174,6 +29633,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostSuccessfulResponseDtoVisitor {
                 type Value = PostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -29279,6 +29739,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostSuccessfulResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostSuccessfulResponseSchemaVisitor {
                 type Value = PostSuccessfulResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -29377,6 +29838,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct PostUserSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PostUserSchemaVisitor {
                 type Value = PostUserSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -29539,6 +30001,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct QueueItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for QueueItemDtoVisitor {
                 type Value = QueueItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -29744,6 +30207,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct QueueItemWithVariationsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for QueueItemWithVariationsDtoVisitor {
                 type Value = QueueItemWithVariationsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -30042,6 +30506,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct QueueModifiedPostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for QueueModifiedPostDtoVisitor {
                 type Value = QueueModifiedPostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -30396,6 +30861,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl QueueModifiedPostDto {
+        #[inline]
         pub fn builder() -> builder::QueueModifiedPostDto {
             Default::default()
         }
@@ -30416,6 +30882,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct ResetQueueItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ResetQueueItemDtoVisitor {
                 type Value = ResetQueueItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -30478,6 +30945,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ResetQueueItemDto {
+        #[inline]
         pub fn builder() -> builder::ResetQueueItemDto {
             Default::default()
         }
@@ -30498,6 +30966,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct ResetQueueItemResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ResetQueueItemResponseDtoVisitor {
                 type Value = ResetQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -30581,6 +31050,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SaveEditSessionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaveEditSessionDtoVisitor {
                 type Value = SaveEditSessionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -30646,6 +31116,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl SaveEditSessionDto {
+        #[inline]
         pub fn builder() -> builder::SaveEditSessionDto {
             Default::default()
         }
@@ -30668,6 +31139,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SaveEditSessionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SaveEditSessionResponseDtoVisitor {
                 type Value = SaveEditSessionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -30791,6 +31263,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct ScheduledPostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ScheduledPostDtoVisitor {
                 type Value = ScheduledPostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -30996,6 +31469,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SearchPostDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SearchPostDtoVisitor {
                 type Value = SearchPostDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -31102,6 +31576,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl SearchPostDto {
+        #[inline]
         pub fn builder() -> builder::SearchPostDto {
             Default::default()
         }
@@ -31140,6 +31615,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SetAccountsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SetAccountsDtoVisitor {
                 type Value = SetAccountsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -31243,6 +31719,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl SetAccountsDto {
+        #[inline]
         pub fn builder() -> builder::SetAccountsDto {
             Default::default()
         }
@@ -31288,6 +31765,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for SetAccountsDtoCsvFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Basic => f.write_str("basic"),
@@ -31298,6 +31776,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for SetAccountsDtoCsvFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -31310,6 +31789,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for SetAccountsDtoCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -31318,6 +31798,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<::std::string::String> for SetAccountsDtoCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -31344,6 +31825,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SetAccountsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SetAccountsResponseDtoVisitor {
                 type Value = SetAccountsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -31446,6 +31928,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SetAccountsResultSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SetAccountsResultSchemaVisitor {
                 type Value = SetAccountsResultSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -31532,6 +32015,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SetAccountsUnprocessableDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SetAccountsUnprocessableDtoVisitor {
                 type Value = SetAccountsUnprocessableDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -31685,6 +32169,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialGoogleMediaAccountSchemaVisitor {
                 type Value = SocialGoogleMediaAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -31946,6 +32431,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaFacebookAccountSchemaVisitor {
                 type Value = SocialMediaFacebookAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -32172,6 +32658,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaFbAccountResponseDtoVisitor {
                 type Value = SocialMediaFbAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -32282,6 +32769,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaGmbAccountResponseDtoVisitor {
                 type Value = SocialMediaGmbAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -32392,6 +32880,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaInstagramAccountResponseDtoVisitor {
                 type Value = SocialMediaInstagramAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -32541,6 +33030,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaInstagramAccountSchemaVisitor {
                 type Value = SocialMediaInstagramAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -32767,6 +33257,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaLinkedInAccountResponseDtoVisitor {
                 type Value = SocialMediaLinkedInAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -32916,6 +33407,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaLinkedInAccountSchemaVisitor {
                 type Value = SocialMediaLinkedInAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -33142,6 +33634,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaPinterestAccountResponseDtoVisitor {
                 type Value = SocialMediaPinterestAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -33269,6 +33762,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct SocialMediaTagSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SocialMediaTagSchemaVisitor {
                 type Value = SocialMediaTagSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -33414,6 +33908,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaThreadsAccountResponseDtoVisitor {
                 type Value = SocialMediaThreadsAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -33518,6 +34013,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaThreadsAccountSchemaVisitor {
                 type Value = SocialMediaThreadsAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -33644,6 +34140,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for SocialMediaThreadsAccountSchemaPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Threads => f.write_str("threads"),
@@ -33653,6 +34150,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for SocialMediaThreadsAccountSchemaPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -33664,6 +34162,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for SocialMediaThreadsAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -33673,6 +34172,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     impl ::std::convert::TryFrom<::std::string::String>
     for SocialMediaThreadsAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -33700,6 +34200,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTiktokAccountResponseDtoVisitor {
                 type Value = SocialMediaTiktokAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -33849,6 +34350,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTiktokAccountSchemaVisitor {
                 type Value = SocialMediaTiktokAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34075,6 +34577,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTiktokBusinessAccountResponseDtoVisitor {
                 type Value = SocialMediaTiktokBusinessAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34182,6 +34685,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTwitterAccountResponseDtoVisitor {
                 type Value = SocialMediaTwitterAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34322,6 +34826,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaTwitterAccountSchemaVisitor {
                 type Value = SocialMediaTwitterAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34548,6 +35053,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for SocialMediaYouTubeAccountResponseDtoVisitor {
                 type Value = SocialMediaYouTubeAccountResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34657,6 +35163,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct StartDateSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartDateSchemaVisitor {
                 type Value = StartDateSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34718,6 +35225,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl StartDateSchema {
+        #[inline]
         pub fn builder() -> builder::StartDateSchema {
             Default::default()
         }
@@ -34738,6 +35246,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct StartDateSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartDateSchemaResponseVisitor {
                 type Value = StartDateSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34816,6 +35325,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct StartEditSessionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartEditSessionDtoVisitor {
                 type Value = StartEditSessionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -34866,6 +35376,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl StartEditSessionDto {
+        #[inline]
         pub fn builder() -> builder::StartEditSessionDto {
             Default::default()
         }
@@ -34888,6 +35399,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct StartEditSessionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for StartEditSessionResponseDtoVisitor {
                 type Value = StartEditSessionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -35030,6 +35542,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for StartOauthPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Google => f.write_str("google"),
@@ -35048,6 +35561,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for StartOauthPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35068,6 +35582,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for StartOauthPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35076,6 +35591,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<::std::string::String> for StartOauthPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35101,6 +35617,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TikTokOAuthAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TikTokOAuthAccountSchemaVisitor {
                 type Value = TikTokOAuthAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -35227,6 +35744,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for TikTokOAuthAccountSchemaPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Tiktok => f.write_str("tiktok"),
@@ -35236,6 +35754,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for TikTokOAuthAccountSchemaPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35247,6 +35766,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for TikTokOAuthAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35256,6 +35776,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     impl ::std::convert::TryFrom<::std::string::String>
     for TikTokOAuthAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35315,6 +35836,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TiktokPostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TiktokPostSchemaVisitor {
                 type Value = TiktokPostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -35433,6 +35955,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl TiktokPostSchema {
+        #[inline]
         pub fn builder() -> builder::TiktokPostSchema {
             Default::default()
         }
@@ -35488,6 +36011,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for TiktokPostSchemaPrivacyLevel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::PublicToEveryone => f.write_str("PUBLIC_TO_EVERYONE"),
@@ -35499,6 +36023,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for TiktokPostSchemaPrivacyLevel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35512,6 +36037,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for TiktokPostSchemaPrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35521,6 +36047,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     impl ::std::convert::TryFrom<::std::string::String>
     for TiktokPostSchemaPrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35580,6 +36107,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TiktokPostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TiktokPostSchemaResponseVisitor {
                 type Value = TiktokPostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -35756,6 +36284,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl ::std::fmt::Display for TiktokPostSchemaResponsePrivacyLevel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::PublicToEveryone => f.write_str("PUBLIC_TO_EVERYONE"),
@@ -35767,6 +36296,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::str::FromStr for TiktokPostSchemaResponsePrivacyLevel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35780,6 +36310,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     }
     impl ::std::convert::TryFrom<&str> for TiktokPostSchemaResponsePrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35789,6 +36320,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
     impl ::std::convert::TryFrom<::std::string::String>
     for TiktokPostSchemaResponsePrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -35829,6 +36361,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TiktokProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TiktokProfileSchemaVisitor {
                 type Value = TiktokProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -35970,6 +36503,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TimeSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TimeSchemaVisitor {
                 type Value = TimeSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36030,6 +36564,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl TimeSchema {
+        #[inline]
         pub fn builder() -> builder::TimeSchema {
             Default::default()
         }
@@ -36052,6 +36587,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TimeSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TimeSchemaResponseVisitor {
                 type Value = TimeSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36143,6 +36679,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TimeSlotDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TimeSlotDtoVisitor {
                 type Value = TimeSlotDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36194,6 +36731,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl TimeSlotDto {
+        #[inline]
         pub fn builder() -> builder::TimeSlotDto {
             Default::default()
         }
@@ -36214,6 +36752,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TimeSlotDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TimeSlotDtoResponseVisitor {
                 type Value = TimeSlotDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36312,6 +36851,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct TwitterProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TwitterProfileSchemaVisitor {
                 type Value = TwitterProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36468,6 +37008,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             struct UpdateCategoryQueueDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateCategoryQueueDtoVisitor {
                 type Value = UpdateCategoryQueueDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36597,6 +37138,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     impl UpdateCategoryQueueDto {
+        #[inline]
         pub fn builder() -> builder::UpdateCategoryQueueDto {
             Default::default()
         }
@@ -36618,6 +37160,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateCategoryQueueResponseDtoVisitor {
                 type Value = UpdateCategoryQueueResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36702,6 +37245,7 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
             impl<'de> ::serde::de::Visitor<'de>
             for UpdatePostSuccessfulResponseDtoVisitor {
                 type Value = UpdatePostSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36815,6 +37359,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct UpdateQueueItemDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateQueueItemDtoVisitor {
                 type Value = UpdateQueueItemDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -36927,6 +37472,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl UpdateQueueItemDto {
+        #[inline]
         pub fn builder() -> builder::UpdateQueueItemDto {
             Default::default()
         }
@@ -36944,6 +37490,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         String(::std::string::String),
     }
     impl ::std::fmt::Display for UpdateQueueItemDtoNewOrder {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match self {
                 Self::Number(x) => x.fmt(f),
@@ -36952,6 +37499,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl ::std::convert::From<f64> for UpdateQueueItemDtoNewOrder {
+        #[inline]
         fn from(value: f64) -> Self {
             Self::Number(value)
         }
@@ -36981,6 +37529,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct UpdateQueueItemResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateQueueItemResponseDtoVisitor {
                 type Value = UpdateQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37084,6 +37633,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct UpdateTagDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateTagDtoVisitor {
                 type Value = UpdateTagDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37126,6 +37676,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl UpdateTagDto {
+        #[inline]
         pub fn builder() -> builder::UpdateTagDto {
             Default::default()
         }
@@ -37148,6 +37699,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct UpdatedSlotInfoDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdatedSlotInfoDtoVisitor {
                 type Value = UpdatedSlotInfoDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37239,6 +37791,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct UploadCsvdtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadCsvdtoVisitor {
                 type Value = UploadCsvdto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37305,6 +37858,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct UploadFileResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFileResponseDtoVisitor {
                 type Value = UploadFileResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37421,6 +37975,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct UploadFileResponseSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UploadFileResponseSchemaVisitor {
                 type Value = UploadFileResponseSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37563,6 +38118,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl ::std::fmt::Display for UploadFileResponseSchemaCsvFileType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Basic => f.write_str("basic"),
@@ -37573,6 +38129,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::str::FromStr for UploadFileResponseSchemaCsvFileType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -37585,6 +38142,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::convert::TryFrom<&str> for UploadFileResponseSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -37594,6 +38152,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     impl ::std::convert::TryFrom<::std::string::String>
     for UploadFileResponseSchemaCsvFileType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -37624,6 +38183,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct VariationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for VariationDtoVisitor {
                 type Value = VariationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37727,6 +38287,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct VariationInputDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for VariationInputDtoVisitor {
                 type Value = VariationInputDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37801,6 +38362,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl VariationInputDto {
+        #[inline]
         pub fn builder() -> builder::VariationInputDto {
             Default::default()
         }
@@ -37822,6 +38384,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedCloneQueueItemResponseDtoVisitor {
                 type Value = WrappedCloneQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -37928,6 +38491,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedCreateCategoryQueueResponseDtoVisitor {
                 type Value = WrappedCreateCategoryQueueResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38038,6 +38602,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedCreateQueueItemResponseDtoVisitor {
                 type Value = WrappedCreateQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38144,6 +38709,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedDeleteActivePostResponseDtoVisitor {
                 type Value = WrappedDeleteActivePostResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38253,6 +38819,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedDiscardEditSessionResponseDtoVisitor {
                 type Value = WrappedDiscardEditSessionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38363,6 +38930,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedEditSessionCalendarResponseDtoVisitor {
                 type Value = WrappedEditSessionCalendarResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38473,6 +39041,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedFetchAvailableCategoriesResponseDtoVisitor {
                 type Value = WrappedFetchAvailableCategoriesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38585,6 +39154,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedFetchCalendarListResponseDtoVisitor {
                 type Value = WrappedFetchCalendarListResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38695,6 +39265,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedFetchCategoryQueuesResponseDtoVisitor {
                 type Value = WrappedFetchCategoryQueuesResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38805,6 +39376,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedFetchQueueByIdResponseDtoVisitor {
                 type Value = WrappedFetchQueueByIdResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -38911,6 +39483,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedFetchQueueItemsResponseDtoVisitor {
                 type Value = WrappedFetchQueueItemsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39016,6 +39589,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct WrappedFetchSlotsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WrappedFetchSlotsResponseDtoVisitor {
                 type Value = WrappedFetchSlotsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39122,6 +39696,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedGeneralSuccessResponseDtoVisitor {
                 type Value = WrappedGeneralSuccessResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39228,6 +39803,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedResetQueueItemResponseDtoVisitor {
                 type Value = WrappedResetQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39334,6 +39910,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedSaveEditSessionResponseDtoVisitor {
                 type Value = WrappedSaveEditSessionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39440,6 +40017,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedStartEditSessionResponseDtoVisitor {
                 type Value = WrappedStartEditSessionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39549,6 +40127,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedUpdateCategoryQueueResponseDtoVisitor {
                 type Value = WrappedUpdateCategoryQueueResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39659,6 +40238,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             impl<'de> ::serde::de::Visitor<'de>
             for WrappedUpdateQueueItemResponseDtoVisitor {
                 type Value = WrappedUpdateQueueItemResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39767,6 +40347,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct YouTubeOAuthAccountSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for YouTubeOAuthAccountSchemaVisitor {
                 type Value = YouTubeOAuthAccountSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -39893,6 +40474,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl ::std::fmt::Display for YouTubeOAuthAccountSchemaPlatform {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Youtube => f.write_str("youtube"),
@@ -39902,6 +40484,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::str::FromStr for YouTubeOAuthAccountSchemaPlatform {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -39913,6 +40496,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::convert::TryFrom<&str> for YouTubeOAuthAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -39922,6 +40506,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     impl ::std::convert::TryFrom<::std::string::String>
     for YouTubeOAuthAccountSchemaPlatform {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -39964,6 +40549,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct YoutubePostSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for YoutubePostSchemaVisitor {
                 type Value = YoutubePostSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -40035,6 +40621,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl YoutubePostSchema {
+        #[inline]
         pub fn builder() -> builder::YoutubePostSchema {
             Default::default()
         }
@@ -40088,6 +40675,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl ::std::fmt::Display for YoutubePostSchemaPrivacyLevel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Private => f.write_str("private"),
@@ -40099,6 +40687,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::str::FromStr for YoutubePostSchemaPrivacyLevel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40112,6 +40701,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::convert::TryFrom<&str> for YoutubePostSchemaPrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40121,6 +40711,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     impl ::std::convert::TryFrom<::std::string::String>
     for YoutubePostSchemaPrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40163,6 +40754,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct YoutubePostSchemaResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for YoutubePostSchemaResponseVisitor {
                 type Value = YoutubePostSchemaResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -40289,6 +40881,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl ::std::fmt::Display for YoutubePostSchemaResponsePrivacyLevel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Private => f.write_str("private"),
@@ -40300,6 +40893,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::str::FromStr for YoutubePostSchemaResponsePrivacyLevel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40313,6 +40907,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::convert::TryFrom<&str> for YoutubePostSchemaResponsePrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40322,6 +40917,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     impl ::std::convert::TryFrom<::std::string::String>
     for YoutubePostSchemaResponsePrivacyLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40375,6 +40971,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl ::std::fmt::Display for YoutubePostSchemaResponseType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Video => f.write_str("video"),
@@ -40385,6 +40982,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::str::FromStr for YoutubePostSchemaResponseType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40397,6 +40995,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::convert::TryFrom<&str> for YoutubePostSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40406,6 +41005,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     impl ::std::convert::TryFrom<::std::string::String>
     for YoutubePostSchemaResponseType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40459,6 +41059,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
     }
     impl ::std::fmt::Display for YoutubePostSchemaType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Video => f.write_str("video"),
@@ -40469,6 +41070,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::str::FromStr for YoutubePostSchemaType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40481,6 +41083,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::convert::TryFrom<&str> for YoutubePostSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40489,6 +41092,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
     }
     impl ::std::convert::TryFrom<::std::string::String> for YoutubePostSchemaType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -40529,6 +41133,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             struct YoutubeProfileSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for YoutubeProfileSchemaVisitor {
                 type Value = YoutubeProfileSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -40668,6 +41273,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for AttachFbAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Err("no value supplied for avatar".to_string()),
@@ -40713,6 +41319,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<AttachFbAccountDto> for super::AttachFbAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachFbAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -40759,6 +41366,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::AttachFbAccountDto> for AttachFbAccountDto {
+            #[inline]
             fn from(value: super::AttachFbAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -40786,6 +41394,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for AttachGmbLocationAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_name: Err("no value supplied for account_name".to_string()),
@@ -40852,6 +41461,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachGmbLocationAccountDto>
         for super::AttachGmbLocationAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachGmbLocationAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -40905,6 +41515,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::AttachGmbLocationAccountDto>
         for AttachGmbLocationAccountDto {
+            #[inline]
             fn from(value: super::AttachGmbLocationAccountDto) -> Self {
                 Self {
                     account_name: Ok(value.account_name),
@@ -40927,6 +41538,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for AttachGmbLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account: Err("no value supplied for account".to_string()),
@@ -40955,6 +41567,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachGmbLocationDto>
         for super::AttachGmbLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachGmbLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -40984,6 +41597,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::AttachGmbLocationDto> for AttachGmbLocationDto {
+            #[inline]
             fn from(value: super::AttachGmbLocationDto) -> Self {
                 Self {
                     account: Ok(value.account),
@@ -41021,6 +41635,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             title: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AttachGmbLocationLocationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     is_connected: Ok(Default::default()),
@@ -41119,6 +41734,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachGmbLocationLocationDto>
         for super::AttachGmbLocationLocationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachGmbLocationLocationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -41190,6 +41806,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::AttachGmbLocationLocationDto>
         for AttachGmbLocationLocationDto {
+            #[inline]
             fn from(value: super::AttachGmbLocationLocationDto) -> Self {
                 Self {
                     is_connected: Ok(value.is_connected),
@@ -41220,6 +41837,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             page_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AttachIgAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Ok(Default::default()),
@@ -41265,6 +41883,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<AttachIgAccountDto> for super::AttachIgAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachIgAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -41311,6 +41930,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::AttachIgAccountDto> for AttachIgAccountDto {
+            #[inline]
             fn from(value: super::AttachIgAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -41335,6 +41955,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             urn: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AttachLinkedinAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Err("no value supplied for avatar".to_string()),
@@ -41390,6 +42011,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachLinkedinAccountDto>
         for super::AttachLinkedinAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachLinkedinAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -41443,6 +42065,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::AttachLinkedinAccountDto>
         for AttachLinkedinAccountDto {
+            #[inline]
             fn from(value: super::AttachLinkedinAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -41493,6 +42116,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for AttachPinterestAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Ok(Default::default()),
@@ -41592,6 +42216,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachPinterestAccountDto>
         for super::AttachPinterestAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachPinterestAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -41669,6 +42294,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::AttachPinterestAccountDto>
         for AttachPinterestAccountDto {
+            #[inline]
             fn from(value: super::AttachPinterestAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -41697,6 +42323,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for AttachThreadsAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Err("no value supplied for avatar".to_string()),
@@ -41743,6 +42370,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachThreadsAccountDto>
         for super::AttachThreadsAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachThreadsAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -41790,6 +42418,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::AttachThreadsAccountDto>
         for AttachThreadsAccountDto {
+            #[inline]
             fn from(value: super::AttachThreadsAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -41821,6 +42450,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for AttachTiktokAccountDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Err("no value supplied for avatar".to_string()),
@@ -41885,6 +42515,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachTiktokAccountDto>
         for super::AttachTiktokAccountDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachTiktokAccountDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -41944,6 +42575,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::AttachTiktokAccountDto>
         for AttachTiktokAccountDto {
+            #[inline]
             fn from(value: super::AttachTiktokAccountDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -41977,6 +42609,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for AttachYoutubeAccountResponseDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     avatar: Err("no value supplied for avatar".to_string()),
@@ -42041,6 +42674,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<AttachYoutubeAccountResponseDto>
         for super::AttachYoutubeAccountResponseDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachYoutubeAccountResponseDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -42100,6 +42734,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::AttachYoutubeAccountResponseDto>
         for AttachYoutubeAccountResponseDto {
+            #[inline]
             fn from(value: super::AttachYoutubeAccountResponseDto) -> Self {
                 Self {
                     avatar: Ok(value.avatar),
@@ -42120,6 +42755,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for AttachmentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     type_: Err("no value supplied for type_".to_string()),
@@ -42147,6 +42783,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<AttachmentDto> for super::AttachmentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AttachmentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -42175,6 +42812,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::AttachmentDto> for AttachmentDto {
+            #[inline]
             fn from(value: super::AttachmentDto) -> Self {
                 Self {
                     type_: Ok(value.type_),
@@ -42206,6 +42844,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for CalendarListDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Ok(Default::default()),
@@ -42269,6 +42908,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<CalendarListDto> for super::CalendarListDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CalendarListDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -42321,6 +42961,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::CalendarListDto> for CalendarListDto {
+            #[inline]
             fn from(value: super::CalendarListDto) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -42344,6 +42985,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for CloneQueueItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -42383,6 +43025,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<CloneQueueItemDto> for super::CloneQueueItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CloneQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -42423,6 +43066,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::CloneQueueItemDto> for CloneQueueItemDto {
+            #[inline]
             fn from(value: super::CloneQueueItemDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -42453,6 +43097,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for CommentsCreateBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     attachments: Ok(Default::default()),
@@ -42528,6 +43173,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<CommentsCreateBodyDto>
         for super::CommentsCreateBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CommentsCreateBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -42587,6 +43233,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::CommentsCreateBodyDto>
         for CommentsCreateBodyDto {
+            #[inline]
             fn from(value: super::CommentsCreateBodyDto) -> Self {
                 Self {
                     attachments: Ok(value.attachments),
@@ -42628,6 +43275,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for CommentsGetListBodyDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     from_date: Ok(Default::default()),
@@ -42710,6 +43358,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<CommentsGetListBodyDto>
         for super::CommentsGetListBodyDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CommentsGetListBodyDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -42781,6 +43430,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::CommentsGetListBodyDto>
         for CommentsGetListBodyDto {
+            #[inline]
             fn from(value: super::CommentsGetListBodyDto) -> Self {
                 Self {
                     from_date: Ok(value.from_date),
@@ -42819,6 +43469,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateCategoryQueueDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     category_id: Err("no value supplied for category_id".to_string()),
@@ -42895,6 +43546,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<CreateCategoryQueueDto>
         for super::CreateCategoryQueueDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateCategoryQueueDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -42954,6 +43606,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::CreateCategoryQueueDto>
         for CreateCategoryQueueDto {
+            #[inline]
             fn from(value: super::CreateCategoryQueueDto) -> Self {
                 Self {
                     category_id: Ok(value.category_id),
@@ -43058,6 +43711,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for CreatePostDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Err("no value supplied for account_ids".to_string()),
@@ -43338,6 +43992,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<CreatePostDto> for super::CreatePostDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreatePostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -43498,6 +44153,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::CreatePostDto> for CreatePostDto {
+            #[inline]
             fn from(value: super::CreatePostDto) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -43558,6 +44214,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for CreateQueueItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     direct_to_queue: Ok(Default::default()),
@@ -43646,6 +44303,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<CreateQueueItemDto> for super::CreateQueueItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -43710,6 +44368,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::CreateQueueItemDto> for CreateQueueItemDto {
+            #[inline]
             fn from(value: super::CreateQueueItemDto) -> Self {
                 Self {
                     direct_to_queue: Ok(value.direct_to_queue),
@@ -43727,6 +44386,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CsvDefaultDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     user_id: Err("no value supplied for user_id".to_string()),
@@ -43745,6 +44405,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<CsvDefaultDto> for super::CsvDefaultDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CsvDefaultDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -43767,6 +44428,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::CsvDefaultDto> for CsvDefaultDto {
+            #[inline]
             fn from(value: super::CsvDefaultDto) -> Self {
                 Self { user_id: Ok(value.user_id) }
             }
@@ -43778,6 +44440,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             year: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for DateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day: Err("no value supplied for day".to_string()),
@@ -43814,6 +44477,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<DateSchema> for super::DateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -43846,6 +44510,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::DateSchema> for DateSchema {
+            #[inline]
             fn from(value: super::DateSchema) -> Self {
                 Self {
                     day: Ok(value.day),
@@ -43862,6 +44527,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for DeletePostsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     post_ids: Ok(Default::default()),
@@ -43880,6 +44546,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<DeletePostsDto> for super::DeletePostsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DeletePostsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -43902,6 +44569,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::DeletePostsDto> for DeletePostsDto {
+            #[inline]
             fn from(value: super::DeletePostsDto) -> Self {
                 Self {
                     post_ids: Ok(value.post_ids),
@@ -43921,6 +44589,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for DiscardEditSessionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     keep_in_draft: Ok(Default::default()),
@@ -43964,6 +44633,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<DiscardEditSessionDto>
         for super::DiscardEditSessionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DiscardEditSessionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44005,6 +44675,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::DiscardEditSessionDto>
         for DiscardEditSessionDto {
+            #[inline]
             fn from(value: super::DiscardEditSessionDto) -> Self {
                 Self {
                     keep_in_draft: Ok(value.keep_in_draft),
@@ -44037,6 +44708,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for EditSessionCalendarDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Ok(Default::default()),
@@ -44098,6 +44770,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<EditSessionCalendarDto>
         for super::EditSessionCalendarDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EditSessionCalendarDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44151,6 +44824,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::EditSessionCalendarDto>
         for EditSessionCalendarDto {
+            #[inline]
             fn from(value: super::EditSessionCalendarDto) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -44173,6 +44847,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for EndDateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_date: Ok(Default::default()),
@@ -44200,6 +44875,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<EndDateSchema> for super::EndDateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: EndDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44228,6 +44904,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::EndDateSchema> for EndDateSchema {
+            #[inline]
             fn from(value: super::EndDateSchema) -> Self {
                 Self {
                     end_date: Ok(value.end_date),
@@ -44247,6 +44924,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for FacebookPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     text_format_preset_id: Ok(Default::default()),
@@ -44277,6 +44955,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<FacebookPostSchema> for super::FacebookPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FacebookPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44311,6 +44990,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::FacebookPostSchema> for FacebookPostSchema {
+            #[inline]
             fn from(value: super::FacebookPostSchema) -> Self {
                 Self {
                     text_format_preset_id: Ok(value.text_format_preset_id),
@@ -44334,6 +45014,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for FetchCategoryQueuesDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     limit: Ok(Default::default()),
@@ -44374,6 +45055,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<FetchCategoryQueuesDto>
         for super::FetchCategoryQueuesDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FetchCategoryQueuesDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44409,6 +45091,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::FetchCategoryQueuesDto>
         for FetchCategoryQueuesDto {
+            #[inline]
             fn from(value: super::FetchCategoryQueuesDto) -> Self {
                 Self {
                     limit: Ok(value.limit),
@@ -44445,6 +45128,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for FetchQueueItemsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     error_filter: Ok(Default::default()),
@@ -44514,6 +45198,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<FetchQueueItemsDto> for super::FetchQueueItemsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FetchQueueItemsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44572,6 +45257,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::FetchQueueItemsDto> for FetchQueueItemsDto {
+            #[inline]
             fn from(value: super::FetchQueueItemsDto) -> Self {
                 Self {
                     error_filter: Ok(value.error_filter),
@@ -44597,6 +45283,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             skip: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for FetchSlotsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     limit: Ok(super::defaults::fetch_slots_dto_limit()),
@@ -44645,6 +45332,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<FetchSlotsDto> for super::FetchSlotsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FetchSlotsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44691,6 +45379,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::FetchSlotsDto> for FetchSlotsDto {
+            #[inline]
             fn from(value: super::FetchSlotsDto) -> Self {
                 Self {
                     limit: Ok(value.limit),
@@ -44720,6 +45409,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for GetStatisticsBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     current_range: Ok(Default::default()),
@@ -44777,6 +45467,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<GetStatisticsBody> for super::GetStatisticsBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetStatisticsBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44823,6 +45514,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::GetStatisticsBody> for GetStatisticsBody {
+            #[inline]
             fn from(value: super::GetStatisticsBody) -> Self {
                 Self {
                     current_range: Ok(value.current_range),
@@ -44844,6 +45536,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for GetStatisticsBodyCurrentRange {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_date: Err("no value supplied for end_date".to_string()),
@@ -44872,6 +45565,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<GetStatisticsBodyCurrentRange>
         for super::GetStatisticsBodyCurrentRange {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetStatisticsBodyCurrentRange,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44902,6 +45596,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::GetStatisticsBodyCurrentRange>
         for GetStatisticsBodyCurrentRange {
+            #[inline]
             fn from(value: super::GetStatisticsBodyCurrentRange) -> Self {
                 Self {
                     end_date: Ok(value.end_date),
@@ -44921,6 +45616,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for GetStatisticsBodyPrevRange {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_date: Err("no value supplied for end_date".to_string()),
@@ -44949,6 +45645,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<GetStatisticsBodyPrevRange>
         for super::GetStatisticsBodyPrevRange {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GetStatisticsBodyPrevRange,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -44979,6 +45676,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::GetStatisticsBodyPrevRange>
         for GetStatisticsBodyPrevRange {
+            #[inline]
             fn from(value: super::GetStatisticsBodyPrevRange) -> Self {
                 Self {
                     end_date: Ok(value.end_date),
@@ -45030,6 +45728,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for GmbPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_type: Ok(Default::default()),
@@ -45153,6 +45852,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<GmbPostSchema> for super::GmbPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: GmbPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45235,6 +45935,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::GmbPostSchema> for GmbPostSchema {
+            #[inline]
             fn from(value: super::GmbPostSchema) -> Self {
                 Self {
                     action_type: Ok(value.action_type),
@@ -45274,6 +45975,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for InstagramPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     collaborators: Ok(Default::default()),
@@ -45343,6 +46045,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<InstagramPostSchema>
         for super::InstagramPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InstagramPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45395,6 +46098,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::InstagramPostSchema> for InstagramPostSchema {
+            #[inline]
             fn from(value: super::InstagramPostSchema) -> Self {
                 Self {
                     collaborators: Ok(value.collaborators),
@@ -45423,6 +46127,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for LinkedinPollDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     options: Err("no value supplied for options".to_string()),
@@ -45461,6 +46166,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<LinkedinPollDto> for super::LinkedinPollDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedinPollDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45501,6 +46207,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::LinkedinPollDto> for LinkedinPollDto {
+            #[inline]
             fn from(value: super::LinkedinPollDto) -> Self {
                 Self {
                     options: Ok(value.options),
@@ -45517,6 +46224,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for LinkedinPollOptionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     text: Err("no value supplied for text".to_string()),
@@ -45536,6 +46244,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<LinkedinPollOptionDto>
         for super::LinkedinPollOptionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedinPollOptionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45559,6 +46268,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::LinkedinPollOptionDto>
         for LinkedinPollOptionDto {
+            #[inline]
             fn from(value: super::LinkedinPollOptionDto) -> Self {
                 Self { text: Ok(value.text) }
             }
@@ -45571,6 +46281,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for LinkedinPollSettingsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     duration: Err("no value supplied for duration".to_string()),
@@ -45590,6 +46301,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<LinkedinPollSettingsDto>
         for super::LinkedinPollSettingsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedinPollSettingsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45615,6 +46327,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::LinkedinPollSettingsDto>
         for LinkedinPollSettingsDto {
+            #[inline]
             fn from(value: super::LinkedinPollSettingsDto) -> Self {
                 Self {
                     duration: Ok(value.duration),
@@ -45634,6 +46347,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             post_as_pdf: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for LinkedinPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     pdf_title: Err("no value supplied for pdf_title".to_string()),
@@ -45675,6 +46389,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<LinkedinPostSchema> for super::LinkedinPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LinkedinPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45715,6 +46430,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::LinkedinPostSchema> for LinkedinPostSchema {
+            #[inline]
             fn from(value: super::LinkedinPostSchema) -> Self {
                 Self {
                     pdf_title: Ok(value.pdf_title),
@@ -45735,6 +46451,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for MentionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     id: Err("no value supplied for id".to_string()),
@@ -45789,6 +46506,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<MentionsDto> for super::MentionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: MentionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45841,6 +46559,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::MentionsDto> for MentionsDto {
+            #[inline]
             fn from(value: super::MentionsDto) -> Self {
                 Self {
                     id: Ok(value.id),
@@ -45867,6 +46586,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for OgTagsInputDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     meta_image: Ok(Default::default()),
@@ -45903,6 +46623,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<OgTagsInputDto> for super::OgTagsInputDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OgTagsInputDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -45943,6 +46664,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::OgTagsInputDto> for OgTagsInputDto {
+            #[inline]
             fn from(value: super::OgTagsInputDto) -> Self {
                 Self {
                     meta_image: Ok(value.meta_image),
@@ -45971,6 +46693,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for OgTagsSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     meta_image: Ok(Default::default()),
@@ -46019,6 +46742,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<OgTagsSchema> for super::OgTagsSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OgTagsSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -46065,6 +46789,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::OgTagsSchema> for OgTagsSchema {
+            #[inline]
             fn from(value: super::OgTagsSchema) -> Self {
                 Self {
                     meta_image: Ok(value.meta_image),
@@ -46086,6 +46811,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for PinterestBoardSelection {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_id: Err("no value supplied for account_id".to_string()),
@@ -46114,6 +46840,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<PinterestBoardSelection>
         for super::PinterestBoardSelection {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PinterestBoardSelection,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -46144,6 +46871,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::PinterestBoardSelection>
         for PinterestBoardSelection {
+            #[inline]
             fn from(value: super::PinterestBoardSelection) -> Self {
                 Self {
                     account_id: Ok(value.account_id),
@@ -46178,6 +46906,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for PinterestPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     board_ids: Ok(Default::default()),
@@ -46246,6 +46975,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<PinterestPostSchema>
         for super::PinterestPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PinterestPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -46298,6 +47028,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::PinterestPostSchema> for PinterestPostSchema {
+            #[inline]
             fn from(value: super::PinterestPostSchema) -> Self {
                 Self {
                     board_ids: Ok(value.board_ids),
@@ -46328,6 +47059,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for PostApprovalSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     approval_status: Ok(Default::default()),
@@ -46384,6 +47116,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<PostApprovalSchema> for super::PostApprovalSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostApprovalSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -46430,6 +47163,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::PostApprovalSchema> for PostApprovalSchema {
+            #[inline]
             fn from(value: super::PostApprovalSchema) -> Self {
                 Self {
                     approval_status: Ok(value.approval_status),
@@ -46484,6 +47218,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for PostMediaSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     alt_text: Ok(Default::default()),
@@ -46609,6 +47344,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<PostMediaSchema> for super::PostMediaSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PostMediaSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -46697,6 +47433,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::PostMediaSchema> for PostMediaSchema {
+            #[inline]
             fn from(value: super::PostMediaSchema) -> Self {
                 Self {
                     alt_text: Ok(value.alt_text),
@@ -46813,6 +47550,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for QueueModifiedPostDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Ok(Default::default()),
@@ -47104,6 +47842,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<QueueModifiedPostDto>
         for super::QueueModifiedPostDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: QueueModifiedPostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -47270,6 +48009,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::QueueModifiedPostDto> for QueueModifiedPostDto {
+            #[inline]
             fn from(value: super::QueueModifiedPostDto) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -47311,6 +48051,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for ResetQueueItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -47341,6 +48082,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<ResetQueueItemDto> for super::ResetQueueItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ResetQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -47370,6 +48112,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::ResetQueueItemDto> for ResetQueueItemDto {
+            #[inline]
             fn from(value: super::ResetQueueItemDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -47390,6 +48133,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for SaveEditSessionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     keep_in_draft: Ok(Default::default()),
@@ -47432,6 +48176,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<SaveEditSessionDto> for super::SaveEditSessionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SaveEditSessionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -47472,6 +48217,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::SaveEditSessionDto> for SaveEditSessionDto {
+            #[inline]
             fn from(value: super::SaveEditSessionDto) -> Self {
                 Self {
                     keep_in_draft: Ok(value.keep_in_draft),
@@ -47504,6 +48250,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SearchPostDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     accounts: Ok(Default::default()),
@@ -47590,6 +48337,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<SearchPostDto> for super::SearchPostDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SearchPostDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -47660,6 +48408,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::SearchPostDto> for SearchPostDto {
+            #[inline]
             fn from(value: super::SearchPostDto) -> Self {
                 Self {
                     accounts: Ok(value.accounts),
@@ -47699,6 +48448,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for SetAccountsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     account_ids: Err("no value supplied for account_ids".to_string()),
@@ -47779,6 +48529,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<SetAccountsDto> for super::SetAccountsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SetAccountsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -47843,6 +48594,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::SetAccountsDto> for SetAccountsDto {
+            #[inline]
             fn from(value: super::SetAccountsDto) -> Self {
                 Self {
                     account_ids: Ok(value.account_ids),
@@ -47867,6 +48619,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for StartDateSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     start_date: Ok(Default::default()),
@@ -47894,6 +48647,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<StartDateSchema> for super::StartDateSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StartDateSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -47923,6 +48677,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::StartDateSchema> for StartDateSchema {
+            #[inline]
             fn from(value: super::StartDateSchema) -> Self {
                 Self {
                     start_date: Ok(value.start_date),
@@ -47938,6 +48693,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for StartEditSessionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -47960,6 +48716,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<StartEditSessionDto>
         for super::StartEditSessionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: StartEditSessionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -47984,6 +48741,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::StartEditSessionDto> for StartEditSessionDto {
+            #[inline]
             fn from(value: super::StartEditSessionDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -48022,6 +48780,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for TiktokPostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enable_comment: Ok(Default::default()),
@@ -48117,6 +48876,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<TiktokPostSchema> for super::TiktokPostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TiktokPostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48181,6 +48941,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::TiktokPostSchema> for TiktokPostSchema {
+            #[inline]
             fn from(value: super::TiktokPostSchema) -> Self {
                 Self {
                     enable_comment: Ok(value.enable_comment),
@@ -48200,6 +48961,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             seconds: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for TimeSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     hours: Err("no value supplied for hours".to_string()),
@@ -48236,6 +48998,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<TimeSchema> for super::TimeSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TimeSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48270,6 +49033,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::TimeSchema> for TimeSchema {
+            #[inline]
             fn from(value: super::TimeSchema) -> Self {
                 Self {
                     hours: Ok(value.hours),
@@ -48284,6 +49048,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             time: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for TimeSlotDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day_of_week: Err("no value supplied for day_of_week".to_string()),
@@ -48314,6 +49079,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<TimeSlotDto> for super::TimeSlotDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TimeSlotDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48342,6 +49108,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::TimeSlotDto> for TimeSlotDto {
+            #[inline]
             fn from(value: super::TimeSlotDto) -> Self {
                 Self {
                     day_of_week: Ok(value.day_of_week),
@@ -48381,6 +49148,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for UpdateCategoryQueueDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enable_future_posts: Ok(Default::default()),
@@ -48469,6 +49237,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         impl ::std::convert::TryFrom<UpdateCategoryQueueDto>
         for super::UpdateCategoryQueueDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateCategoryQueueDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48534,6 +49303,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::From<super::UpdateCategoryQueueDto>
         for UpdateCategoryQueueDto {
+            #[inline]
             fn from(value: super::UpdateCategoryQueueDto) -> Self {
                 Self {
                     enable_future_posts: Ok(value.enable_future_posts),
@@ -48574,6 +49344,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for UpdateQueueItemDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     location_id: Err("no value supplied for location_id".to_string()),
@@ -48650,6 +49421,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<UpdateQueueItemDto> for super::UpdateQueueItemDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateQueueItemDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48708,6 +49480,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::UpdateQueueItemDto> for UpdateQueueItemDto {
+            #[inline]
             fn from(value: super::UpdateQueueItemDto) -> Self {
                 Self {
                     location_id: Ok(value.location_id),
@@ -48727,6 +49500,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for UpdateTagDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     tag_ids: Err("no value supplied for tag_ids".to_string()),
@@ -48745,6 +49519,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<UpdateTagDto> for super::UpdateTagDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateTagDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48767,6 +49542,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::UpdateTagDto> for UpdateTagDto {
+            #[inline]
             fn from(value: super::UpdateTagDto) -> Self {
                 Self { tag_ids: Ok(value.tag_ids) }
             }
@@ -48789,6 +49565,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for VariationInputDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     content: Ok(Default::default()),
@@ -48829,6 +49606,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<VariationInputDto> for super::VariationInputDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: VariationInputDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48863,6 +49641,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::VariationInputDto> for VariationInputDto {
+            #[inline]
             fn from(value: super::VariationInputDto) -> Self {
                 Self {
                     content: Ok(value.content),
@@ -48887,6 +49666,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             >,
         }
         impl ::std::default::Default for YoutubePostSchema {
+            #[inline]
             fn default() -> Self {
                 Self {
                     privacy_level: Ok(Default::default()),
@@ -48928,6 +49708,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         }
         impl ::std::convert::TryFrom<YoutubePostSchema> for super::YoutubePostSchema {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: YoutubePostSchema,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -48968,6 +49749,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::convert::From<super::YoutubePostSchema> for YoutubePostSchema {
+            #[inline]
             fn from(value: super::YoutubePostSchema) -> Self {
                 Self {
                     privacy_level: Ok(value.privacy_level),
@@ -48986,21 +49768,27 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         {
             T::try_from(V).unwrap()
         }
+        #[inline]
         pub(super) fn comments_get_list_body_dto_limit() -> f64 {
             10_f64
         }
+        #[inline]
         pub(super) fn comments_get_list_body_dto_skip() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn comments_get_list_body_dto_sort_by() -> super::CommentsGetListBodyDtoSortBy {
             super::CommentsGetListBodyDtoSortBy::Latest
         }
+        #[inline]
         pub(super) fn fetch_slots_dto_limit() -> f64 {
             20_f64
         }
+        #[inline]
         pub(super) fn fetch_slots_dto_skip() -> f64 {
             0_f64
         }
+        #[inline]
         pub(super) fn search_post_dto_type() -> ::std::string::String {
             "all".to_string()
         }
@@ -49011,6 +49799,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -49019,6 +49808,7 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -49027,11 +49817,13 @@ For positions between items, FE calculates: Math.floor((prevItem.order + nextIte
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -49055,6 +49847,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -49071,6 +49864,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -49084,21 +49878,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -49121,6 +49920,7 @@ let response = client.get_posts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_posts(&self) -> builder::GetPosts<'_> {
         builder::GetPosts::new(self)
     }
@@ -49144,6 +49944,7 @@ let response = client.create_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_post(&self) -> builder::CreatePost<'_> {
         builder::CreatePost::new(self)
     }
@@ -49163,6 +49964,7 @@ let response = client.get_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_post(&self) -> builder::GetPost<'_> {
         builder::GetPost::new(self)
     }
@@ -49188,6 +49990,7 @@ let response = client.edit_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn edit_post(&self) -> builder::EditPost<'_> {
         builder::EditPost::new(self)
     }
@@ -49207,6 +50010,7 @@ let response = client.delete_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_post(&self) -> builder::DeletePost<'_> {
         builder::DeletePost::new(self)
     }
@@ -49231,6 +50035,7 @@ let response = client.bulk_delete_social_planner_posts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn bulk_delete_social_planner_posts(
         &self,
     ) -> builder::BulkDeleteSocialPlannerPosts<'_> {
@@ -49250,6 +50055,7 @@ let response = client.get_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_account(&self) -> builder::GetAccount<'_> {
         builder::GetAccount::new(self)
     }
@@ -49273,6 +50079,7 @@ let response = client.delete_account()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_account(&self) -> builder::DeleteAccount<'_> {
         builder::DeleteAccount::new(self)
     }
@@ -49300,6 +50107,7 @@ let response = client.get_upload_status()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_upload_status(&self) -> builder::GetUploadStatus<'_> {
         builder::GetUploadStatus::new(self)
     }
@@ -49319,6 +50127,7 @@ let response = client.upload_csv()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn upload_csv(&self) -> builder::UploadCsv<'_> {
         builder::UploadCsv::new(self)
     }
@@ -49338,6 +50147,7 @@ let response = client.set_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn set_accounts(&self) -> builder::SetAccounts<'_> {
         builder::SetAccounts::new(self)
     }
@@ -49361,6 +50171,7 @@ let response = client.get_csv_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_csv_post(&self) -> builder::GetCsvPost<'_> {
         builder::GetCsvPost::new(self)
     }
@@ -49380,6 +50191,7 @@ let response = client.delete_csv()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_csv(&self) -> builder::DeleteCsv<'_> {
         builder::DeleteCsv::new(self)
     }
@@ -49401,6 +50213,7 @@ let response = client.start_csv_finalize()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_csv_finalize(&self) -> builder::StartCsvFinalize<'_> {
         builder::StartCsvFinalize::new(self)
     }
@@ -49422,6 +50235,7 @@ let response = client.delete_csv_post()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_csv_post(&self) -> builder::DeleteCsvPost<'_> {
         builder::DeleteCsvPost::new(self)
     }
@@ -49503,6 +50317,7 @@ let response = client.start_oauth()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_oauth(&self) -> builder::StartOauth<'_> {
         builder::StartOauth::new(self)
     }
@@ -49557,6 +50372,7 @@ let response = client.get_oauth_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_oauth_accounts(&self) -> builder::GetOauthAccounts<'_> {
         builder::GetOauthAccounts::new(self)
     }
@@ -49662,6 +50478,7 @@ let response = client.attach_oauth_accounts()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn attach_oauth_accounts(&self) -> builder::AttachOauthAccounts<'_> {
         builder::AttachOauthAccounts::new(self)
     }
@@ -49685,6 +50502,7 @@ let response = client.get_categories_location_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_categories_location_id(&self) -> builder::GetCategoriesLocationId<'_> {
         builder::GetCategoriesLocationId::new(self)
     }
@@ -49704,6 +50522,7 @@ let response = client.get_categories_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_categories_id(&self) -> builder::GetCategoriesId<'_> {
         builder::GetCategoriesId::new(self)
     }
@@ -49727,6 +50546,7 @@ let response = client.get_tags_location_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tags_location_id(&self) -> builder::GetTagsLocationId<'_> {
         builder::GetTagsLocationId::new(self)
     }
@@ -49746,6 +50566,7 @@ let response = client.get_tags_by_ids()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_tags_by_ids(&self) -> builder::GetTagsByIds<'_> {
         builder::GetTagsByIds::new(self)
     }
@@ -49765,6 +50586,7 @@ let response = client.get_statistics()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_statistics(&self) -> builder::GetStatistics<'_> {
         builder::GetStatistics::new(self)
     }
@@ -49788,6 +50610,7 @@ let response = client.fetch_available_categories()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_available_categories(&self) -> builder::FetchAvailableCategories<'_> {
         builder::FetchAvailableCategories::new(self)
     }
@@ -49803,6 +50626,7 @@ let response = client.create_queue()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_queue(&self) -> builder::CreateQueue<'_> {
         builder::CreateQueue::new(self)
     }
@@ -49818,6 +50642,7 @@ let response = client.fetch_queues()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_queues(&self) -> builder::FetchQueues<'_> {
         builder::FetchQueues::new(self)
     }
@@ -49837,6 +50662,7 @@ let response = client.fetch_queue_by_id()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_queue_by_id(&self) -> builder::FetchQueueById<'_> {
         builder::FetchQueueById::new(self)
     }
@@ -49853,6 +50679,7 @@ let response = client.update_queue()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_queue(&self) -> builder::UpdateQueue<'_> {
         builder::UpdateQueue::new(self)
     }
@@ -49869,6 +50696,7 @@ let response = client.fetch_queue_items()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_queue_items(&self) -> builder::FetchQueueItems<'_> {
         builder::FetchQueueItems::new(self)
     }
@@ -49885,6 +50713,7 @@ let response = client.start_edit_session()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn start_edit_session(&self) -> builder::StartEditSession<'_> {
         builder::StartEditSession::new(self)
     }
@@ -49901,6 +50730,7 @@ let response = client.save_edit_session()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn save_edit_session(&self) -> builder::SaveEditSession<'_> {
         builder::SaveEditSession::new(self)
     }
@@ -49917,6 +50747,7 @@ let response = client.discard_edit_session()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn discard_edit_session(&self) -> builder::DiscardEditSession<'_> {
         builder::DiscardEditSession::new(self)
     }
@@ -49933,6 +50764,7 @@ let response = client.fetch_edit_session_calendar()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_edit_session_calendar(&self) -> builder::FetchEditSessionCalendar<'_> {
         builder::FetchEditSessionCalendar::new(self)
     }
@@ -49949,6 +50781,7 @@ let response = client.fetch_slots()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_slots(&self) -> builder::FetchSlots<'_> {
         builder::FetchSlots::new(self)
     }
@@ -49966,6 +50799,7 @@ let response = client.update_queue_item()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_queue_item(&self) -> builder::UpdateQueueItem<'_> {
         builder::UpdateQueueItem::new(self)
     }
@@ -49989,6 +50823,7 @@ let response = client.delete_queue_item()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_queue_item(&self) -> builder::DeleteQueueItem<'_> {
         builder::DeleteQueueItem::new(self)
     }
@@ -50004,6 +50839,7 @@ let response = client.fetch_calendar_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn fetch_calendar_list(&self) -> builder::FetchCalendarList<'_> {
         builder::FetchCalendarList::new(self)
     }
@@ -50023,6 +50859,7 @@ let response = client.delete_current_active_post_and_schedule_next()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_current_active_post_and_schedule_next(
         &self,
     ) -> builder::DeleteCurrentActivePostAndScheduleNext<'_> {
@@ -50042,6 +50879,7 @@ let response = client.reset_queue_item()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn reset_queue_item(&self) -> builder::ResetQueueItem<'_> {
         builder::ResetQueueItem::new(self)
     }
@@ -50059,6 +50897,7 @@ let response = client.clone_queue_item()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn clone_queue_item(&self) -> builder::CloneQueueItem<'_> {
         builder::CloneQueueItem::new(self)
     }
@@ -50075,6 +50914,7 @@ let response = client.create_queue_item()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_queue_item(&self) -> builder::CreateQueueItem<'_> {
         builder::CreateQueueItem::new(self)
     }
@@ -50101,6 +50941,7 @@ let response = client.create_comment()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_comment(&self) -> builder::CreateComment<'_> {
         builder::CreateComment::new(self)
     }
@@ -50124,6 +50965,7 @@ let response = client.create_like()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_like(&self) -> builder::CreateLike<'_> {
         builder::CreateLike::new(self)
     }
@@ -50147,6 +50989,7 @@ let response = client.delete_like()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_like(&self) -> builder::DeleteLike<'_> {
         builder::DeleteLike::new(self)
     }
@@ -50168,6 +51011,7 @@ let response = client.get_comment_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_comment_list(&self) -> builder::GetCommentList<'_> {
         builder::GetCommentList::new(self)
     }
@@ -50191,6 +51035,7 @@ pub mod builder {
         body: Result<types::builder::SearchPostDto, String>,
     }
     impl<'a> GetPosts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50233,13 +51078,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/posts/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50291,6 +51136,7 @@ pub mod builder {
         body: Result<types::builder::CreatePostDto, String>,
     }
     impl<'a> CreatePost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50333,13 +51179,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/posts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50391,6 +51237,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50423,13 +51270,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/posts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50480,6 +51327,7 @@ pub mod builder {
         body: Result<types::builder::CreatePostDto, String>,
     }
     impl<'a> EditPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50535,13 +51383,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/social-media-posting/{locationId}/posts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50597,6 +51445,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeletePost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50629,13 +51478,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/posts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50685,6 +51534,7 @@ pub mod builder {
         body: Result<types::builder::DeletePostsDto, String>,
     }
     impl<'a> BulkDeleteSocialPlannerPosts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50729,13 +51579,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/posts/bulk-delete`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50786,6 +51636,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50805,13 +51656,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50859,6 +51710,7 @@ pub mod builder {
         user_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> DeleteAccount<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -50919,13 +51771,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/accounts/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -50983,6 +51835,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> GetUploadStatus<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51071,13 +51924,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/csv`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51151,6 +52004,7 @@ pub mod builder {
         body: Result<reqwest::Body, String>,
     }
     impl<'a> UploadCsv<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51182,13 +52036,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/csv`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51242,6 +52096,7 @@ pub mod builder {
         body: Result<types::builder::SetAccountsDto, String>,
     }
     impl<'a> SetAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51286,13 +52141,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/set-accounts`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51346,6 +52201,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCsvPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51406,13 +52262,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/csv/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51466,6 +52322,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCsv<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51498,13 +52355,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/csv/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51555,6 +52412,7 @@ pub mod builder {
         body: Result<types::builder::CsvDefaultDto, String>,
     }
     impl<'a> StartCsvFinalize<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51610,13 +52468,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/social-media-posting/{locationId}/csv/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51673,6 +52531,7 @@ pub mod builder {
         post_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCsvPost<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51718,13 +52577,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/{locationId}/csv/{csvId}/post/{postId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51779,6 +52638,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> StartOauth<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51851,13 +52711,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{platform}/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -51912,6 +52772,7 @@ pub mod builder {
         search: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetOauthAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -51971,13 +52832,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/oauth/{locationId}/{platform}/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52033,6 +52894,7 @@ pub mod builder {
         body: Result<types::AttachOauthAccountsBody, String>,
     }
     impl<'a> AttachOauthAccounts<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52090,13 +52952,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/oauth/{locationId}/{platform}/accounts/{accountId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52152,6 +53014,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCategoriesLocationId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52213,13 +53076,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/categories`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52273,6 +53136,7 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCategoriesId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52305,13 +53169,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/categories/{id}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52363,6 +53227,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetTagsLocationId<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52424,13 +53289,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/{locationId}/tags`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52484,6 +53349,7 @@ pub mod builder {
         body: Result<types::builder::UpdateTagDto, String>,
     }
     impl<'a> GetTagsByIds<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52526,13 +53392,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/{locationId}/tags/details`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52584,6 +53450,7 @@ pub mod builder {
         body: Result<types::builder::GetStatisticsBody, String>,
     }
     impl<'a> GetStatistics<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52628,13 +53495,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/statistics`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52691,6 +53558,7 @@ pub mod builder {
         skip: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FetchAvailableCategories<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52751,13 +53619,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/category/queues/available-categories`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52811,6 +53679,7 @@ pub mod builder {
         body: Result<types::builder::CreateCategoryQueueDto, String>,
     }
     impl<'a> CreateQueue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52844,13 +53713,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52901,6 +53770,7 @@ pub mod builder {
         body: Result<types::builder::FetchCategoryQueuesDto, String>,
     }
     impl<'a> FetchQueues<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -52934,13 +53804,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -52992,6 +53862,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> FetchQueueById<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53024,13 +53895,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/social-media-posting/category/queues/{queueId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53080,6 +53951,7 @@ pub mod builder {
         body: Result<types::builder::UpdateCategoryQueueDto, String>,
     }
     impl<'a> UpdateQueue<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53126,13 +53998,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/social-media-posting/category/queues/{queueId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53185,6 +54057,7 @@ pub mod builder {
         body: Result<types::builder::FetchQueueItemsDto, String>,
     }
     impl<'a> FetchQueueItems<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53229,13 +54102,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/items`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53287,6 +54160,7 @@ pub mod builder {
         body: Result<types::builder::StartEditSessionDto, String>,
     }
     impl<'a> StartEditSession<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53331,13 +54205,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/edit/start`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53390,6 +54264,7 @@ pub mod builder {
         body: Result<types::builder::SaveEditSessionDto, String>,
     }
     impl<'a> SaveEditSession<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53434,13 +54309,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/edit/save`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53492,6 +54367,7 @@ pub mod builder {
         body: Result<types::builder::DiscardEditSessionDto, String>,
     }
     impl<'a> DiscardEditSession<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53538,13 +54414,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/edit/discard`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53597,6 +54473,7 @@ pub mod builder {
         body: Result<types::builder::EditSessionCalendarDto, String>,
     }
     impl<'a> FetchEditSessionCalendar<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53643,13 +54520,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/edit/calendar`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53702,6 +54579,7 @@ pub mod builder {
         body: Result<types::builder::FetchSlotsDto, String>,
     }
     impl<'a> FetchSlots<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53744,13 +54622,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/slots`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53803,6 +54681,7 @@ pub mod builder {
         body: Result<types::builder::UpdateQueueItemDto, String>,
     }
     impl<'a> UpdateQueueItem<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53860,13 +54739,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/social-media-posting/category/queues/{queueId}/items/{itemId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -53924,6 +54803,7 @@ pub mod builder {
         session_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> DeleteQueueItem<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -53983,13 +54863,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/category/queues/{queueId}/items/{itemId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54044,6 +54924,7 @@ pub mod builder {
         body: Result<types::builder::CalendarListDto, String>,
     }
     impl<'a> FetchCalendarList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54075,13 +54956,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/list/calendar`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54132,6 +55013,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteCurrentActivePostAndScheduleNext<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54164,13 +55046,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/category/queues/{postId}/active-post`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54221,6 +55103,7 @@ pub mod builder {
         body: Result<types::builder::ResetQueueItemDto, String>,
     }
     impl<'a> ResetQueueItem<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54278,13 +55161,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/social-media-posting/category/queues/{queueId}/items/{itemId}/reset`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54341,6 +55224,7 @@ pub mod builder {
         body: Result<types::builder::CloneQueueItemDto, String>,
     }
     impl<'a> CloneQueueItem<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54398,13 +55282,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/items/{itemId}/clone`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54460,6 +55344,7 @@ pub mod builder {
         body: Result<types::builder::CreateQueueItemDto, String>,
     }
     impl<'a> CreateQueueItem<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54504,13 +55389,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/category/queues/{queueId}/create/item`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54563,6 +55448,7 @@ pub mod builder {
         body: Result<types::builder::CommentsCreateBodyDto, String>,
     }
     impl<'a> CreateComment<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54622,13 +55508,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/comments/{platform}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54686,6 +55572,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> CreateLike<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54730,13 +55617,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/comments/{platform}/{id}/like`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54791,6 +55678,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteLike<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54835,13 +55723,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/social-media-posting/comments/{platform}/{id}/like`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -54896,6 +55784,7 @@ pub mod builder {
         body: Result<types::builder::CommentsGetListBodyDto, String>,
     }
     impl<'a> GetCommentList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -54955,13 +55844,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/social-media-posting/comments/{platform}/list`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<

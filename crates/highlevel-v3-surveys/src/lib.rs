@@ -25,6 +25,7 @@ pub mod types {
             struct ContactSessionIdsVisitor;
             impl<'de> ::serde::de::Visitor<'de> for ContactSessionIdsVisitor {
                 type Value = ContactSessionIds;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -125,6 +126,7 @@ pub mod types {
             struct EventDataSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for EventDataSchemaVisitor {
                 type Value = EventDataSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -392,6 +394,7 @@ pub mod types {
             struct GetSurveysSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetSurveysSchemaVisitor {
                 type Value = GetSurveysSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -478,6 +481,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSurveysSubmissionSuccessfulResponseDtoVisitor {
                 type Value = GetSurveysSubmissionSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -564,6 +568,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetSurveysSuccessfulResponseDtoVisitor {
                 type Value = GetSurveysSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -645,6 +650,7 @@ pub mod types {
             struct MetaSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for MetaSchemaVisitor {
                 type Value = MetaSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -751,6 +757,7 @@ pub mod types {
             struct OthersSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for OthersSchemaVisitor {
                 type Value = OthersSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -854,6 +861,7 @@ pub mod types {
             struct PageDetailsSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PageDetailsSchemaVisitor {
                 type Value = PageDetailsSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -944,6 +952,7 @@ pub mod types {
             struct SubmissionSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SubmissionSchemaVisitor {
                 type Value = SubmissionSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1070,6 +1079,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1078,6 +1088,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -1086,11 +1097,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -1114,6 +1127,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -1130,6 +1144,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -1143,21 +1158,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -1190,6 +1210,7 @@ let response = client.get_surveys_submissions()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_surveys_submissions(&self) -> builder::GetSurveysSubmissions<'_> {
         builder::GetSurveysSubmissions::new(self)
     }
@@ -1213,6 +1234,7 @@ let response = client.get_surveys()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_surveys(&self) -> builder::GetSurveys<'_> {
         builder::GetSurveys::new(self)
     }
@@ -1241,6 +1263,7 @@ pub mod builder {
         survey_id: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetSurveysSubmissions<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1337,13 +1360,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/surveys/submissions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1415,6 +1438,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetSurveys<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -1470,13 +1494,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/surveys/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -1524,9 +1548,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetSurveysSubmissions<'a> {
         type Page = types::GetSurveysSubmissionSuccessfulResponseDto;
         type Item = types::SubmissionSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_SURVEYS_SUBMISSIONS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -1536,6 +1562,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -1572,19 +1599,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.submissions.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.submissions.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(&mut envelope, "meta", &page.meta);
@@ -1593,10 +1624,12 @@ pub mod builder {
     }
     impl<'a> GetSurveysSubmissions<'a> {
         /// Every page of `GET /surveys/submissions`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /surveys/submissions`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -1604,9 +1637,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetSurveys<'a> {
         type Page = types::GetSurveysSuccessfulResponseDto;
         type Item = types::GetSurveysSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_SURVEYS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -1616,6 +1651,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -1651,19 +1687,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.surveys.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.surveys.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -1676,10 +1716,12 @@ pub mod builder {
     }
     impl<'a> GetSurveys<'a> {
         /// Every page of `GET /surveys/`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /surveys/`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

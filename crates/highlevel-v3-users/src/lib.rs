@@ -81,6 +81,7 @@ pub mod types {
             struct CreateUserDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateUserDtoVisitor {
                 type Value = CreateUserDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -262,6 +263,7 @@ pub mod types {
         }
     }
     impl CreateUserDto {
+        #[inline]
         pub fn builder() -> builder::CreateUserDto {
             Default::default()
         }
@@ -340,6 +342,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateUserDtoPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -361,6 +364,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateUserDtoPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -384,6 +388,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -393,6 +398,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1240,6 +1246,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesAssignedToOnlyItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -1618,6 +1625,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateUserDtoScopesAssignedToOnlyItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1916,6 +1924,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1925,6 +1934,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2772,6 +2782,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateUserDtoScopesItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -3150,6 +3161,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateUserDtoScopesItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3448,6 +3460,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3456,6 +3469,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CreateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3479,6 +3493,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DeleteUserSuccessfulResponseV3DtoVisitor {
                 type Value = DeleteUserSuccessfulResponseV3Dto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3575,6 +3590,7 @@ pub mod types {
             struct FilterByEmailDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for FilterByEmailDtoVisitor {
                 type Value = FilterByEmailDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3658,6 +3674,7 @@ pub mod types {
         }
     }
     impl FilterByEmailDto {
+        #[inline]
         pub fn builder() -> builder::FilterByEmailDto {
             Default::default()
         }
@@ -3789,6 +3806,7 @@ pub mod types {
             struct PermissionsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PermissionsDtoVisitor {
                 type Value = PermissionsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4119,6 +4137,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for PermissionsDto {
+        #[inline]
         fn default() -> Self {
             Self {
                 adwords_reporting_enabled: Default::default(),
@@ -4163,6 +4182,7 @@ pub mod types {
         }
     }
     impl PermissionsDto {
+        #[inline]
         pub fn builder() -> builder::PermissionsDto {
             Default::default()
         }
@@ -4294,6 +4314,7 @@ pub mod types {
             struct PermissionsDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PermissionsDtoResponseVisitor {
                 type Value = PermissionsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4628,6 +4649,7 @@ pub mod types {
         }
     }
     impl ::std::default::Default for PermissionsDtoResponse {
+        #[inline]
         fn default() -> Self {
             Self {
                 adwords_reporting_enabled: Default::default(),
@@ -4696,6 +4718,7 @@ pub mod types {
             struct RoleSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for RoleSchemaVisitor {
                 type Value = RoleSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4797,6 +4820,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SearchUserSuccessfulResponseDtoVisitor {
                 type Value = SearchUserSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4930,6 +4954,7 @@ pub mod types {
             struct UpdateUserDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateUserDtoVisitor {
                 type Value = UpdateUserDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5139,6 +5164,7 @@ pub mod types {
         }
     }
     impl UpdateUserDto {
+        #[inline]
         pub fn builder() -> builder::UpdateUserDto {
             Default::default()
         }
@@ -5217,6 +5243,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -5238,6 +5265,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateUserDtoPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5261,6 +5289,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -5270,6 +5299,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateUserDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6117,6 +6147,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesAssignedToOnlyItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -6495,6 +6526,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateUserDtoScopesAssignedToOnlyItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6793,6 +6825,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6802,6 +6835,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateUserDtoScopesAssignedToOnlyItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7649,6 +7683,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateUserDtoScopesItem {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -8027,6 +8062,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateUserDtoScopesItem {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8325,6 +8361,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8333,6 +8370,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UpdateUserDtoScopesItem {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8391,6 +8429,7 @@ pub mod types {
             struct UserSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserSchemaVisitor {
                 type Value = UserSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8653,6 +8692,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSchemaPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -8674,6 +8714,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSchemaPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8697,6 +8738,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSchemaPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8705,6 +8747,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UserSchemaPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9552,6 +9595,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSchemaScopes {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -9930,6 +9974,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSchemaScopes {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10228,6 +10273,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSchemaScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10236,6 +10282,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for UserSchemaScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10293,6 +10340,7 @@ pub mod types {
             struct UserSuccessfulResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UserSuccessfulResponseDtoVisitor {
                 type Value = UserSuccessfulResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10548,6 +10596,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoPlatformLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en_US"),
@@ -10569,6 +10618,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSuccessfulResponseDtoPlatformLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10592,6 +10642,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSuccessfulResponseDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10601,6 +10652,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UserSuccessfulResponseDtoPlatformLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -11448,6 +11500,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UserSuccessfulResponseDtoScopes {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CampaignsReadonly => f.write_str("campaigns.readonly"),
@@ -11826,6 +11879,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UserSuccessfulResponseDtoScopes {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12124,6 +12178,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UserSuccessfulResponseDtoScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12133,6 +12188,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UserSuccessfulResponseDtoScopes {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -12199,6 +12255,7 @@ pub mod types {
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateUserDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -12372,6 +12429,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<CreateUserDto> for super::CreateUserDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateUserDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12484,6 +12542,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::CreateUserDto> for CreateUserDto {
+            #[inline]
             fn from(value: super::CreateUserDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -12520,6 +12579,7 @@ pub mod types {
             skip: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FilterByEmailDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Err("no value supplied for company_id".to_string()),
@@ -12583,6 +12643,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<FilterByEmailDto> for super::FilterByEmailDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FilterByEmailDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12641,6 +12702,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::FilterByEmailDto> for FilterByEmailDto {
+            #[inline]
             fn from(value: super::FilterByEmailDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -12709,6 +12771,7 @@ pub mod types {
             workflows_read_only: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for PermissionsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     adwords_reporting_enabled: Ok(Default::default()),
@@ -13178,6 +13241,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PermissionsDto> for super::PermissionsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PermissionsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13432,6 +13496,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PermissionsDto> for PermissionsDto {
+            #[inline]
             fn from(value: super::PermissionsDto) -> Self {
                 Self {
                     adwords_reporting_enabled: Ok(value.adwords_reporting_enabled),
@@ -13546,6 +13611,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for UpdateUserDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_id: Ok(Default::default()),
@@ -13719,6 +13785,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<UpdateUserDto> for super::UpdateUserDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateUserDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13831,6 +13898,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::UpdateUserDto> for UpdateUserDto {
+            #[inline]
             fn from(value: super::UpdateUserDto) -> Self {
                 Self {
                     company_id: Ok(value.company_id),
@@ -13857,9 +13925,11 @@ pub mod types {
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        #[inline]
         pub(super) fn filter_by_email_dto_limit() -> ::std::string::String {
             "25".to_string()
         }
+        #[inline]
         pub(super) fn filter_by_email_dto_skip() -> ::std::string::String {
             "0".to_string()
         }
@@ -13870,6 +13940,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13878,6 +13949,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13886,11 +13958,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -13918,6 +13992,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -13934,6 +14009,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -13947,21 +14023,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "v3"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -14002,6 +14083,7 @@ let response = client.search_users()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn search_users(&self) -> builder::SearchUsers<'_> {
         builder::SearchUsers::new(self)
     }
@@ -14017,6 +14099,7 @@ let response = client.filter_users_by_email()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn filter_users_by_email(&self) -> builder::FilterUsersByEmail<'_> {
         builder::FilterUsersByEmail::new(self)
     }
@@ -14034,6 +14117,7 @@ let response = client.get_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_user(&self) -> builder::GetUser<'_> {
         builder::GetUser::new(self)
     }
@@ -14050,6 +14134,7 @@ let response = client.update_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_user(&self) -> builder::UpdateUser<'_> {
         builder::UpdateUser::new(self)
     }
@@ -14065,6 +14150,7 @@ let response = client.delete_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_user(&self) -> builder::DeleteUser<'_> {
         builder::DeleteUser::new(self)
     }
@@ -14080,6 +14166,7 @@ let response = client.create_user()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_user(&self) -> builder::CreateUser<'_> {
         builder::CreateUser::new(self)
     }
@@ -14112,6 +14199,7 @@ pub mod builder {
         type_: Result<Option<::std::string::String>, String>,
     }
     impl<'a> SearchUsers<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14270,13 +14358,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/users/search`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14367,6 +14455,7 @@ pub mod builder {
         body: Result<types::builder::FilterByEmailDto, String>,
     }
     impl<'a> FilterUsersByEmail<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14398,13 +14487,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/users/search/filter-by-email`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14454,6 +14543,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> GetUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14473,13 +14563,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/users/{userId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14525,6 +14615,7 @@ pub mod builder {
         body: Result<types::builder::UpdateUserDto, String>,
     }
     impl<'a> UpdateUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14567,13 +14658,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/users/{userId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14624,6 +14715,7 @@ pub mod builder {
         user_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14643,13 +14735,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/users/{userId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14694,6 +14786,7 @@ pub mod builder {
         body: Result<types::builder::CreateUserDto, String>,
     }
     impl<'a> CreateUser<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14723,13 +14816,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/users/`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14769,9 +14862,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for SearchUsers<'a> {
         type Page = types::SearchUserSuccessfulResponseDto;
         type Item = types::UserSchema;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::SEARCH_USERS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -14781,6 +14876,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -14816,19 +14912,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.users.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.users.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             ::serde_json::Value::Object(envelope)
@@ -14836,10 +14936,12 @@ pub mod builder {
     }
     impl<'a> SearchUsers<'a> {
         /// Every page of `GET /users/search`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `skip`.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /users/search`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `skip`.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -33,6 +33,7 @@ pub mod types {
             struct AgentActionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AgentActionResponseDtoVisitor {
                 type Value = AgentActionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -193,6 +194,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AgentActionResponseDtoActionParametersVisitor {
                 type Value = AgentActionResponseDtoActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -498,6 +500,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AgentActionResponseDtoActionParametersTransferToType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Number => f.write_str("number"),
@@ -507,6 +510,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AgentActionResponseDtoActionParametersTransferToType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -519,6 +523,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for AgentActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -528,6 +533,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgentActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -593,6 +599,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for AgentActionResponseDtoActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -609,6 +616,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for AgentActionResponseDtoActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -627,6 +635,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AgentActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -636,6 +645,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgentActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -714,6 +724,7 @@ pub mod types {
             struct AgentCreationRequestDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AgentCreationRequestDtoVisitor {
                 type Value = AgentCreationRequestDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -999,6 +1010,7 @@ pub mod types {
         }
     }
     impl AgentCreationRequestDto {
+        #[inline]
         pub fn builder() -> builder::AgentCreationRequestDto {
             Default::default()
         }
@@ -1009,18 +1021,21 @@ pub mod types {
     pub struct AgentCreationRequestDtoAgentName(::std::string::String);
     impl ::std::ops::Deref for AgentCreationRequestDtoAgentName {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<AgentCreationRequestDtoAgentName>
     for ::std::string::String {
+        #[inline]
         fn from(value: AgentCreationRequestDtoAgentName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for AgentCreationRequestDtoAgentName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1035,6 +1050,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AgentCreationRequestDtoAgentName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1044,6 +1060,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgentCreationRequestDtoAgentName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1068,18 +1085,21 @@ pub mod types {
     pub struct AgentCreationRequestDtoBusinessName(::std::string::String);
     impl ::std::ops::Deref for AgentCreationRequestDtoBusinessName {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<AgentCreationRequestDtoBusinessName>
     for ::std::string::String {
+        #[inline]
         fn from(value: AgentCreationRequestDtoBusinessName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for AgentCreationRequestDtoBusinessName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1091,6 +1111,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AgentCreationRequestDtoBusinessName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1100,6 +1121,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgentCreationRequestDtoBusinessName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1124,18 +1146,21 @@ pub mod types {
     pub struct AgentCreationRequestDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for AgentCreationRequestDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<AgentCreationRequestDtoTimezone>
     for ::std::string::String {
+        #[inline]
         fn from(value: AgentCreationRequestDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for AgentCreationRequestDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1149,6 +1174,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AgentCreationRequestDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1158,6 +1184,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgentCreationRequestDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1182,18 +1209,21 @@ pub mod types {
     pub struct AgentCreationRequestDtoWelcomeMessage(::std::string::String);
     impl ::std::ops::Deref for AgentCreationRequestDtoWelcomeMessage {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<AgentCreationRequestDtoWelcomeMessage>
     for ::std::string::String {
+        #[inline]
         fn from(value: AgentCreationRequestDtoWelcomeMessage) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for AgentCreationRequestDtoWelcomeMessage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1208,6 +1238,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AgentCreationRequestDtoWelcomeMessage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1217,6 +1248,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for AgentCreationRequestDtoWelcomeMessage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1251,6 +1283,7 @@ pub mod types {
             struct AgentWorkingHoursDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AgentWorkingHoursDtoVisitor {
                 type Value = AgentWorkingHoursDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1310,6 +1343,7 @@ pub mod types {
         }
     }
     impl AgentWorkingHoursDto {
+        #[inline]
         pub fn builder() -> builder::AgentWorkingHoursDto {
             Default::default()
         }
@@ -1320,17 +1354,20 @@ pub mod types {
     pub struct AgentWorkingHoursDtoDayOfTheWeek(f64);
     impl ::std::ops::Deref for AgentWorkingHoursDtoDayOfTheWeek {
         type Target = f64;
+        #[inline]
         fn deref(&self) -> &f64 {
             &self.0
         }
     }
     impl ::std::convert::From<AgentWorkingHoursDtoDayOfTheWeek> for f64 {
+        #[inline]
         fn from(value: AgentWorkingHoursDtoDayOfTheWeek) -> Self {
             value.0
         }
     }
     impl ::std::convert::TryFrom<f64> for AgentWorkingHoursDtoDayOfTheWeek {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: f64,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -1368,6 +1405,7 @@ pub mod types {
             struct AgentWorkingHoursDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for AgentWorkingHoursDtoResponseVisitor {
                 type Value = AgentWorkingHoursDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1459,6 +1497,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AppointmentBookingActionParametersVisitor {
                 type Value = AppointmentBookingActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1540,6 +1579,7 @@ pub mod types {
         }
     }
     impl AppointmentBookingActionParameters {
+        #[inline]
         pub fn builder() -> builder::AppointmentBookingActionParameters {
             Default::default()
         }
@@ -1570,6 +1610,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for AppointmentBookingActionParametersResponseVisitor {
                 type Value = AppointmentBookingActionParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1701,6 +1742,7 @@ pub mod types {
             struct CallActionSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallActionSchemaVisitor {
                 type Value = CallActionSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -1883,6 +1925,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CallActionSchemaActionParametersVisitor {
                 type Value = CallActionSchemaActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2184,6 +2227,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CallActionSchemaActionParametersTransferToType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Number => f.write_str("number"),
@@ -2193,6 +2237,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CallActionSchemaActionParametersTransferToType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2205,6 +2250,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CallActionSchemaActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2214,6 +2260,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CallActionSchemaActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2279,6 +2326,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CallActionSchemaActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -2295,6 +2343,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CallActionSchemaActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2313,6 +2362,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CallActionSchemaActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2321,6 +2371,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for CallActionSchemaActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -2386,6 +2437,7 @@ pub mod types {
             struct CallLogDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallLogDtoVisitor {
                 type Value = CallLogDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2611,6 +2663,7 @@ pub mod types {
             struct CallLogsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallLogsResponseDtoVisitor {
                 type Value = CallLogsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2727,6 +2780,7 @@ pub mod types {
             struct CallTransferActionParametersVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CallTransferActionParametersVisitor {
                 type Value = CallTransferActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2819,6 +2873,7 @@ pub mod types {
         }
     }
     impl CallTransferActionParameters {
+        #[inline]
         pub fn builder() -> builder::CallTransferActionParameters {
             Default::default()
         }
@@ -2854,6 +2909,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CallTransferActionParametersResponseVisitor {
                 type Value = CallTransferActionParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -2999,6 +3055,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CallTransferActionParametersResponseTransferToType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Number => f.write_str("number"),
@@ -3008,6 +3065,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CallTransferActionParametersResponseTransferToType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3020,6 +3078,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CallTransferActionParametersResponseTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3029,6 +3088,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CallTransferActionParametersResponseTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3073,6 +3133,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CallTransferActionParametersTransferToType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Number => f.write_str("number"),
@@ -3082,6 +3143,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CallTransferActionParametersTransferToType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3093,6 +3155,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CallTransferActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3102,6 +3165,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CallTransferActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3129,6 +3193,7 @@ pub mod types {
             struct CreateActionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateActionResponseDtoVisitor {
                 type Value = CreateActionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3289,6 +3354,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CreateActionResponseDtoActionParametersVisitor {
                 type Value = CreateActionResponseDtoActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -3594,6 +3660,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateActionResponseDtoActionParametersTransferToType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Number => f.write_str("number"),
@@ -3603,6 +3670,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateActionResponseDtoActionParametersTransferToType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3615,6 +3683,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for CreateActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3624,6 +3693,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3689,6 +3759,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateActionResponseDtoActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -3705,6 +3776,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateActionResponseDtoActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3723,6 +3795,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3732,6 +3805,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3817,6 +3891,7 @@ pub mod types {
             struct CreateAgentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateAgentResponseDtoVisitor {
                 type Value = CreateAgentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4151,6 +4226,7 @@ pub mod types {
             struct CreateSingleActionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CreateSingleActionDtoVisitor {
                 type Value = CreateSingleActionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4234,6 +4310,7 @@ pub mod types {
         }
     }
     impl CreateSingleActionDto {
+        #[inline]
         pub fn builder() -> builder::CreateSingleActionDto {
             Default::default()
         }
@@ -4253,47 +4330,55 @@ pub mod types {
     }
     impl ::std::convert::From<CallTransferActionParameters>
     for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: CallTransferActionParameters) -> Self {
             Self::CallTransferActionParameters(value)
         }
     }
     impl ::std::convert::From<DataExtractionActionParameters>
     for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: DataExtractionActionParameters) -> Self {
             Self::DataExtractionActionParameters(value)
         }
     }
     impl ::std::convert::From<InCallDataExtractionActionParameters>
     for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: InCallDataExtractionActionParameters) -> Self {
             Self::InCallDataExtractionActionParameters(value)
         }
     }
     impl ::std::convert::From<WorkflowTriggerParameters>
     for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: WorkflowTriggerParameters) -> Self {
             Self::WorkflowTriggerParameters(value)
         }
     }
     impl ::std::convert::From<SmsParameters> for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: SmsParameters) -> Self {
             Self::SmsParameters(value)
         }
     }
     impl ::std::convert::From<AppointmentBookingActionParameters>
     for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: AppointmentBookingActionParameters) -> Self {
             Self::AppointmentBookingActionParameters(value)
         }
     }
     impl ::std::convert::From<CustomActionParameters>
     for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: CustomActionParameters) -> Self {
             Self::CustomActionParameters(value)
         }
     }
     impl ::std::convert::From<KnowledgeBaseParameters>
     for CreateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: KnowledgeBaseParameters) -> Self {
             Self::KnowledgeBaseParameters(value)
         }
@@ -4357,6 +4442,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CreateSingleActionDtoActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -4373,6 +4459,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateSingleActionDtoActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4391,6 +4478,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateSingleActionDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4400,6 +4488,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CreateSingleActionDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4437,6 +4526,7 @@ pub mod types {
             struct CustomActionApiDetailsDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomActionApiDetailsDtoVisitor {
                 type Value = CustomActionApiDetailsDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4541,6 +4631,7 @@ pub mod types {
         }
     }
     impl CustomActionApiDetailsDto {
+        #[inline]
         pub fn builder() -> builder::CustomActionApiDetailsDto {
             Default::default()
         }
@@ -4586,6 +4677,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomActionApiDetailsDtoMethod {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Post => f.write_str("POST"),
@@ -4596,6 +4688,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomActionApiDetailsDtoMethod {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4608,6 +4701,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomActionApiDetailsDtoMethod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4617,6 +4711,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomActionApiDetailsDtoMethod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4659,6 +4754,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomActionApiDetailsDtoResponseVisitor {
                 type Value = CustomActionApiDetailsDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4821,6 +4917,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for CustomActionApiDetailsDtoResponseMethod {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Post => f.write_str("POST"),
@@ -4831,6 +4928,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for CustomActionApiDetailsDtoResponseMethod {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4843,6 +4941,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CustomActionApiDetailsDtoResponseMethod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4852,6 +4951,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for CustomActionApiDetailsDtoResponseMethod {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4874,6 +4974,7 @@ pub mod types {
             struct CustomActionHeaderDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomActionHeaderDtoVisitor {
                 type Value = CustomActionHeaderDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -4927,6 +5028,7 @@ pub mod types {
         }
     }
     impl CustomActionHeaderDto {
+        #[inline]
         pub fn builder() -> builder::CustomActionHeaderDto {
             Default::default()
         }
@@ -4948,6 +5050,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomActionHeaderDtoResponseVisitor {
                 type Value = CustomActionHeaderDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5032,6 +5135,7 @@ pub mod types {
             struct CustomActionParameterDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomActionParameterDtoVisitor {
                 type Value = CustomActionParameterDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5116,6 +5220,7 @@ pub mod types {
         }
     }
     impl CustomActionParameterDto {
+        #[inline]
         pub fn builder() -> builder::CustomActionParameterDto {
             Default::default()
         }
@@ -5141,6 +5246,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomActionParameterDtoResponseVisitor {
                 type Value = CustomActionParameterDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5255,6 +5361,7 @@ pub mod types {
             struct CustomActionParametersVisitor;
             impl<'de> ::serde::de::Visitor<'de> for CustomActionParametersVisitor {
                 type Value = CustomActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5332,6 +5439,7 @@ pub mod types {
         }
     }
     impl CustomActionParameters {
+        #[inline]
         pub fn builder() -> builder::CustomActionParameters {
             Default::default()
         }
@@ -5364,6 +5472,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for CustomActionParametersResponseVisitor {
                 type Value = CustomActionParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5479,6 +5588,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DataExtractionActionParametersVisitor {
                 type Value = DataExtractionActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5558,6 +5668,7 @@ pub mod types {
         }
     }
     impl DataExtractionActionParameters {
+        #[inline]
         pub fn builder() -> builder::DataExtractionActionParameters {
             Default::default()
         }
@@ -5588,6 +5699,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for DataExtractionActionParametersResponseVisitor {
                 type Value = DataExtractionActionParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5687,6 +5799,7 @@ pub mod types {
     );
     impl ::std::ops::Deref for ExtractedDataSchema {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -5695,6 +5808,7 @@ pub mod types {
     }
     impl ::std::convert::From<ExtractedDataSchema>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: ExtractedDataSchema) -> Self {
             value.0
         }
@@ -5702,6 +5816,7 @@ pub mod types {
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for ExtractedDataSchema {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -5729,6 +5844,7 @@ pub mod types {
             struct GetActionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetActionResponseDtoVisitor {
                 type Value = GetActionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -5889,6 +6005,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for GetActionResponseDtoActionParametersVisitor {
                 type Value = GetActionResponseDtoActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6194,6 +6311,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetActionResponseDtoActionParametersTransferToType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Number => f.write_str("number"),
@@ -6203,6 +6321,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetActionResponseDtoActionParametersTransferToType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6215,6 +6334,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for GetActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6224,6 +6344,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6289,6 +6410,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetActionResponseDtoActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -6305,6 +6427,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetActionResponseDtoActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6323,6 +6446,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6332,6 +6456,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for GetActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6420,6 +6545,7 @@ pub mod types {
             struct GetAgentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAgentResponseDtoVisitor {
                 type Value = GetAgentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6757,6 +6883,7 @@ pub mod types {
             struct GetAgentsResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for GetAgentsResponseDtoVisitor {
                 type Value = GetAgentsResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -6903,6 +7030,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCallLogsActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -6919,6 +7047,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCallLogsActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6937,6 +7066,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCallLogsActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6945,6 +7075,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCallLogsActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -6992,6 +7123,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCallLogsCallType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Live => f.write_str("LIVE"),
@@ -7002,6 +7134,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCallLogsCallType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7014,6 +7147,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCallLogsCallType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7022,6 +7156,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCallLogsCallType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7069,6 +7204,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCallLogsSort {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Ascend => f.write_str("ascend"),
@@ -7079,6 +7215,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCallLogsSort {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7091,6 +7228,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCallLogsSort {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7099,6 +7237,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCallLogsSort {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7146,6 +7285,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for GetCallLogsSortBy {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Duration => f.write_str("duration"),
@@ -7156,6 +7296,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for GetCallLogsSortBy {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7168,6 +7309,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for GetCallLogsSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7176,6 +7318,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for GetCallLogsSortBy {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -7208,6 +7351,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for InCallDataExtractionActionParametersVisitor {
                 type Value = InCallDataExtractionActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7291,6 +7435,7 @@ pub mod types {
         }
     }
     impl InCallDataExtractionActionParameters {
+        #[inline]
         pub fn builder() -> builder::InCallDataExtractionActionParameters {
             Default::default()
         }
@@ -7322,6 +7467,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for InCallDataExtractionActionParametersResponseVisitor {
                 type Value = InCallDataExtractionActionParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7440,6 +7586,7 @@ pub mod types {
             struct IntervalDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IntervalDtoVisitor {
                 type Value = IntervalDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7512,6 +7659,7 @@ pub mod types {
         }
     }
     impl IntervalDto {
+        #[inline]
         pub fn builder() -> builder::IntervalDto {
             Default::default()
         }
@@ -7541,6 +7689,7 @@ pub mod types {
             struct IntervalDtoResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for IntervalDtoResponseVisitor {
                 type Value = IntervalDtoResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7645,6 +7794,7 @@ pub mod types {
             struct KnowledgeBaseParametersVisitor;
             impl<'de> ::serde::de::Visitor<'de> for KnowledgeBaseParametersVisitor {
                 type Value = KnowledgeBaseParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7704,6 +7854,7 @@ pub mod types {
         }
     }
     impl KnowledgeBaseParameters {
+        #[inline]
         pub fn builder() -> builder::KnowledgeBaseParameters {
             Default::default()
         }
@@ -7725,6 +7876,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for KnowledgeBaseParametersResponseVisitor {
                 type Value = KnowledgeBaseParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -7857,6 +8009,7 @@ pub mod types {
             struct PatchAgentDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PatchAgentDtoVisitor {
                 type Value = PatchAgentDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8129,6 +8282,7 @@ pub mod types {
         }
     }
     impl PatchAgentDto {
+        #[inline]
         pub fn builder() -> builder::PatchAgentDto {
             Default::default()
         }
@@ -8139,17 +8293,20 @@ pub mod types {
     pub struct PatchAgentDtoAgentName(::std::string::String);
     impl ::std::ops::Deref for PatchAgentDtoAgentName {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<PatchAgentDtoAgentName> for ::std::string::String {
+        #[inline]
         fn from(value: PatchAgentDtoAgentName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for PatchAgentDtoAgentName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8164,6 +8321,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PatchAgentDtoAgentName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8172,6 +8330,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PatchAgentDtoAgentName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8196,17 +8355,20 @@ pub mod types {
     pub struct PatchAgentDtoBusinessName(::std::string::String);
     impl ::std::ops::Deref for PatchAgentDtoBusinessName {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<PatchAgentDtoBusinessName> for ::std::string::String {
+        #[inline]
         fn from(value: PatchAgentDtoBusinessName) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for PatchAgentDtoBusinessName {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8218,6 +8380,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PatchAgentDtoBusinessName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8226,6 +8389,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PatchAgentDtoBusinessName {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8250,17 +8414,20 @@ pub mod types {
     pub struct PatchAgentDtoTimezone(::std::string::String);
     impl ::std::ops::Deref for PatchAgentDtoTimezone {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<PatchAgentDtoTimezone> for ::std::string::String {
+        #[inline]
         fn from(value: PatchAgentDtoTimezone) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for PatchAgentDtoTimezone {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8274,6 +8441,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PatchAgentDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8282,6 +8450,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PatchAgentDtoTimezone {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8306,17 +8475,20 @@ pub mod types {
     pub struct PatchAgentDtoWelcomeMessage(::std::string::String);
     impl ::std::ops::Deref for PatchAgentDtoWelcomeMessage {
         type Target = ::std::string::String;
+        #[inline]
         fn deref(&self) -> &::std::string::String {
             &self.0
         }
     }
     impl ::std::convert::From<PatchAgentDtoWelcomeMessage> for ::std::string::String {
+        #[inline]
         fn from(value: PatchAgentDtoWelcomeMessage) -> Self {
             value.0
         }
     }
     impl ::std::str::FromStr for PatchAgentDtoWelcomeMessage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8331,6 +8503,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PatchAgentDtoWelcomeMessage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8339,6 +8512,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PatchAgentDtoWelcomeMessage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8436,6 +8610,7 @@ pub mod types {
             struct PatchAgentResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for PatchAgentResponseDtoVisitor {
                 type Value = PatchAgentResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8786,6 +8961,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for PatienceLevel {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Low => f.write_str("low"),
@@ -8797,6 +8973,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for PatienceLevel {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8810,6 +8987,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for PatienceLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8818,6 +8996,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for PatienceLevel {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -8852,6 +9031,7 @@ pub mod types {
             struct SendPostCallNotificationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SendPostCallNotificationDtoVisitor {
                 type Value = SendPostCallNotificationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -8936,6 +9116,7 @@ pub mod types {
         }
     }
     impl SendPostCallNotificationDto {
+        #[inline]
         pub fn builder() -> builder::SendPostCallNotificationDto {
             Default::default()
         }
@@ -8971,6 +9152,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for SendPostCallNotificationSchemaVisitor {
                 type Value = SendPostCallNotificationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9094,6 +9276,7 @@ pub mod types {
             struct SmsParametersVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SmsParametersVisitor {
                 type Value = SmsParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9158,6 +9341,7 @@ pub mod types {
         }
     }
     impl SmsParameters {
+        #[inline]
         pub fn builder() -> builder::SmsParameters {
             Default::default()
         }
@@ -9180,6 +9364,7 @@ pub mod types {
             struct SmsParametersResponseVisitor;
             impl<'de> ::serde::de::Visitor<'de> for SmsParametersResponseVisitor {
                 type Value = SmsParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9272,6 +9457,7 @@ pub mod types {
             struct TranslationDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TranslationDtoVisitor {
                 type Value = TranslationDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9330,6 +9516,7 @@ pub mod types {
         }
     }
     impl TranslationDto {
+        #[inline]
         pub fn builder() -> builder::TranslationDto {
             Default::default()
         }
@@ -9350,6 +9537,7 @@ pub mod types {
             struct TranslationSchemaVisitor;
             impl<'de> ::serde::de::Visitor<'de> for TranslationSchemaVisitor {
                 type Value = TranslationSchema;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9435,6 +9623,7 @@ pub mod types {
             struct UpdateActionResponseDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateActionResponseDtoVisitor {
                 type Value = UpdateActionResponseDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9595,6 +9784,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for UpdateActionResponseDtoActionParametersVisitor {
                 type Value = UpdateActionResponseDtoActionParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -9900,6 +10090,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateActionResponseDtoActionParametersTransferToType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Number => f.write_str("number"),
@@ -9909,6 +10100,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateActionResponseDtoActionParametersTransferToType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9921,6 +10113,7 @@ pub mod types {
     impl ::std::convert::TryFrom<&str>
     for UpdateActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9930,6 +10123,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateActionResponseDtoActionParametersTransferToType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -9995,6 +10189,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateActionResponseDtoActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -10011,6 +10206,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateActionResponseDtoActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10029,6 +10225,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10038,6 +10235,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateActionResponseDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10072,6 +10270,7 @@ pub mod types {
             struct UpdateSingleActionDtoVisitor;
             impl<'de> ::serde::de::Visitor<'de> for UpdateSingleActionDtoVisitor {
                 type Value = UpdateSingleActionDto;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10155,6 +10354,7 @@ pub mod types {
         }
     }
     impl UpdateSingleActionDto {
+        #[inline]
         pub fn builder() -> builder::UpdateSingleActionDto {
             Default::default()
         }
@@ -10174,47 +10374,55 @@ pub mod types {
     }
     impl ::std::convert::From<CallTransferActionParameters>
     for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: CallTransferActionParameters) -> Self {
             Self::CallTransferActionParameters(value)
         }
     }
     impl ::std::convert::From<DataExtractionActionParameters>
     for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: DataExtractionActionParameters) -> Self {
             Self::DataExtractionActionParameters(value)
         }
     }
     impl ::std::convert::From<InCallDataExtractionActionParameters>
     for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: InCallDataExtractionActionParameters) -> Self {
             Self::InCallDataExtractionActionParameters(value)
         }
     }
     impl ::std::convert::From<WorkflowTriggerParameters>
     for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: WorkflowTriggerParameters) -> Self {
             Self::WorkflowTriggerParameters(value)
         }
     }
     impl ::std::convert::From<SmsParameters> for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: SmsParameters) -> Self {
             Self::SmsParameters(value)
         }
     }
     impl ::std::convert::From<AppointmentBookingActionParameters>
     for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: AppointmentBookingActionParameters) -> Self {
             Self::AppointmentBookingActionParameters(value)
         }
     }
     impl ::std::convert::From<CustomActionParameters>
     for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: CustomActionParameters) -> Self {
             Self::CustomActionParameters(value)
         }
     }
     impl ::std::convert::From<KnowledgeBaseParameters>
     for UpdateSingleActionDtoActionParameters {
+        #[inline]
         fn from(value: KnowledgeBaseParameters) -> Self {
             Self::KnowledgeBaseParameters(value)
         }
@@ -10278,6 +10486,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for UpdateSingleActionDtoActionType {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::CallTransfer => f.write_str("CALL_TRANSFER"),
@@ -10294,6 +10503,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for UpdateSingleActionDtoActionType {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10312,6 +10522,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for UpdateSingleActionDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10321,6 +10532,7 @@ pub mod types {
     impl ::std::convert::TryFrom<::std::string::String>
     for UpdateSingleActionDtoActionType {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10386,6 +10598,7 @@ pub mod types {
         }
     }
     impl ::std::fmt::Display for VoiceAiLanguage {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::EnUs => f.write_str("en-US"),
@@ -10402,6 +10615,7 @@ pub mod types {
     }
     impl ::std::str::FromStr for VoiceAiLanguage {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10420,6 +10634,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for VoiceAiLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10428,6 +10643,7 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<::std::string::String> for VoiceAiLanguage {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -10452,6 +10668,7 @@ pub mod types {
             struct WorkflowTriggerParametersVisitor;
             impl<'de> ::serde::de::Visitor<'de> for WorkflowTriggerParametersVisitor {
                 type Value = WorkflowTriggerParameters;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10521,6 +10738,7 @@ pub mod types {
         }
     }
     impl WorkflowTriggerParameters {
+        #[inline]
         pub fn builder() -> builder::WorkflowTriggerParameters {
             Default::default()
         }
@@ -10544,6 +10762,7 @@ pub mod types {
             impl<'de> ::serde::de::Visitor<'de>
             for WorkflowTriggerParametersResponseVisitor {
                 type Value = WorkflowTriggerParametersResponse;
+                #[inline]
                 fn expecting(
                     &self,
                     formatter: &mut ::std::fmt::Formatter<'_>,
@@ -10703,6 +10922,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AgentCreationRequestDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     agent_name: Ok(Default::default()),
@@ -10941,6 +11161,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AgentCreationRequestDto>
         for super::AgentCreationRequestDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AgentCreationRequestDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11082,6 +11303,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AgentCreationRequestDto>
         for AgentCreationRequestDto {
+            #[inline]
             fn from(value: super::AgentCreationRequestDto) -> Self {
                 Self {
                     agent_name: Ok(value.agent_name),
@@ -11122,6 +11344,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for AgentWorkingHoursDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     day_of_the_week: Err(
@@ -11155,6 +11378,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AgentWorkingHoursDto>
         for super::AgentWorkingHoursDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AgentWorkingHoursDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11184,6 +11408,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::AgentWorkingHoursDto> for AgentWorkingHoursDto {
+            #[inline]
             fn from(value: super::AgentWorkingHoursDto) -> Self {
                 Self {
                     day_of_the_week: Ok(value.day_of_the_week),
@@ -11202,6 +11427,7 @@ pub mod types {
             slots_per_day: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for AppointmentBookingActionParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     calendar_id: Err("no value supplied for calendar_id".to_string()),
@@ -11264,6 +11490,7 @@ pub mod types {
         impl ::std::convert::TryFrom<AppointmentBookingActionParameters>
         for super::AppointmentBookingActionParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AppointmentBookingActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11311,6 +11538,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::AppointmentBookingActionParameters>
         for AppointmentBookingActionParameters {
+            #[inline]
             fn from(value: super::AppointmentBookingActionParameters) -> Self {
                 Self {
                     calendar_id: Ok(value.calendar_id),
@@ -11344,6 +11572,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CallTransferActionParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     hear_whisper_message: Ok(Default::default()),
@@ -11424,6 +11653,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CallTransferActionParameters>
         for super::CallTransferActionParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CallTransferActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11477,6 +11707,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CallTransferActionParameters>
         for CallTransferActionParameters {
+            #[inline]
             fn from(value: super::CallTransferActionParameters) -> Self {
                 Self {
                     hear_whisper_message: Ok(value.hear_whisper_message),
@@ -11508,6 +11739,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CreateSingleActionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_parameters: Err(
@@ -11574,6 +11806,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CreateSingleActionDto>
         for super::CreateSingleActionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CreateSingleActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11627,6 +11860,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CreateSingleActionDto>
         for CreateSingleActionDto {
+            #[inline]
             fn from(value: super::CreateSingleActionDto) -> Self {
                 Self {
                     action_parameters: Ok(value.action_parameters),
@@ -11662,6 +11896,7 @@ pub mod types {
             url: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomActionApiDetailsDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     authentication_required: Ok(Default::default()),
@@ -11736,6 +11971,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomActionApiDetailsDto>
         for super::CustomActionApiDetailsDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomActionApiDetailsDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11795,6 +12031,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomActionApiDetailsDto>
         for CustomActionApiDetailsDto {
+            #[inline]
             fn from(value: super::CustomActionApiDetailsDto) -> Self {
                 Self {
                     authentication_required: Ok(value.authentication_required),
@@ -11812,6 +12049,7 @@ pub mod types {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for CustomActionHeaderDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     key: Err("no value supplied for key".to_string()),
@@ -11840,6 +12078,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomActionHeaderDto>
         for super::CustomActionHeaderDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomActionHeaderDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11869,6 +12108,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomActionHeaderDto>
         for CustomActionHeaderDto {
+            #[inline]
             fn from(value: super::CustomActionHeaderDto) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -11893,6 +12133,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomActionParameterDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -11942,6 +12183,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomActionParameterDto>
         for super::CustomActionParameterDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomActionParameterDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11989,6 +12231,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomActionParameterDto>
         for CustomActionParameterDto {
+            #[inline]
             fn from(value: super::CustomActionParameterDto) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -12018,6 +12261,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for CustomActionParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     api_details: Err("no value supplied for api_details".to_string()),
@@ -12080,6 +12324,7 @@ pub mod types {
         impl ::std::convert::TryFrom<CustomActionParameters>
         for super::CustomActionParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: CustomActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12127,6 +12372,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::CustomActionParameters>
         for CustomActionParameters {
+            #[inline]
             fn from(value: super::CustomActionParameters) -> Self {
                 Self {
                     api_details: Ok(value.api_details),
@@ -12153,6 +12399,7 @@ pub mod types {
             overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for DataExtractionActionParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_field_id: Err(
@@ -12210,6 +12457,7 @@ pub mod types {
         impl ::std::convert::TryFrom<DataExtractionActionParameters>
         for super::DataExtractionActionParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DataExtractionActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12257,6 +12505,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::DataExtractionActionParameters>
         for DataExtractionActionParameters {
+            #[inline]
             fn from(value: super::DataExtractionActionParameters) -> Self {
                 Self {
                     contact_field_id: Ok(value.contact_field_id),
@@ -12283,6 +12532,7 @@ pub mod types {
             overwrite_existing_value: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for InCallDataExtractionActionParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     contact_field_id: Err(
@@ -12340,6 +12590,7 @@ pub mod types {
         impl ::std::convert::TryFrom<InCallDataExtractionActionParameters>
         for super::InCallDataExtractionActionParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: InCallDataExtractionActionParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12387,6 +12638,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::InCallDataExtractionActionParameters>
         for InCallDataExtractionActionParameters {
+            #[inline]
             fn from(value: super::InCallDataExtractionActionParameters) -> Self {
                 Self {
                     contact_field_id: Ok(value.contact_field_id),
@@ -12404,6 +12656,7 @@ pub mod types {
             start_minute: ::std::result::Result<f64, ::std::string::String>,
         }
         impl ::std::default::Default for IntervalDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     end_hour: Err("no value supplied for end_hour".to_string()),
@@ -12452,6 +12705,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<IntervalDto> for super::IntervalDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: IntervalDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12498,6 +12752,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::IntervalDto> for IntervalDto {
+            #[inline]
             fn from(value: super::IntervalDto) -> Self {
                 Self {
                     end_hour: Ok(value.end_hour),
@@ -12519,6 +12774,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for KnowledgeBaseParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     knowledge_base_id: Err(
@@ -12557,6 +12813,7 @@ pub mod types {
         impl ::std::convert::TryFrom<KnowledgeBaseParameters>
         for super::KnowledgeBaseParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: KnowledgeBaseParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12592,6 +12849,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::KnowledgeBaseParameters>
         for KnowledgeBaseParameters {
+            #[inline]
             fn from(value: super::KnowledgeBaseParameters) -> Self {
                 Self {
                     knowledge_base_id: Ok(value.knowledge_base_id),
@@ -12675,6 +12933,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for PatchAgentDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     agent_name: Ok(Default::default()),
@@ -12900,6 +13159,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<PatchAgentDto> for super::PatchAgentDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PatchAgentDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13034,6 +13294,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::PatchAgentDto> for PatchAgentDto {
+            #[inline]
             fn from(value: super::PatchAgentDto) -> Self {
                 Self {
                     agent_name: Ok(value.agent_name),
@@ -13076,6 +13337,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SendPostCallNotificationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     admins: Err("no value supplied for admins".to_string()),
@@ -13146,6 +13408,7 @@ pub mod types {
         impl ::std::convert::TryFrom<SendPostCallNotificationDto>
         for super::SendPostCallNotificationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SendPostCallNotificationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13199,6 +13462,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::SendPostCallNotificationDto>
         for SendPostCallNotificationDto {
+            #[inline]
             fn from(value: super::SendPostCallNotificationDto) -> Self {
                 Self {
                     admins: Ok(value.admins),
@@ -13225,6 +13489,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for SmsParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     message_body: Err("no value supplied for message_body".to_string()),
@@ -13274,6 +13539,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<SmsParameters> for super::SmsParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: SmsParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13314,6 +13580,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::SmsParameters> for SmsParameters {
+            #[inline]
             fn from(value: super::SmsParameters) -> Self {
                 Self {
                     message_body: Ok(value.message_body),
@@ -13331,6 +13598,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for TranslationDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     enabled: Err("no value supplied for enabled".to_string()),
@@ -13358,6 +13626,7 @@ pub mod types {
         }
         impl ::std::convert::TryFrom<TranslationDto> for super::TranslationDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TranslationDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13386,6 +13655,7 @@ pub mod types {
             }
         }
         impl ::std::convert::From<super::TranslationDto> for TranslationDto {
+            #[inline]
             fn from(value: super::TranslationDto) -> Self {
                 Self {
                     enabled: Ok(value.enabled),
@@ -13414,6 +13684,7 @@ pub mod types {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for UpdateSingleActionDto {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action_parameters: Err(
@@ -13480,6 +13751,7 @@ pub mod types {
         impl ::std::convert::TryFrom<UpdateSingleActionDto>
         for super::UpdateSingleActionDto {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UpdateSingleActionDto,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13533,6 +13805,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::UpdateSingleActionDto>
         for UpdateSingleActionDto {
+            #[inline]
             fn from(value: super::UpdateSingleActionDto) -> Self {
                 Self {
                     action_parameters: Ok(value.action_parameters),
@@ -13559,6 +13832,7 @@ pub mod types {
             >,
         }
         impl ::std::default::Default for WorkflowTriggerParameters {
+            #[inline]
             fn default() -> Self {
                 Self {
                     trigger_message: Err(
@@ -13609,6 +13883,7 @@ pub mod types {
         impl ::std::convert::TryFrom<WorkflowTriggerParameters>
         for super::WorkflowTriggerParameters {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: WorkflowTriggerParameters,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13650,6 +13925,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::WorkflowTriggerParameters>
         for WorkflowTriggerParameters {
+            #[inline]
             fn from(value: super::WorkflowTriggerParameters) -> Self {
                 Self {
                     trigger_message: Ok(value.trigger_message),
@@ -13665,6 +13941,7 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13673,6 +13950,7 @@ pub mod types {
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -13681,11 +13959,13 @@ pub mod types {
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -13709,6 +13989,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: highlevel_runtime::Runtime) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -13725,6 +14006,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -13738,21 +14020,26 @@ impl Client {
     }
 }
 impl ClientInfo<highlevel_runtime::Runtime> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "1.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &highlevel_runtime::Runtime {
         &self.inner
     }
 }
 const _: () = {
     #[allow(dead_code)]
+    #[inline]
     fn assert_client_hooks()
     where
         Client: ClientHooks<highlevel_runtime::Runtime>,
@@ -13779,6 +14066,7 @@ let response = client.get_agents()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_agents(&self) -> builder::GetAgents<'_> {
         builder::GetAgents::new(self)
     }
@@ -13794,6 +14082,7 @@ let response = client.create_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_agent(&self) -> builder::CreateAgent<'_> {
         builder::CreateAgent::new(self)
     }
@@ -13813,6 +14102,7 @@ let response = client.get_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_agent(&self) -> builder::GetAgent<'_> {
         builder::GetAgent::new(self)
     }
@@ -13832,6 +14122,7 @@ let response = client.delete_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_agent(&self) -> builder::DeleteAgent<'_> {
         builder::DeleteAgent::new(self)
     }
@@ -13853,6 +14144,7 @@ let response = client.patch_agent()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn patch_agent(&self) -> builder::PatchAgent<'_> {
         builder::PatchAgent::new(self)
     }
@@ -13890,6 +14182,7 @@ let response = client.get_call_logs()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_call_logs(&self) -> builder::GetCallLogs<'_> {
         builder::GetCallLogs::new(self)
     }
@@ -13909,6 +14202,7 @@ let response = client.get_call_log()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_call_log(&self) -> builder::GetCallLog<'_> {
         builder::GetCallLog::new(self)
     }
@@ -13924,6 +14218,7 @@ let response = client.create_action()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn create_action(&self) -> builder::CreateAction<'_> {
         builder::CreateAction::new(self)
     }
@@ -13943,6 +14238,7 @@ let response = client.get_action()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn get_action(&self) -> builder::GetAction<'_> {
         builder::GetAction::new(self)
     }
@@ -13962,6 +14258,7 @@ let response = client.update_action()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn update_action(&self) -> builder::UpdateAction<'_> {
         builder::UpdateAction::new(self)
     }
@@ -13983,6 +14280,7 @@ let response = client.delete_action()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn delete_action(&self) -> builder::DeleteAction<'_> {
         builder::DeleteAction::new(self)
     }
@@ -14008,6 +14306,7 @@ pub mod builder {
         query: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetAgents<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14069,13 +14368,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/agents`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14129,6 +14428,7 @@ pub mod builder {
         body: Result<types::builder::AgentCreationRequestDto, String>,
     }
     impl<'a> CreateAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14162,13 +14462,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/voice-ai/agents`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14220,6 +14520,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14252,13 +14553,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/agents/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14308,6 +14609,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14340,13 +14642,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/voice-ai/agents/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14394,6 +14696,7 @@ pub mod builder {
         body: Result<types::builder::PatchAgentDto, String>,
     }
     impl<'a> PatchAgent<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14449,13 +14752,13 @@ pub mod builder {
             self
         }
         ///Sends a `PATCH` request to `/voice-ai/agents/{agentId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14520,6 +14823,7 @@ pub mod builder {
         start_date: Result<Option<i64>, String>,
     }
     impl<'a> GetCallLogs<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14665,13 +14969,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/dashboard/call-logs`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14755,6 +15059,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetCallLog<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14787,13 +15092,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/dashboard/call-logs/{callId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14839,6 +15144,7 @@ pub mod builder {
         body: Result<types::builder::CreateSingleActionDto, String>,
     }
     impl<'a> CreateAction<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14872,13 +15178,13 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/voice-ai/actions`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -14930,6 +15236,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> GetAction<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -14962,13 +15269,13 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/voice-ai/actions/{actionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15018,6 +15325,7 @@ pub mod builder {
         body: Result<types::builder::UpdateSingleActionDto, String>,
     }
     impl<'a> UpdateAction<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15064,13 +15372,13 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/voice-ai/actions/{actionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15124,6 +15432,7 @@ pub mod builder {
         location_id: Result<::std::string::String, String>,
     }
     impl<'a> DeleteAction<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -15169,13 +15478,13 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/voice-ai/actions/{actionId}`
-        #[inline]
         ///
         /// # Errors
         ///
         /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
         /// headers, raw body), `Decode` when the body does not fit even the lenient type,
         /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -15217,9 +15526,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetAgents<'a> {
         type Page = types::GetAgentsResponseDto;
         type Item = types::GetAgentResponseDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_AGENTS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -15229,6 +15540,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -15264,19 +15576,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.agents.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.agents.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -15289,10 +15605,12 @@ pub mod builder {
     }
     impl<'a> GetAgents<'a> {
         /// Every page of `GET /voice-ai/agents`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /voice-ai/agents`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }
@@ -15300,9 +15618,11 @@ pub mod builder {
     impl<'a> highlevel_runtime::pagination::Paginated for GetCallLogs<'a> {
         type Page = types::CallLogsResponseDto;
         type Item = types::CallLogDto;
+        #[inline]
         fn paging() -> &'static highlevel_runtime::pagination::Paging {
             &crate::pagination::GET_CALL_LOGS
         }
+        #[inline]
         fn requested_number(&self, param: &'static str) -> Option<u64> {
             #[allow(unused_imports)]
             use highlevel_runtime::pagination::QueryNumber as _;
@@ -15312,6 +15632,7 @@ pub mod builder {
                 _ => None,
             }
         }
+        #[inline]
         fn with_query(
             self,
             param: &'static str,
@@ -15347,19 +15668,23 @@ pub mod builder {
                 }
             }
         }
+        #[inline]
         fn fetch<'f>(self) -> highlevel_runtime::pagination::PageFuture<'f, Self::Page>
         where
             Self: 'f,
         {
             highlevel_runtime::pagination::page_request(self.send())
         }
+        #[inline]
         fn items(page: &Self::Page) -> &[Self::Item] {
             page.call_logs.as_deref().unwrap_or(&[])
         }
+        #[inline]
         fn into_items(page: Self::Page) -> Vec<Self::Item> {
             page.call_logs.unwrap_or_default()
         }
         #[allow(unused_mut, unused_variables)]
+        #[inline]
         fn envelope(page: &Self::Page) -> ::serde_json::Value {
             let mut envelope = ::serde_json::Map::new();
             highlevel_runtime::pagination::put_field(
@@ -15372,10 +15697,12 @@ pub mod builder {
     }
     impl<'a> GetCallLogs<'a> {
         /// Every page of `GET /voice-ai/dashboard/call-logs`, lazily: one request at a time (see [`Pages::prefetch`](highlevel_runtime::pagination::Pages::prefetch)), each through the runtime (auth, rate limits, retries). Moves by `page`, from 1.
+        #[inline]
         pub fn pages(self) -> highlevel_runtime::pagination::Pages<'a, Self> {
             highlevel_runtime::pagination::Pages::new(self)
         }
         /// Every item of `GET /voice-ai/dashboard/call-logs`, page after page, lazily; ends after the last page and stops with `Error::Pagination` instead of looping when the server repeats itself. Moves by `page`, from 1.
+        #[inline]
         pub fn stream(self) -> highlevel_runtime::pagination::Items<'a, Self> {
             highlevel_runtime::pagination::Items::new(self)
         }

@@ -6,9 +6,9 @@
 //! operation or not (Contacts' crate took 3.5 s with them and 3.0 s without, under
 //! `-Ztime-passes`). Here only the building stays, as a closure run on the spot; the rest is
 //! one generic future in the runtime (`send::json` or `send::stream`), instantiated per
-//! response type where an operation is awaited. `send()` is `#[inline]`, so the module
-//! crate does not generate its code either (the async body it replaces was not generated
-//! there).
+//! response type where an operation is awaited. Like every function of a module crate,
+//! `send()` is then made `#[inline]` (`super::inlining`), so the module crate does not
+//! generate its code either.
 //!
 //! The runtime is handed the operation's metadata (`&operations::<OPERATION>`) instead of
 //! looking it up by name, and progenitor's `api-version` header (the spec's `info.version`,
@@ -81,9 +81,6 @@ pub fn rewrite(f: &mut syn::ImplItemFn, success: &syn::Type, meta: &Ident) -> Re
         })();
         #runtime_send(&client.inner, &client.client, &crate::operations::#meta, request)
     }};
-    // Not codegen'd in the module crate unless called there: like the async body it
-    // replaces, it is compiled only in the crates that call it.
-    f.attrs.push(parse_quote! { #[inline] });
     f.sig.asyncness = None;
     f.sig.output = parse_quote! {
         -> impl ::std::future::Future<
@@ -286,7 +283,6 @@ mod tests {
     fn send_builds_its_request_and_returns_the_runtimes_future() {
         let code = rewritten(progenitor_send(), location()).expect("progenitor's shape");
         let expected = quote! {
-            #[inline]
             pub fn send(self) -> impl ::std::future::Future<
                 Output = Result<ResponseValue<types::Location>, highlevel_runtime::Error>,
             > {
