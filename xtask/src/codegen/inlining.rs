@@ -5,9 +5,9 @@
 //! A user calls a handful of a module's operations; the module crate used to generate code
 //! for all of them anyway. A type builder's conversion, a list operation's `Paginated`
 //! methods (which pull in its `send()`, the runtime's future and the response's decoder),
-//! an enum's `Display` and `FromStr`: 144,420 LLVM lines in Invoices' crate before, 45,567
-//! after (`cargo llvm-lines`). What stays: derived `Debug` impls and the type checks, which
-//! every crate pays once.
+//! an enum's `Display` and `FromStr`: 144,420 LLVM lines in Invoices' crate before, 318 after
+//! (`cargo llvm-lines`). What stays is type checking, which the module crate does once for
+//! every crate that uses it.
 //!
 //! Runs last, over everything the other passes wrote.
 
