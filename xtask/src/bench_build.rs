@@ -22,6 +22,12 @@
 //! instruction, not only the wait for a core), so rounds, not this figure, even out the noise.
 //! With several rounds it also prints each round's ratio: the two builds of a round ran one
 //! after the other, so their ratio is spared slow spells that outlast a pair.
+//!
+//! After each cold build the SDK's own packages (those published from the same repository as
+//! the SDK crate, and the scratch crate) are cleaned and built again, every dependency already
+//! built. That rebuild is what the SDK's own code costs; the cold build's CPU time less the
+//! rebuild's is what its dependencies cost. The split tells a gap that an SDK's code can close
+//! from one that lies in the dependencies both SDKs build.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -36,6 +42,10 @@ use crate::Result;
 const GNU_TIME: &str = "/usr/bin/time";
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 const DEFAULT_PEER: &str = "ghl-sdk@0.5.2";
+/// This SDK's crate as a user names it in `[dependencies]`.
+const FACADE: &str = "highlevel";
+/// The package name of the scratch crate, one of the packages rebuilt as the SDK's own.
+const SCRATCH: &str = "bench-build-scratch";
 /// Compared when no `--features` is given: one module alone, v2 whole, and v2 + v3 whole
 /// (the peer's `full` holds both sets, its `contacts` both sets' contacts).
 const DEFAULT_SETS: &[&str] = &["contacts", "full", "full,v3-full=full"];
@@ -141,17 +151,32 @@ pub struct Sample {
     pub largest_process_kib: u64,
     /// User plus system CPU time over cargo and every process it waited for (GNU time's).
     pub cpu: Duration,
+    /// The SDK's own packages rebuilt once every dependency is built.
+    pub own: Rebuild,
+    /// `cpu` less `own.cpu`: the dependencies' share of the cold build.
+    pub dependencies_cpu: Duration,
+}
+
+/// Wall and CPU time of a build that compiles only some packages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rebuild {
+    pub wall: Duration,
+    pub cpu: Duration,
 }
 
 /// The median of each figure on its own over the rounds.
 pub fn median_sample(samples: &[Sample]) -> Option<Sample> {
-    Some(Sample {
-        wall: Duration::from_secs_f64(median(
+    let median_duration = |figure: fn(&Sample) -> Duration| {
+        median(
             &samples
                 .iter()
-                .map(|s| s.wall.as_secs_f64())
+                .map(|s| figure(s).as_secs_f64())
                 .collect::<Vec<_>>(),
-        )?),
+        )
+        .map(Duration::from_secs_f64)
+    };
+    Some(Sample {
+        wall: median_duration(|s| s.wall)?,
         tree_peak_kib: median(
             &samples
                 .iter()
@@ -164,12 +189,12 @@ pub fn median_sample(samples: &[Sample]) -> Option<Sample> {
                 .map(|s| s.largest_process_kib as f64)
                 .collect::<Vec<_>>(),
         )? as u64,
-        cpu: Duration::from_secs_f64(median(
-            &samples
-                .iter()
-                .map(|s| s.cpu.as_secs_f64())
-                .collect::<Vec<_>>(),
-        )?),
+        cpu: median_duration(|s| s.cpu)?,
+        own: Rebuild {
+            wall: median_duration(|s| s.own.wall)?,
+            cpu: median_duration(|s| s.own.cpu)?,
+        },
+        dependencies_cpu: median_duration(|s| s.dependencies_cpu)?,
     })
 }
 
@@ -235,22 +260,39 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
             eprintln!("==> round {round}/{}: {label}", options.rounds);
             let scratch = Scratch::create(&dependency, &lock)?;
             scratch.fetch()?;
+            let metadata = scratch.metadata()?;
             if !operations.contains_key(subject) {
                 let count = match subject {
                     Subject::Ours(features) => Some(our_operations(root, features)?),
                     Subject::Peer(features) => {
-                        peer_operations(&scratch.dir, &options.peer_name, features)?
+                        peer_operations(&metadata, &options.peer_name, features)?
                     }
                 };
                 operations.insert(subject, count);
             }
-            let sample = scratch.timed_build()?;
+            let sdk_name = match subject {
+                Subject::Ours(_) => FACADE,
+                Subject::Peer(_) => options.peer_name.as_str(),
+            };
+            let own = own_packages(&metadata, sdk_name);
+            if !own
+                .iter()
+                .any(|spec| spec.starts_with(&format!("{sdk_name}@")))
+            {
+                return Err(
+                    format!("bench-build: no {sdk_name} in the scratch crate's graph").into(),
+                );
+            }
+            let sample = scratch.timed_build(&own)?;
             eprintln!(
-                "    {label}: {}, CPU {}, peak {} summed, {} largest process",
+                "    {label}: {}, CPU {}, peak {} summed, {} largest process; own crates {}, \
+                 CPU {}",
                 format_wall(sample.wall),
                 format_wall(sample.cpu),
                 format_memory(sample.tree_peak_kib),
-                format_memory(sample.largest_process_kib)
+                format_memory(sample.largest_process_kib),
+                format_wall(sample.own.wall),
+                format_wall(sample.own.cpu),
             );
             samples.entry(subject).or_default().push(sample);
         }
@@ -306,7 +348,7 @@ impl Scratch {
         std::fs::write(
             scratch.dir.join("Cargo.toml"),
             format!(
-                "[package]\nname = \"bench-build-scratch\"\nversion = \"0.0.0\"\n\
+                "[package]\nname = \"{SCRATCH}\"\nversion = \"0.0.0\"\n\
                  edition = \"2021\"\npublish = false\n\n[dependencies]\n{dependency}\n\n\
                  # Its own workspace: a member of nothing, whatever folder it sits in.\n\
                  [workspace]\n"
@@ -350,7 +392,50 @@ impl Scratch {
         Ok(())
     }
 
-    fn timed_build(&self) -> Result<Sample> {
+    /// The cold build, then the rebuild of `own` (package specs) with every dependency built.
+    fn timed_build(&self, own: &[String]) -> Result<Sample> {
+        let cold = self.gnu_timed_build()?;
+        let mut clean = Command::new(cargo_program());
+        self.configure(&mut clean)
+            .args(["clean", "--frozen", "--quiet"]);
+        for spec in own {
+            clean.args(["-p", spec]);
+        }
+        let status = clean
+            .status()
+            .map_err(|e| format!("cannot run cargo clean: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo clean -p failed in {}", self.dir.display()).into());
+        }
+        let rebuild = self.gnu_timed_build()?;
+        Ok(Sample {
+            wall: cold.wall,
+            tree_peak_kib: cold.tree_peak_kib,
+            largest_process_kib: cold.largest_process_kib,
+            cpu: cold.cpu,
+            own: Rebuild {
+                wall: rebuild.wall,
+                cpu: rebuild.cpu,
+            },
+            dependencies_cpu: cold.cpu.saturating_sub(rebuild.cpu),
+        })
+    }
+
+    fn metadata(&self) -> Result<serde_json::Value> {
+        let output = self
+            .configure(&mut Command::new(cargo_program()))
+            .args(["metadata", "--format-version", "1", "--frozen"])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("cargo metadata failed in {}", self.dir.display()).into());
+        }
+        Ok(serde_json::from_slice(&output.stdout)?)
+    }
+
+    /// `cargo build --frozen` under GNU time, with the process tree's memory sampled.
+    fn gnu_timed_build(&self) -> Result<Timed> {
         let report = self.dir.join("time-v.txt");
         let mut command = Command::new(GNU_TIME);
         self.configure(&mut command)
@@ -389,13 +474,64 @@ impl Scratch {
         let largest_process_kib = parse_time_max_rss_kib(&report)
             .ok_or("GNU time printed no \"Maximum resident set size\"")?;
         let cpu = parse_time_cpu(&report).ok_or("GNU time printed no user and system time")?;
-        Ok(Sample {
+        Ok(Timed {
             wall,
             tree_peak_kib,
             largest_process_kib,
             cpu,
         })
     }
+}
+
+/// One `cargo build` under GNU time.
+struct Timed {
+    wall: Duration,
+    tree_peak_kib: u64,
+    largest_process_kib: u64,
+    cpu: Duration,
+}
+
+/// The SDK's own packages in a scratch crate's `cargo metadata`, as `name@version` specs:
+/// `sdk_name`, every resolved package published from the same repository, and the scratch
+/// crate. A package without a repository shares none.
+pub fn own_packages(metadata: &serde_json::Value, sdk_name: &str) -> Vec<String> {
+    let resolved: BTreeSet<&str> = metadata["resolve"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|node| node["id"].as_str())
+        .collect();
+    let packages: Vec<&serde_json::Value> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|package| {
+            package["id"]
+                .as_str()
+                .is_some_and(|id| resolved.contains(id))
+        })
+        .collect();
+    let repository = packages
+        .iter()
+        .find(|package| package["name"] == sdk_name)
+        .and_then(|package| package["repository"].as_str());
+    let mut own: Vec<String> = packages
+        .iter()
+        .filter(|package| {
+            package["name"] == sdk_name
+                || package["name"] == SCRATCH
+                || repository.is_some() && package["repository"].as_str() == repository
+        })
+        .filter_map(|package| {
+            Some(format!(
+                "{}@{}",
+                package["name"].as_str()?,
+                package["version"].as_str()?
+            ))
+        })
+        .collect();
+    own.sort();
+    own
 }
 
 impl Drop for Scratch {
@@ -601,21 +737,14 @@ pub fn count_generated_operations(source: &str) -> usize {
 /// Operations `ghl-sdk` compiles with `features`: one `pub async fn` per operation in
 /// `src/services/<module>.rs` (v2) and `src/services/v3/<module>.rs` (v3) for each enabled
 /// module feature. None for another peer, or a layout this does not know.
-fn peer_operations(scratch: &Path, peer: &str, features: &[String]) -> Result<Option<usize>> {
+fn peer_operations(
+    metadata: &serde_json::Value,
+    peer: &str,
+    features: &[String],
+) -> Result<Option<usize>> {
     if peer != "ghl-sdk" {
         return Ok(None);
     }
-    let output = Command::new(cargo_program())
-        .args(["metadata", "--format-version", "1", "--frozen"])
-        .current_dir(scratch)
-        .env("CARGO_TARGET_DIR", scratch.join("target"))
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("cargo metadata failed in {}", scratch.display()).into());
-    }
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let Some(package) = metadata["packages"]
         .as_array()
         .into_iter()
@@ -793,6 +922,43 @@ pub fn format_table(rows: &[Row], peer_name: &str, peer_version: &str, rounds: u
             theirs.map_or_else(dash, format_wall),
         );
     }
+    let _ = writeln!(
+        out,
+        "Own crates (the SDK's packages, all from its repository, and the scratch binary) \
+         rebuilt with every dependency built, wall and CPU; then the dependencies' CPU time \
+         (the cold build's less that rebuild's), this SDK / {peer_name}:"
+    );
+    for row in rows {
+        let sample = |figures: Option<&Figures>| figures.and_then(|f| f.sample);
+        let (ours, theirs) = (sample(Some(&row.ours)), sample(row.peer.as_ref()));
+        let own = |sample: Option<Sample>| {
+            sample.map_or_else(dash, |s| {
+                format!(
+                    "{}, CPU {}",
+                    format_wall(s.own.wall),
+                    format_wall(s.own.cpu)
+                )
+            })
+        };
+        let dependencies =
+            |sample: Option<Sample>| sample.map_or_else(dash, |s| format_wall(s.dependencies_cpu));
+        let ratio = match (ours, theirs) {
+            (Some(ours), Some(theirs)) if !theirs.dependencies_cpu.is_zero() => format!(
+                " ({:.2}×)",
+                ours.dependencies_cpu.as_secs_f64() / theirs.dependencies_cpu.as_secs_f64()
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "- `{}`: own {} / {}; dependencies {} / {}{ratio}",
+            row.ours_features,
+            own(ours),
+            own(theirs),
+            dependencies(ours),
+            dependencies(theirs),
+        );
+    }
     if rows.iter().any(|row| row.round_ratios.len() > 1) {
         let _ = writeln!(
             out,
@@ -845,6 +1011,12 @@ mod tests {
             largest_process_kib: largest,
             // Twice the wall time: a build that kept both cores busy.
             cpu: Duration::from_secs_f64(seconds * 2.0),
+            // A tenth of the build is the SDK's own.
+            own: Rebuild {
+                wall: Duration::from_secs_f64(seconds / 10.0),
+                cpu: Duration::from_secs_f64(seconds / 5.0),
+            },
+            dependencies_cpu: Duration::from_secs_f64(seconds * 1.8),
         }
     }
 
@@ -1038,6 +1210,57 @@ mod tests {
     }
 
     #[test]
+    fn own_packages_are_those_from_the_sdks_repository_and_the_scratch_crate() {
+        let repository = "https://github.com/Shahroz/ghl-rs";
+        let package = |name: &str, version: &str, repository: Option<&str>| {
+            serde_json::json!({
+                "name": name,
+                "version": version,
+                "id": format!("registry+https://example.test#{name}@{version}"),
+                "repository": repository,
+            })
+        };
+        let packages = [
+            package(SCRATCH, "0.0.0", None),
+            package("ghl-sdk", "0.5.2", Some(repository)),
+            package("ghl-models", "0.5.2", Some(repository)),
+            package("tokio", "1.54.1", Some("https://github.com/tokio-rs/tokio")),
+            package("no-repository", "1.0.0", None),
+            // In the lock but not built with these features.
+            package("ghl-macros", "0.5.2", Some(repository)),
+        ];
+        let metadata = |packages: &[serde_json::Value]| {
+            let built: Vec<serde_json::Value> = packages
+                .iter()
+                .filter(|p| p["name"] != "ghl-macros")
+                .map(|p| serde_json::json!({ "id": p["id"] }))
+                .collect();
+            serde_json::json!({ "packages": packages, "resolve": { "nodes": built } })
+        };
+        assert_eq!(
+            own_packages(&metadata(&packages), "ghl-sdk"),
+            [
+                "bench-build-scratch@0.0.0",
+                "ghl-models@0.5.2",
+                "ghl-sdk@0.5.2"
+            ]
+        );
+        // An SDK published without a repository owns only itself: packages without one do
+        // not all belong together.
+        let mut lone = packages.clone();
+        lone[1]["repository"] = serde_json::Value::Null;
+        assert_eq!(
+            own_packages(&metadata(&lone), "ghl-sdk"),
+            ["bench-build-scratch@0.0.0", "ghl-sdk@0.5.2"]
+        );
+        assert_eq!(
+            own_packages(&metadata(&packages), "absent"),
+            ["bench-build-scratch@0.0.0"]
+        );
+        assert!(own_packages(&serde_json::json!({}), "ghl-sdk").is_empty());
+    }
+
+    #[test]
     fn table_shows_medians_ratios_and_seconds_per_operation() {
         let rows = [
             Row {
@@ -1085,6 +1308,17 @@ mod tests {
         assert!(table.contains("- `full`: 3 m 45.6 s / —\n"), "{table}");
         assert!(
             table.contains("- `contacts`: 0.90, 0.70, 0.80 (median 0.80)\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "- `contacts`: own 4.0 s, CPU 8.0 s / 5.0 s, CPU 10.0 s; \
+                 dependencies 1 m 12.0 s / 1 m 30.0 s (0.80×)\n"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("- `full`: own 11.3 s, CPU 22.6 s / —; dependencies 3 m 23.0 s / —\n"),
             "{table}"
         );
         assert!(!table.contains("- `full`: (median"), "{table}");
