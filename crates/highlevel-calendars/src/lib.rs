@@ -10836,9 +10836,15 @@ One room can be mapped with multiple service calendars.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z_]+/[A-Za-z_]+$").unwrap() });
+            {
+                ::regress::Regex::new("^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$")
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Za-z_]+/[A-Za-z_]+$\"".into());
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -17522,9 +17528,15 @@ One room can be mapped with multiple service calendars.*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z_]+/[A-Za-z_]+$").unwrap() });
+            {
+                ::regress::Regex::new("^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$")
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Za-z_]+/[A-Za-z_]+$\"".into());
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }

@@ -1165,9 +1165,15 @@ pub mod types {
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z_]+/[A-Za-z_]+$").unwrap() });
+            {
+                ::regress::Regex::new("^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$")
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Za-z_]+/[A-Za-z_]+$\"".into());
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -8432,9 +8438,15 @@ pub mod types {
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z_]+/[A-Za-z_]+$").unwrap() });
+            {
+                ::regress::Regex::new("^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$")
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[A-Za-z_]+/[A-Za-z_]+$\"".into());
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z][A-Za-z0-9._+-]*(/[A-Za-z0-9._+-]+)*$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }

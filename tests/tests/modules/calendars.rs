@@ -188,3 +188,79 @@ async fn a_body_of_the_wrong_shape_is_a_decode_error_naming_the_element() {
     assert_eq!(decode.path(), Some("[1]"), "the path names the element");
     assert!(decode.body_prefix().contains("one hour before"));
 }
+
+/// Upstream's time zone pattern allowed one slash and letters only, so these were refused
+/// before any request was sent; `specs/overlays.toml` gives a pattern for IANA names.
+#[tokio::test]
+async fn a_schedule_takes_every_iana_time_zone_and_refuses_what_cannot_be_one() {
+    use highlevel::calendars::types::CreateScheduleDtoTimezone;
+
+    let h = Harness::start().await;
+    Mock::given(method("POST"))
+        .and(path("/calendars/schedules"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "sch_1" })))
+        .mount(&h.server)
+        .await;
+    let calendars = h.hl.calendars();
+    let create = |timezone: &'static str| {
+        calendars.create_schedule().body_map(move |body| {
+            body.calendar_ids(vec!["cal_Xk21".to_owned()])
+                .location_id("loc_1")
+                .name("Front desk")
+                .rules(Vec::new())
+                .timezone(timezone)
+                .user_id("usr_1")
+        })
+    };
+
+    create("America/Argentina/Buenos_Aires")
+        .send()
+        .await
+        .expect("a zone with two slashes is sent");
+    let request = h.only_request("2021-04-15").await;
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("a JSON body");
+    assert_eq!(body["timezone"], "America/Argentina/Buenos_Aires");
+
+    for zone in [
+        "America/New_York",
+        "America/Port-au-Prince",
+        "America/Indiana/Indianapolis",
+        "Etc/GMT+5",
+        "Etc/GMT-14",
+        "UTC",
+        "EST5EDT",
+    ] {
+        assert!(
+            CreateScheduleDtoTimezone::try_from(zone).is_ok(),
+            "{zone} is an IANA zone"
+        );
+    }
+    for not_a_zone in [
+        "",
+        "New York",
+        "America/",
+        "/UTC",
+        "America//New_York",
+        "Europe/Paris\n",
+        "5/Zone",
+    ] {
+        assert!(
+            CreateScheduleDtoTimezone::try_from(not_a_zone).is_err(),
+            "{not_a_zone:?} is no zone"
+        );
+    }
+
+    let refused = create("Mars/Olympus Mons")
+        .send()
+        .await
+        .expect_err("a zone name with a space is refused");
+    assert!(
+        matches!(refused, highlevel::Error::InvalidRequest { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(
+        h.server.received_requests().await.map(|r| r.len()),
+        Some(1),
+        "the refused body never left the client"
+    );
+}

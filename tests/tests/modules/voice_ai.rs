@@ -150,3 +150,55 @@ async fn sms_action_parameters_keep_their_fields() {
         Some("When caller asks for booking confirmation")
     );
 }
+
+/// Every request type that upstream gave the one-slash time zone pattern, v2 and v3, takes
+/// IANA names with two slashes, hyphens and digits (`specs/overlays.toml`).
+#[test]
+fn agent_and_schedule_time_zones_take_iana_names_in_both_sets() {
+    fn takes<T: for<'a> TryFrom<&'a str>>(zone: &str) -> bool {
+        T::try_from(zone).is_ok()
+    }
+    use highlevel::v3::calendars::types as v3_calendars;
+    use highlevel::v3::voice_ai::types as v3_voice_ai;
+    use highlevel::voice_ai::types as voice_ai;
+    for zone in [
+        "America/Argentina/Buenos_Aires",
+        "America/Port-au-Prince",
+        "Etc/GMT+5",
+    ] {
+        assert!(
+            takes::<voice_ai::AgentCreationRequestDtoTimezone>(zone),
+            "{zone}"
+        );
+        assert!(takes::<voice_ai::PatchAgentDtoTimezone>(zone), "{zone}");
+        assert!(
+            takes::<v3_voice_ai::AgentCreationRequestDtoTimezone>(zone),
+            "{zone}"
+        );
+        assert!(takes::<v3_voice_ai::PatchAgentDtoTimezone>(zone), "{zone}");
+        assert!(
+            takes::<highlevel::calendars::types::UpdateScheduleDtoTimezone>(zone),
+            "{zone}"
+        );
+        assert!(
+            takes::<v3_calendars::CreateScheduleDtoTimezone>(zone),
+            "{zone}"
+        );
+        assert!(
+            takes::<v3_calendars::UpdateScheduleDtoTimezone>(zone),
+            "{zone}"
+        );
+        assert!(
+            takes::<v3_calendars::CreateEventCalendarScheduleDtoTimezone>(zone),
+            "{zone}"
+        );
+        assert!(
+            takes::<v3_calendars::UpdateEventCalendarScheduleDtoTimezone>(zone),
+            "{zone}"
+        );
+    }
+    assert!(!takes::<voice_ai::PatchAgentDtoTimezone>(
+        "Mars/Olympus Mons"
+    ));
+    assert!(!takes::<v3_calendars::UpdateEventCalendarScheduleDtoTimezone>("America/"));
+}
