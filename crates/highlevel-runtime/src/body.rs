@@ -9,13 +9,13 @@ use bytes::{Bytes, BytesMut};
 /// answering a byte stream) are not capped.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
 
-/// The cap for one response, set by [`crate::hooks::exec`] from the handle's configuration
-/// and read where the body is.
+/// The cap for one response, set by the request loop (`request_loop.rs`) from the handle's
+/// configuration and read where the body is.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ResponseLimit(pub(crate) usize);
 
 /// The cap `response` was sent under ([`DEFAULT_MAX_RESPONSE_BYTES`] when it did not go
-/// through [`crate::hooks::exec`]).
+/// through the request loop).
 pub(crate) fn limit_of(response: &reqwest::Response) -> usize {
     response
         .extensions()

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::body::{self, ReadError};
 use crate::error::{ApiError, DecodeError, body_prefix};
-use crate::hooks::Failure;
+use crate::failure::Failure;
 use crate::{Error, OperationMeta};
 
 /// What an empty body is decoded as when `null` does not fit the type.
@@ -112,20 +112,20 @@ pub(crate) async fn failure(operation: &'static OperationMeta, error: GeneratedE
     let operation_id = operation.operation_id;
     match error {
         GeneratedError::UnexpectedResponse(mut response) => {
-            match crate::hooks::Failure::take(&mut response) {
-                Some(crate::hooks::Failure::Auth(source)) => {
+            match Failure::take(&mut response) {
+                Some(Failure::Auth(source)) => {
                     return Error::Auth {
                         operation_id,
                         source,
                     };
                 }
-                Some(crate::hooks::Failure::RateLimit(source)) => {
+                Some(Failure::RateLimit(source)) => {
                     return Error::RateLimited {
                         operation_id,
                         source,
                     };
                 }
-                Some(crate::hooks::Failure::TooLarge {
+                Some(Failure::TooLarge {
                     status,
                     headers,
                     limit,

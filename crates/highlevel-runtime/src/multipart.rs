@@ -1,9 +1,9 @@
 //! `multipart/form-data` bodies, encoded in memory (RFC 7578).
 //!
 //! progenitor cannot send multipart bodies, so the upload operations take a raw body;
-//! [`MultipartForm`] (or a generated typed form) produces it and the `pre` hook reads the
-//! boundary back from its first line to set the `Content-Type`. Encoding in memory keeps the
-//! body replayable, which the retry logic in [`crate::hooks::exec`] will need.
+//! [`MultipartForm`] (or a generated typed form) produces it and the request's preparation reads
+//! the boundary back from its first line to set the `Content-Type`. Encoding in memory keeps the
+//! body replayable, which the request loop's retries need.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;

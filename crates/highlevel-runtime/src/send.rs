@@ -22,7 +22,8 @@ use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use serde::de::DeserializeOwned;
 
 use crate::decode::{decode_json, failure, json_failure};
-use crate::hooks::{self, Call};
+use crate::prepare::prepare;
+use crate::request_loop::Call;
 use crate::{Error, OperationMeta, Runtime};
 
 /// Sends a built request for an operation whose 2xx body is JSON, and decodes it as `T`.
@@ -76,7 +77,8 @@ pub fn stream<'a>(
     }
 }
 
-/// The request prepared ([`hooks::pre`]) and sent through its call; its 2xx response.
+/// The request prepared (`prepare.rs`) and sent through its call (`request_loop.rs`); its
+/// 2xx response.
 ///
 /// Not an async layer over the call: the call's future is awaited as it is, or not at all
 /// when the request cannot be sent.
@@ -90,7 +92,7 @@ fn sent<'a>(
         Ok(request) => request,
         Err(error) => return Either::Right(ready(Err(error))),
     };
-    if let Err(why) = hooks::prepare(runtime, &mut request, Some(operation)) {
+    if let Err(why) = prepare(runtime, &mut request, Some(operation)) {
         return Either::Right(ready(Err(GeneratedError::Custom(why))));
     }
     match Call::new(runtime, client, Some(operation), request.method()) {

@@ -13,11 +13,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::bearer;
 use super::dialect::{Call, Field, OAuthEndpoints, PageInfo, installed_query, next_page};
 use super::error::AuthError;
 use super::session::{Session, SessionStatus, UserType, unix};
 use crate::ApiError;
-use crate::hooks::oauth_authorization;
 
 /// The longest `expires_in` taken at its word (ten years); a longer one (`1e300`) is no
 /// lifetime HighLevel gives, and is read as unknown.
@@ -173,7 +173,7 @@ impl Endpoints<'_> {
         let endpoint = self.dialect.label(Call::LocationToken);
         let request = self
             .request(reqwest::Method::POST, Call::LocationToken)
-            .header(AUTHORIZATION, oauth_authorization(agency_token)?)
+            .header(AUTHORIZATION, bearer(agency_token)?)
             .form(&[("companyId", company_id), ("locationId", location_id)]);
         let body = send(request, endpoint, "get_location_access_token").await?;
         let mut granted = granted(&body, endpoint, UserType::Location)?;
@@ -203,7 +203,7 @@ impl Endpoints<'_> {
         loop {
             let request = self
                 .request(reqwest::Method::GET, Call::InstalledLocations)
-                .header(AUTHORIZATION, oauth_authorization(agency_token)?)
+                .header(AUTHORIZATION, bearer(agency_token)?)
                 .query(&installed_query(company_id, app_id, &cursor));
             let body = send(request, endpoint, "get_installed_location").await?;
             let page: InstalledPage =

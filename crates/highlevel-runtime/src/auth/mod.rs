@@ -32,3 +32,11 @@ pub use store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::{Expected, FileStore, MemoryStore, StoreError, StoreFuture, TokenStore, Versioned};
+
+/// The `Authorization` value for an OAuth access token (API calls and the agency OAuth
+/// endpoints alike); a token that cannot be one is the app's configuration at fault.
+pub(crate) fn bearer(
+    token: &secrecy::SecretString,
+) -> Result<reqwest::header::HeaderValue, AuthError> {
+    crate::bearer::header_value(token).map_err(|why| AuthError::InvalidConfig(why.into()))
+}

@@ -178,6 +178,7 @@ impl std::error::Error for PaginationError {}
 
 /// A next-page value (from the answer, or a number the stream computed) converted to a
 /// query parameter's type; `Err` says why it does not fit.
+#[doc(hidden)]
 pub trait FromQuery: Sized {
     /// The conversion.
     fn from_query(value: &Value) -> Result<Self, String>;
@@ -272,6 +273,7 @@ fn whole(value: &Value) -> Value {
 
 /// Reads a number the caller set on a builder field (a page size, an offset), whatever
 /// the field's type.
+#[doc(hidden)]
 pub trait QueryNumber {
     /// The number, when set and not negative.
     fn query_number(&self) -> Option<u64>;
@@ -337,6 +339,7 @@ impl<T: QueryNumber, E> QueryNumber for Result<T, E> {
 
 /// Puts one response field into an envelope under its wire name (for generated
 /// [`Paginated::envelope`]); a field that does not serialize is left out.
+#[doc(hidden)]
 pub fn put_field<T: serde::Serialize>(
     envelope: &mut serde_json::Map<String, Value>,
     name: &str,

@@ -19,6 +19,7 @@ pub type PageFuture<'a, P> = Pin<Box<dyn Future<Output = Result<P, Error>> + Sen
 
 /// A list operation's `send()` future as a [`PageFuture`]: the page without its response
 /// metadata.
+#[doc(hidden)]
 pub fn page_request<'a, P>(
     sent: impl Future<Output = Result<progenitor_client::ResponseValue<P>, Error>> + Send + 'a,
 ) -> PageFuture<'a, P> {

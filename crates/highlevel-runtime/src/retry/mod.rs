@@ -1,7 +1,7 @@
 //! When a failed attempt is tried again, and after how long.
 //!
 //! [`decide`] is the whole policy, as a pure function of the attempt and its outcome; the
-//! request loop in [`crate::hooks::exec`] only carries its decisions out.
+//! request loop (`request_loop.rs`) only carries its decisions out.
 
 mod decision;
 

@@ -1,0 +1,153 @@
+//! What a request carries before it leaves: its operation's `Version`, a static token's
+//! `Authorization`, and the boundary of a multipart body.
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+
+use crate::{OperationMeta, RequestBodyKind, Runtime};
+
+const VERSION: HeaderName = HeaderName::from_static("version");
+/// RFC 2046 caps boundaries at 70 characters.
+const MAX_BOUNDARY_LEN: usize = 70;
+
+/// Sets the request's `Version`, `Authorization` and, for multipart bodies, its boundary.
+///
+/// `operation` is `None` only when the generated metadata table does not know the operation
+/// id; the request is then still authenticated but gets no `Version` header. Nothing in it
+/// waits, so [`crate::send`] calls it without a future.
+///
+/// # Errors
+///
+/// A message (never containing the token) when the token is empty or not a valid header
+/// value, the metadata's `Version` is not a valid header value, or a multipart body was not
+/// produced by [`crate::MultipartForm`].
+pub(crate) fn prepare(
+    runtime: &Runtime,
+    request: &mut reqwest::Request,
+    operation: Option<&'static OperationMeta>,
+) -> Result<(), String> {
+    let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
+
+    let version = match operation.and_then(|o| o.version) {
+        Some(version) => Some(static_header_value(version).ok_or_else(|| {
+            format!(
+                "{operation_id}: the metadata's Version `{version}` is not a valid header value"
+            )
+        })?),
+        None => None,
+    };
+    // OAuth tokens are picked (and refreshed) in the request loop, where a 401 can be retried.
+    let authorization = match runtime.static_authorization() {
+        Some(value) if operation.is_none_or(|o| o.authenticated) => Some(
+            value
+                .map_err(|why| format!("{operation_id}: {why}"))?
+                .clone(),
+        ),
+        _ => None,
+    };
+    let content_type = match operation.map(|o| o.request_body) {
+        Some(RequestBodyKind::Multipart) => {
+            Some(multipart_content_type(request).ok_or_else(|| {
+                format!(
+                    "{operation_id}: the multipart body was not produced by MultipartForm \
+                     (it must be in memory and start with `--<boundary>\\r\\n`)"
+                )
+            })?)
+        }
+        _ => None,
+    };
+
+    // progenitor's `api-version` header (the spec's `info.version`) is never built: the
+    // generator drops it (`xtask/src/codegen/send_bodies.rs`).
+    let headers = request.headers_mut();
+    if let Some(version) = version {
+        headers.insert(VERSION, version);
+    }
+    if let Some(authorization) = authorization {
+        headers.insert(AUTHORIZATION, authorization);
+    }
+    if let Some(content_type) = content_type {
+        headers.insert(CONTENT_TYPE, content_type);
+    }
+    Ok(())
+}
+
+/// A header value for a `&'static str` without copying it (every request sends its
+/// operation's `Version`); `None` when it holds a byte a header may not.
+fn static_header_value(value: &'static str) -> Option<HeaderValue> {
+    // The same test `HeaderValue::from_static` makes, done first so it cannot panic.
+    let valid = value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
+    valid.then(|| HeaderValue::from_static(value))
+}
+
+fn multipart_content_type(request: &reqwest::Request) -> Option<HeaderValue> {
+    let body = request.body()?.as_bytes()?;
+    let boundary = multipart_boundary(body)?;
+    HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}")).ok()
+}
+
+/// A `MultipartForm` body starts with `--<boundary>\r\n`, or is just `--<boundary>--\r\n`
+/// when the form is empty.
+fn multipart_boundary(body: &[u8]) -> Option<&str> {
+    let rest = body.strip_prefix(b"--")?;
+    let end = rest.windows(2).position(|w| w == b"\r\n")?;
+    let line = std::str::from_utf8(rest.get(..end)?).ok()?;
+    let only_line = rest.len() == end + 2;
+    let boundary = if only_line {
+        line.strip_suffix("--")?
+    } else {
+        line
+    };
+    let valid = !boundary.is_empty()
+        && boundary.len() <= MAX_BOUNDARY_LEN
+        && !boundary.ends_with(' ')
+        && boundary.bytes().all(is_bchar);
+    valid.then_some(boundary)
+}
+
+/// RFC 2046 `bchars`.
+fn is_bchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_header_values_are_checked_not_panicked_on() {
+        assert_eq!(
+            static_header_value("2021-07-28")
+                .as_ref()
+                .map(HeaderValue::as_bytes),
+            Some(&b"2021-07-28"[..])
+        );
+        assert_eq!(
+            static_header_value("a\tb ~")
+                .as_ref()
+                .map(HeaderValue::as_bytes),
+            Some(&b"a\tb ~"[..])
+        );
+        for bad in ["2021\n07", "\u{7f}", "é", "a\rb", "\0"] {
+            assert!(static_header_value(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn boundary_is_read_from_the_first_line() {
+        assert_eq!(
+            multipart_boundary(b"--abc123\r\nContent-Disposition"),
+            Some("abc123")
+        );
+        assert_eq!(multipart_boundary(b"--abc123--\r\n"), Some("abc123"));
+        assert_eq!(multipart_boundary(b"--a-b--\r\nx"), Some("a-b--"));
+        assert_eq!(multipart_boundary(b"abc\r\n"), None);
+        assert_eq!(multipart_boundary(b"--\r\n"), None);
+        assert_eq!(multipart_boundary(b"----\r\n"), None);
+        assert_eq!(multipart_boundary(b"--no-line-end"), None);
+        assert_eq!(multipart_boundary(b"--a;b\r\nx"), None);
+        let long = format!("--{}\r\nx", "a".repeat(71));
+        assert_eq!(multipart_boundary(long.as_bytes()), None);
+    }
+}
