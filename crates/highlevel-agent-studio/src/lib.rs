@@ -3821,9 +3821,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3934,9 +3941,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4057,9 +4071,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4166,9 +4187,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4272,9 +4300,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4393,9 +4428,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4516,9 +4558,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4639,9 +4688,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4762,9 +4818,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4871,9 +4934,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -4991,9 +5061,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,

@@ -38174,9 +38174,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -38305,9 +38312,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -38451,9 +38465,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -38554,9 +38575,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -38642,9 +38670,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -38749,9 +38784,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -38849,9 +38891,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -38949,9 +38998,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39083,9 +39139,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39188,9 +39251,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39288,9 +39358,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39374,9 +39451,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39462,9 +39546,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39548,9 +39639,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39635,9 +39733,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39721,9 +39826,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39838,9 +39950,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -39941,9 +40060,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40029,9 +40155,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40147,9 +40280,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40238,9 +40378,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40355,9 +40502,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40463,9 +40617,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40565,9 +40726,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40666,9 +40834,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40768,9 +40943,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40871,9 +41053,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -40975,9 +41164,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41090,9 +41286,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41196,9 +41399,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41314,9 +41524,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41507,9 +41724,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41627,9 +41851,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41712,9 +41943,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41795,9 +42033,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41894,9 +42139,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -41994,9 +42246,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42094,9 +42353,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42194,9 +42460,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42294,9 +42567,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42394,9 +42674,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42468,9 +42755,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42562,9 +42856,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42662,9 +42963,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42762,9 +43070,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42836,9 +43151,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -42930,9 +43252,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43030,9 +43359,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43179,9 +43515,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43339,9 +43682,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43472,9 +43822,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43623,9 +43980,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43729,9 +44093,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43829,9 +44200,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -43929,9 +44307,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44015,9 +44400,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44103,9 +44495,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44189,9 +44588,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44277,9 +44683,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44376,9 +44789,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44476,9 +44896,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44550,9 +44977,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44647,9 +45081,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44762,9 +45203,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44885,9 +45333,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -44979,9 +45434,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45169,9 +45631,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45309,9 +45778,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45405,9 +45881,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45518,9 +46001,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45625,9 +46115,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45727,9 +46224,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45816,9 +46320,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45902,9 +46413,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -45987,9 +46505,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46086,9 +46611,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46170,9 +46702,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46269,9 +46808,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46355,9 +46901,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46440,9 +46993,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46528,9 +47088,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46614,9 +47181,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46701,9 +47275,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46793,9 +47374,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46883,9 +47471,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -46982,9 +47577,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -47082,9 +47684,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -47170,9 +47779,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -47287,9 +47903,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -47390,9 +48013,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -47519,9 +48149,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -47655,9 +48292,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -47826,9 +48470,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -48012,9 +48663,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -48176,9 +48834,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,

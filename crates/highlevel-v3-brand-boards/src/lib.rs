@@ -6488,9 +6488,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6596,9 +6603,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6688,9 +6702,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6777,9 +6798,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6895,9 +6923,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6991,9 +7026,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7117,9 +7159,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7210,9 +7259,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7299,9 +7355,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7416,9 +7479,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7512,9 +7582,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,

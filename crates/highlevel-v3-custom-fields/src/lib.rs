@@ -3192,9 +3192,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3291,9 +3298,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3369,9 +3383,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3454,9 +3475,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3539,9 +3567,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3639,9 +3674,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3730,9 +3772,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -3819,9 +3868,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,

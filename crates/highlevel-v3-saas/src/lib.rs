@@ -5792,9 +5792,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -5905,9 +5912,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6009,9 +6023,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6110,9 +6131,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6213,9 +6241,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6313,9 +6348,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6390,9 +6432,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6477,9 +6526,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6578,9 +6634,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6668,9 +6731,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6755,9 +6825,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6856,9 +6933,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -6964,9 +7048,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7065,9 +7156,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7163,9 +7261,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7263,9 +7368,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7363,9 +7475,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7437,9 +7556,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7519,9 +7645,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7617,9 +7750,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7703,9 +7843,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7787,9 +7934,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7885,9 +8039,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -7977,9 +8138,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,
@@ -8094,9 +8262,16 @@ pub mod builder {
         ///
         /// # Errors
         ///
-        /// [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,
-        /// headers, raw body), `Decode` when the body does not fit even the lenient type,
-        /// `Transport`, or `InvalidRequest` for a missing or invalid argument.
+        /// [`highlevel_runtime::Error`], naming this operation:
+        /// - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);
+        /// - `Decode`: a 2xx body that does not fit even the lenient type;
+        /// - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;
+        /// - `Transport`: the request could not be sent or the answer not read;
+        /// - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than
+        ///   the retry policy allows (ordinary throttling is waited out, not reported);
+        /// - `Auth`: OAuth has no usable token for the handle's location or agency;
+        /// - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart
+        ///   body, that cannot be sent): nothing was sent.
         #[inline]
         pub fn send(
             self,

@@ -331,14 +331,32 @@ fn operation_id(block: &syn::Block) -> Option<String> {
     find.0
 }
 
-const SEND_ERRORS_DOC: [&str; 6] = [
-    "",
-    " # Errors",
-    "",
-    " [`highlevel_runtime::Error`]: `Api` for a 4xx/5xx answer (status, message, `traceId`,",
-    " headers, raw body), `Decode` when the body does not fit even the lenient type,",
-    " `Transport`, or `InvalidRequest` for a missing or invalid argument.",
-];
+/// The `# Errors` section of every `send()`: each [`highlevel_runtime::Error`] variant a call
+/// can end in. A download's body is returned unread, so it is neither decoded nor capped.
+fn send_errors_doc(download: bool) -> Vec<&'static str> {
+    let mut lines = vec![
+        "",
+        " # Errors",
+        "",
+        " [`highlevel_runtime::Error`], naming this operation:",
+        " - `Api`: a 4xx/5xx answer (status, message, `traceId`, headers, raw body);",
+    ];
+    if !download {
+        lines.extend([
+            " - `Decode`: a 2xx body that does not fit even the lenient type;",
+            " - `ResponseTooLarge`: a body past the handle's `max_response_bytes`;",
+        ]);
+    }
+    lines.extend([
+        " - `Transport`: the request could not be sent or the answer not read;",
+        " - `RateLimited`: the daily quota is spent, or HighLevel asked for a longer wait than",
+        "   the retry policy allows (ordinary throttling is waited out, not reported);",
+        " - `Auth`: OAuth has no usable token for the handle's location or agency;",
+        " - `InvalidRequest` (a missing or invalid argument) or `Hook` (a token, or a multipart",
+        "   body, that cannot be sent): nothing was sent.",
+    ]);
+    lines
+}
 
 pub fn const_name(operation_id: &str) -> String {
     operation_id.to_ascii_uppercase()
@@ -368,9 +386,54 @@ impl VisitMut for SdkSends {
             self.error = Some(error);
             return;
         }
-        for line in SEND_ERRORS_DOC {
+        for line in send_errors_doc(super::send_bodies::is_download(&success)) {
             f.attrs.push(parse_quote! { #[doc = #line] });
         }
         self.wrapped.insert(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_errors_doc;
+
+    /// The variants of the runtime's `Error`, read from its source: one added there and not
+    /// to the `send()` docs fails the test below.
+    fn error_variants() -> Vec<String> {
+        let source = include_str!("../../../crates/highlevel-runtime/src/error.rs");
+        let file = syn::parse_file(source).expect("error.rs parses");
+        file.items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Enum(e) if e.ident == "Error" => {
+                    Some(e.variants.iter().map(|v| v.ident.to_string()).collect())
+                }
+                _ => None,
+            })
+            .expect("error.rs has an `Error` enum")
+    }
+
+    #[test]
+    fn a_sends_errors_name_every_variant_one_call_can_end_in() {
+        let json = send_errors_doc(false).concat();
+        let download = send_errors_doc(true).concat();
+        let variants = error_variants();
+        assert!(variants.len() >= 9, "{variants:?}");
+        for variant in variants {
+            let named = format!("`{variant}`");
+            match variant.as_str() {
+                // Only a stream of pages ends in it, never one call.
+                "Pagination" => assert!(!json.contains(&named) && !download.contains(&named)),
+                // A download's body is returned unread.
+                "Decode" | "ResponseTooLarge" => {
+                    assert!(json.contains(&named), "{variant}");
+                    assert!(!download.contains(&named), "{variant}");
+                }
+                _ => assert!(
+                    json.contains(&named) && download.contains(&named),
+                    "{variant}"
+                ),
+            }
+        }
     }
 }

@@ -62,8 +62,7 @@ pub fn rewrite(f: &mut syn::ImplItemFn, success: &syn::Type, meta: &Ident) -> Re
     }
     let finish = exchange_finish(&tail[1..])
         .ok_or_else(|| shape_error("no `pre`, `exec`, `post` and 2xx-or-unexpected match"))?;
-    let is_download = quote! { #success }.to_string().contains("ByteStream");
-    if is_download != (finish == Finish::Stream) {
+    if is_download(success) != (finish == Finish::Stream) {
         return Err(shape_error("a 2xx arm that does not fit the success type"));
     }
     let mut build = build.to_vec();
@@ -227,6 +226,12 @@ impl VisitMut for DropHeadersCall {
             *expr = (*call.receiver).clone();
         }
     }
+}
+
+/// Whether an operation's 2xx answer is a download (progenitor's `ByteStream`), returned
+/// unread rather than decoded.
+pub fn is_download(success: &syn::Type) -> bool {
+    quote! { #success }.to_string().contains("ByteStream")
 }
 
 #[cfg(test)]
