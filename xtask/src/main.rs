@@ -46,8 +46,10 @@ usage: cargo xtask <command>
                                     ghl-sdk@0.5.2) with PEER (default the same names; none
                                     after `=`: no peer build); prints wall time, peak memory
                                     and seconds per operation as a markdown table, medians
-                                    of N rounds (default 1). Default sets: `contacts`,
-                                    `full`, `full,v3-full=full`
+                                    of N rounds (default 1), then CPU time, each round's
+                                    ratio, and what the SDK's own crates cost against its
+                                    dependencies. Default sets: `contacts`, `full`,
+                                    `full,v3-full=full`
 ";
 
 fn main() -> ExitCode {
