@@ -152,7 +152,7 @@ async fn sms_action_parameters_keep_their_fields() {
 }
 
 /// Every request type that upstream gave the one-slash time zone pattern, v2 and v3, takes
-/// IANA names with two slashes, hyphens and digits (`specs/overlays.toml`).
+/// IANA names with two slashes, hyphens and digits (`xtask/src/repair/patterns.rs`).
 #[test]
 fn agent_and_schedule_time_zones_take_iana_names_in_both_sets() {
     /// Whether the type parses a zone name.

@@ -12,6 +12,7 @@ mod isolate;
 mod lenient;
 mod overlays;
 mod parameters;
+mod patterns;
 mod request_bodies;
 mod responses;
 mod schemas;
@@ -30,6 +31,7 @@ use parameters::{
     declare_path_params, drop_query_params_shadowing_path, integer_paging_params,
     lift_runtime_headers,
 };
+use patterns::widen_time_zone_patterns;
 use request_bodies::{keep_first_request_media_type, multipart_as_octet_stream};
 use responses::{
     declare_untyped_success_bodies, drop_error_responses, drop_response_headers,
@@ -103,6 +105,7 @@ pub fn repair(
 ) -> Result<Repaired> {
     check_overlays(module, &spec, overlays)?;
     apply_schema_overlays(module, &mut spec, schema_overlays)?;
+    widen_time_zone_patterns(&mut spec);
     normalize_operation_ids(&mut spec);
     let operations = read_operation_facts(module, &spec, overlays);
     drop_error_responses(&mut spec);
