@@ -190,7 +190,8 @@ async fn a_body_of_the_wrong_shape_is_a_decode_error_naming_the_element() {
 }
 
 /// Upstream's time zone pattern allowed one slash and letters only, so these were refused
-/// before any request was sent; the generator widens it to IANA names (`xtask/src/repair/patterns.rs`).
+/// before any request was sent; the generator widens it to IANA names
+/// (`xtask/src/repair/patterns.rs`).
 #[tokio::test]
 async fn a_schedule_takes_every_iana_time_zone_and_refuses_what_cannot_be_one() {
     use highlevel::calendars::types::CreateScheduleDtoTimezone;
