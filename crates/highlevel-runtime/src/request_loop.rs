@@ -19,26 +19,6 @@ use crate::rate_limit::{Advertised, RateLimitError, ResourceLimiter};
 use crate::retry::{Attempt, Decision, Outcome, decide, is_idempotent};
 use crate::{OperationMeta, Runtime};
 
-/// A copy of `request` to send again if this attempt fails; `None` for a streamed body,
-/// which cannot be replayed.
-///
-/// `Request::try_clone` also copies the request's extensions, and to carry the timeout it
-/// allocates an extension map even when there is none. Of a request's extensions, reqwest
-/// 0.13 reads only the timeout when it sends, so a bodiless request is copied field by field
-/// with its timeout and without that map. The copy is made for every attempt and used by few.
-fn replay_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
-    if request.body().is_some() {
-        return request.try_clone();
-    }
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    if let Some(timeout) = request.timeout() {
-        *copy.timeout_mut() = Some(*timeout);
-    }
-    Some(copy)
-}
-
 /// One call of an operation: its credentials, its budget and its span, set up before the
 /// request loop so that the loop's future is the only one a call awaits (every future an
 /// async layer adds is copied whole when it is created, on every request).
@@ -315,6 +295,26 @@ impl<'a> Call<'a> {
         }
         Ok(retried)
     }
+}
+
+/// A copy of `request` to send again if this attempt fails; `None` for a streamed body,
+/// which cannot be replayed.
+///
+/// `Request::try_clone` also copies the request's extensions, and to carry the timeout it
+/// allocates an extension map even when there is none. Of a request's extensions, reqwest
+/// 0.13 reads only the timeout when it sends, so a bodiless request is copied field by field
+/// with its timeout and without that map. The copy is made for every attempt and used by few.
+fn replay_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    Some(copy)
 }
 
 /// How a transport error bears on retrying: a failed connect never reached HighLevel.
