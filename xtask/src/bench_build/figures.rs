@@ -27,6 +27,8 @@ pub struct Rebuild {
 
 /// The median of each figure on its own over the rounds.
 pub fn median_sample(samples: &[Sample]) -> Option<Sample> {
+    let median_of =
+        |figure: fn(&Sample) -> f64| median(&samples.iter().map(figure).collect::<Vec<_>>());
     let median_duration = |figure: fn(&Sample) -> Duration| {
         median(
             &samples
@@ -38,18 +40,8 @@ pub fn median_sample(samples: &[Sample]) -> Option<Sample> {
     };
     Some(Sample {
         wall: median_duration(|s| s.wall)?,
-        tree_peak_kib: median(
-            &samples
-                .iter()
-                .map(|s| s.tree_peak_kib as f64)
-                .collect::<Vec<_>>(),
-        )? as u64,
-        largest_process_kib: median(
-            &samples
-                .iter()
-                .map(|s| s.largest_process_kib as f64)
-                .collect::<Vec<_>>(),
-        )? as u64,
+        tree_peak_kib: median_of(|s| s.tree_peak_kib as f64)? as u64,
+        largest_process_kib: median_of(|s| s.largest_process_kib as f64)? as u64,
         cpu: median_duration(|s| s.cpu)?,
         own: Rebuild {
             wall: median_duration(|s| s.own.wall)?,
