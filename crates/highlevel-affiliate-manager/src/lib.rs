@@ -3089,7 +3089,7 @@ pub mod builder {
                 ResponseValue<types::ListAffiliatesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,
@@ -3207,7 +3207,7 @@ pub mod builder {
                 ResponseValue<types::GetAffiliateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, affiliate_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -3403,7 +3403,7 @@ pub mod builder {
                 ResponseValue<types::GetPayoutListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,
@@ -3626,7 +3626,7 @@ pub mod builder {
                 ResponseValue<types::GetCommissionListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,

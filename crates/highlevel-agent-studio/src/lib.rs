@@ -3839,7 +3839,7 @@ pub mod builder {
                 ResponseValue<types::GetPublishedAgentsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, is_published, limit, location_id, offset, source } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_published = is_published.map_err(Error::InvalidRequest)?;
@@ -3959,7 +3959,7 @@ pub mod builder {
                 ResponseValue<types::CreatePublicAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, source, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let source = source.map_err(Error::InvalidRequest)?;
@@ -4089,7 +4089,7 @@ pub mod builder {
                 ResponseValue<types::UpdatePublicAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, version_id, source, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let version_id = version_id.map_err(Error::InvalidRequest)?;
@@ -4205,7 +4205,7 @@ pub mod builder {
                 ResponseValue<types::GetAgentByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, location_id, source } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -4318,7 +4318,7 @@ pub mod builder {
                 ResponseValue<types::DeletePublicAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, location_id, source } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -4446,7 +4446,7 @@ pub mod builder {
                 ResponseValue<types::UpdatePublicAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, source, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -4576,7 +4576,7 @@ pub mod builder {
                 ResponseValue<types::PromoteAndPublishResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, version_id, source, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let version_id = version_id.map_err(Error::InvalidRequest)?;
@@ -4706,7 +4706,7 @@ pub mod builder {
                 ResponseValue<types::ExecutePublicAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, source, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -4836,7 +4836,7 @@ pub mod builder {
                 ResponseValue<types::GetPublishedAgentsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, offset, source } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -4952,7 +4952,7 @@ pub mod builder {
                 ResponseValue<types::GetAgentByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, location_id, source } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -5079,7 +5079,7 @@ pub mod builder {
                 ResponseValue<types::ExecutePublicAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, source, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;

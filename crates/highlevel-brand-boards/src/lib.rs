@@ -2836,7 +2836,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardsByLocationSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, deleted, limit, offset, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -2936,7 +2936,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -3032,7 +3032,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -3156,7 +3156,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -3259,7 +3259,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -25762,7 +25762,7 @@ pub mod builder {
                 ResponseValue<types::AllGroupsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -25855,7 +25855,7 @@ pub mod builder {
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -25953,7 +25953,7 @@ pub mod builder {
                 ResponseValue<types::ValidateGroupSlugSuccessResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -26063,7 +26063,7 @@ pub mod builder {
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -26147,7 +26147,7 @@ pub mod builder {
                 ResponseValue<types::GroupSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -26253,7 +26253,7 @@ pub mod builder {
                 ResponseValue<types::GroupSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -26352,7 +26352,7 @@ pub mod builder {
                 ResponseValue<types::AppointmentSchemaResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -26436,7 +26436,7 @@ pub mod builder {
                 ResponseValue<types::GetCalendarEventSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -26542,7 +26542,7 @@ pub mod builder {
                 ResponseValue<types::AppointmentSchemaResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -26700,7 +26700,7 @@ pub mod builder {
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 calendar_id,
@@ -26874,7 +26874,7 @@ pub mod builder {
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 calendar_id,
@@ -26990,7 +26990,7 @@ pub mod builder {
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -27102,7 +27102,7 @@ pub mod builder {
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -27259,7 +27259,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 calendar_id,
@@ -27355,7 +27355,7 @@ pub mod builder {
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -27459,7 +27459,7 @@ pub mod builder {
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -27543,7 +27543,7 @@ pub mod builder {
                 ResponseValue<types::CalendarDeleteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -27634,7 +27634,7 @@ pub mod builder {
                 ResponseValue<types::DeleteEventSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -27736,7 +27736,7 @@ pub mod builder {
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, limit, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -27838,7 +27838,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -27956,7 +27956,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, note_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -28058,7 +28058,7 @@ pub mod builder {
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, note_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -28154,7 +28154,7 @@ pub mod builder {
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -28279,7 +28279,7 @@ pub mod builder {
                 ResponseValue<types::CalendarResourceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -28382,7 +28382,7 @@ pub mod builder {
                 ResponseValue<types::ResourceDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -28504,7 +28504,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, limit, location_id, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -28619,7 +28619,7 @@ pub mod builder {
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -28756,7 +28756,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -28862,7 +28862,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -28956,7 +28956,7 @@ pub mod builder {
                 ResponseValue<types::CalendarNotificationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, notification_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -29081,7 +29081,7 @@ pub mod builder {
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, notification_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -29184,7 +29184,7 @@ pub mod builder {
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, notification_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -29322,7 +29322,7 @@ pub mod builder {
                 ResponseValue<types::GetAllSchedulesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -29413,7 +29413,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -29517,7 +29517,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -29601,7 +29601,7 @@ pub mod builder {
                 ResponseValue<types::DeleteScheduleResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -29691,7 +29691,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -29788,7 +29788,7 @@ pub mod builder {
                 ResponseValue<types::AddCalendarToScheduleResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -29884,7 +29884,7 @@ pub mod builder {
                 ResponseValue<types::RemoveCalendarFromScheduleResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -29993,7 +29993,7 @@ pub mod builder {
                 ResponseValue<types::CalendarsGetSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id, location_id, show_drafted } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -30092,7 +30092,7 @@ pub mod builder {
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -13678,7 +13678,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
@@ -13784,7 +13784,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, email, location_id, number } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email = email.map_err(Error::InvalidRequest)?;
@@ -13869,7 +13869,7 @@ pub mod builder {
                 ResponseValue<types::TasksListSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -13973,7 +13973,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14071,7 +14071,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14193,7 +14193,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14295,7 +14295,7 @@ pub mod builder {
                 ResponseValue<types::DeleteTaskSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14419,7 +14419,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14508,7 +14508,7 @@ pub mod builder {
                 ResponseValue<types::GetEventsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14606,7 +14606,7 @@ pub mod builder {
                 ResponseValue<types::CreateAddTagSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14708,7 +14708,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteTagSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14790,7 +14790,7 @@ pub mod builder {
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14888,7 +14888,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14986,7 +14986,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15106,7 +15106,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15208,7 +15208,7 @@ pub mod builder {
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15314,7 +15314,7 @@ pub mod builder {
                 ResponseValue<types::UpdateTagsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, type_, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let type_ = type_.map_err(Error::InvalidRequest)?;
@@ -15412,7 +15412,7 @@ pub mod builder {
                 ResponseValue<types::ContactsBulkUpateResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15496,7 +15496,7 @@ pub mod builder {
                 ResponseValue<types::ContactsByIdSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15600,7 +15600,7 @@ pub mod builder {
                 ResponseValue<types::UpdateContactsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15684,7 +15684,7 @@ pub mod builder {
                 ResponseValue<types::DeleteContactsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15774,7 +15774,7 @@ pub mod builder {
                 ResponseValue<types::UpsertContactsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15916,7 +15916,7 @@ pub mod builder {
                 ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, business_id, limit, location_id, query, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
@@ -16028,7 +16028,7 @@ pub mod builder {
                 ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16136,7 +16136,7 @@ pub mod builder {
                 ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16247,7 +16247,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16345,7 +16345,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, campaign_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16427,7 +16427,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16545,7 +16545,7 @@ pub mod builder {
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16673,7 +16673,7 @@ pub mod builder {
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16815,7 +16815,7 @@ pub mod builder {
                 ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 limit,
@@ -16930,7 +16930,7 @@ pub mod builder {
                 ResponseValue<types::CreateContactsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

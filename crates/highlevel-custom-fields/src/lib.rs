@@ -3346,7 +3346,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3452,7 +3452,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3537,7 +3537,7 @@ pub mod builder {
                 ResponseValue<types::CustomFolderDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3629,7 +3629,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, object_key, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let object_key = object_key.map_err(Error::InvalidRequest)?;
@@ -3721,7 +3721,7 @@ pub mod builder {
                 ResponseValue<types::ICustomFieldFolder>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -3828,7 +3828,7 @@ pub mod builder {
                 ResponseValue<types::ICustomFieldFolder>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3926,7 +3926,7 @@ pub mod builder {
                 ResponseValue<types::CustomFolderDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -4022,7 +4022,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

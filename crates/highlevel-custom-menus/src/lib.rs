@@ -3032,7 +3032,7 @@ pub mod builder {
                 ResponseValue<types::GetSingleCustomMenusSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, custom_menu_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
@@ -3136,7 +3136,7 @@ pub mod builder {
                 ResponseValue<types::UpdateCustomMenuLinkResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, custom_menu_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
@@ -3221,7 +3221,7 @@ pub mod builder {
                 ResponseValue<types::DeleteCustomMenuSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, custom_menu_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let custom_menu_id = custom_menu_id.map_err(Error::InvalidRequest)?;
@@ -3356,7 +3356,7 @@ pub mod builder {
                 ResponseValue<types::GetCustomMenusResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, query, show_on_company, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -3462,7 +3462,7 @@ pub mod builder {
                 ResponseValue<types::GetSingleCustomMenusSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -3406,7 +3406,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleFetchSuccessfulDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 archived,
@@ -3682,7 +3682,7 @@ pub mod builder {
                 ResponseValue<types::FetchBuilderSuccesfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 archived,
@@ -3820,7 +3820,7 @@ pub mod builder {
                 ResponseValue<types::CreateBuilderSuccesfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -3917,7 +3917,7 @@ pub mod builder {
                 ResponseValue<types::DeleteBuilderSuccesfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, template_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -4011,7 +4011,7 @@ pub mod builder {
                 ResponseValue<types::BuilderUpdateSuccessfulDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -1679,7 +1679,7 @@ pub mod builder {
                 ResponseValue<types::CreateRedirectResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -1777,7 +1777,7 @@ pub mod builder {
                 ResponseValue<types::DeleteRedirectResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -1887,7 +1887,7 @@ pub mod builder {
                 ResponseValue<types::UpdateRedirectResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -2009,7 +2009,7 @@ pub mod builder {
                 ResponseValue<types::RedirectListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, offset, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -2186,7 +2186,7 @@ pub mod builder {
                 ResponseValue<types::FunnelListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 category,
@@ -2339,7 +2339,7 @@ pub mod builder {
                 ResponseValue<types::FunnelPageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, funnel_id, limit, location_id, name, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let funnel_id = funnel_id.map_err(Error::InvalidRequest)?;
@@ -2457,7 +2457,7 @@ pub mod builder {
                 ResponseValue<types::FunnelPageCountResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, funnel_id, location_id, name } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let funnel_id = funnel_id.map_err(Error::InvalidRequest)?;

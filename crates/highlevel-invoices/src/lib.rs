@@ -41089,7 +41089,7 @@ pub mod builder {
                 ResponseValue<types::ListTemplatesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -41211,7 +41211,7 @@ pub mod builder {
                 ResponseValue<types::CreateInvoiceTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -41323,7 +41323,7 @@ pub mod builder {
                 ResponseValue<types::GetTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, template_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -41433,7 +41433,7 @@ pub mod builder {
                 ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, template_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -41546,7 +41546,7 @@ pub mod builder {
                 ResponseValue<types::DeleteInvoiceTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, template_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -41657,7 +41657,7 @@ pub mod builder {
                 ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, template_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -41776,7 +41776,7 @@ pub mod builder {
                 ResponseValue<types::UpdateInvoiceTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, template_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -41983,7 +41983,7 @@ pub mod builder {
                 ResponseValue<types::ListSchedulesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -42105,7 +42105,7 @@ pub mod builder {
                 ResponseValue<types::CreateInvoiceScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -42217,7 +42217,7 @@ pub mod builder {
                 ResponseValue<types::GetScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schedule_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
@@ -42327,7 +42327,7 @@ pub mod builder {
                 ResponseValue<types::UpdateInvoiceScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schedule_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
@@ -42440,7 +42440,7 @@ pub mod builder {
                 ResponseValue<types::DeleteInvoiceScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schedule_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
@@ -42522,7 +42522,7 @@ pub mod builder {
                 ResponseValue<types::UpdateAndScheduleInvoiceScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schedule_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
@@ -42629,7 +42629,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleInvoiceScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schedule_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
@@ -42742,7 +42742,7 @@ pub mod builder {
                 ResponseValue<types::AutoPaymentInvoiceScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schedule_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
@@ -42855,7 +42855,7 @@ pub mod builder {
                 ResponseValue<types::CancelInvoiceScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schedule_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
@@ -42950,7 +42950,7 @@ pub mod builder {
                 ResponseValue<types::Text2PayInvoiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -43047,7 +43047,7 @@ pub mod builder {
                 ResponseValue<types::GenerateInvoiceNumberResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -43142,7 +43142,7 @@ pub mod builder {
                 ResponseValue<types::GetInvoiceSettingsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -43250,7 +43250,7 @@ pub mod builder {
                 ResponseValue<types::GetInvoiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, invoice_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -43358,7 +43358,7 @@ pub mod builder {
                 ResponseValue<types::UpdateInvoiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, invoice_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -43470,7 +43470,7 @@ pub mod builder {
                 ResponseValue<types::DeleteInvoiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, invoice_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -43581,7 +43581,7 @@ pub mod builder {
                 ResponseValue<types::UpdateInvoiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, invoice_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -43697,7 +43697,7 @@ pub mod builder {
                 ResponseValue<types::VoidInvoiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, invoice_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -43807,7 +43807,7 @@ pub mod builder {
                 ResponseValue<types::SendInvoicesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, invoice_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -43917,7 +43917,7 @@ pub mod builder {
                 ResponseValue<types::RecordPaymentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, invoice_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
@@ -44013,7 +44013,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -44109,7 +44109,7 @@ pub mod builder {
                 ResponseValue<types::EstimateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -44218,7 +44218,7 @@ pub mod builder {
                 ResponseValue<types::EstimateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, estimate_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
@@ -44322,7 +44322,7 @@ pub mod builder {
                 ResponseValue<types::EstimateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, estimate_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
@@ -44418,7 +44418,7 @@ pub mod builder {
                 ResponseValue<types::GenerateEstimateNumberResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -44525,7 +44525,7 @@ pub mod builder {
                 ResponseValue<types::EstimateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, estimate_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
@@ -44638,7 +44638,7 @@ pub mod builder {
                 ResponseValue<types::CreateInvoiceFromEstimateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, estimate_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
@@ -44839,7 +44839,7 @@ pub mod builder {
                 ResponseValue<types::ListEstimatesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -44954,7 +44954,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -45094,7 +45094,7 @@ pub mod builder {
                 ResponseValue<types::ListEstimateTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, limit, offset, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -45195,7 +45195,7 @@ pub mod builder {
                 ResponseValue<types::EstimateTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -45307,7 +45307,7 @@ pub mod builder {
                 ResponseValue<types::EstimateTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, template_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -45412,7 +45412,7 @@ pub mod builder {
                 ResponseValue<types::EstimateTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, template_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let template_id = template_id.map_err(Error::InvalidRequest)?;
@@ -45522,7 +45522,7 @@ pub mod builder {
                 ResponseValue<types::EstimateTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, template_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -45768,7 +45768,7 @@ pub mod builder {
                 ResponseValue<types::ListInvoicesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -45897,7 +45897,7 @@ pub mod builder {
                 ResponseValue<types::CreateInvoiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -970,7 +970,7 @@ pub mod builder {
                 ResponseValue<types::GetLinkSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, link_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
@@ -1076,7 +1076,7 @@ pub mod builder {
                 ResponseValue<types::GetLinkSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, link_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
@@ -1160,7 +1160,7 @@ pub mod builder {
                 ResponseValue<types::DeleteLinksSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, link_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
@@ -1277,7 +1277,7 @@ pub mod builder {
                 ResponseValue<types::GetLinksSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, query, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -1364,7 +1364,7 @@ pub mod builder {
                 ResponseValue<types::GetLinksSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -1447,7 +1447,7 @@ pub mod builder {
                 ResponseValue<types::GetLinkSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -3914,7 +3914,7 @@ pub mod builder {
                 ResponseValue<types::GetChargesResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 end_date,
@@ -4026,7 +4026,7 @@ pub mod builder {
                 ResponseValue<types::ChargeResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -4109,7 +4109,7 @@ pub mod builder {
                 ResponseValue<types::GetSpecificChargeResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, charge_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let charge_id = charge_id.map_err(Error::InvalidRequest)?;
@@ -4187,7 +4187,7 @@ pub mod builder {
                 ResponseValue<types::DeleteChargeResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, charge_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let charge_id = charge_id.map_err(Error::InvalidRequest)?;
@@ -4249,7 +4249,7 @@ pub mod builder {
                 ResponseValue<types::HasFundsResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let url = highlevel_runtime::path::url(
@@ -4326,7 +4326,7 @@ pub mod builder {
                 ResponseValue<types::GetInstallerDetailsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, app_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
@@ -4432,7 +4432,7 @@ pub mod builder {
                 ResponseValue<types::DeleteIntegrationResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, app_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
@@ -4531,7 +4531,7 @@ pub mod builder {
                 ResponseValue<types::GetRebillingConfigResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, app_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let app_id = app_id.map_err(Error::InvalidRequest)?;
@@ -4630,7 +4630,7 @@ pub mod builder {
                 ResponseValue<types::MigrateConnectionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

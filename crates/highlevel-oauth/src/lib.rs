@@ -1673,7 +1673,7 @@ pub mod builder {
                 ResponseValue<types::GetAccessCodeSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -1772,7 +1772,7 @@ pub mod builder {
                 ResponseValue<types::GetLocationAccessTokenSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -1984,7 +1984,7 @@ pub mod builder {
                 ResponseValue<types::GetInstalledLocationsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 app_id,

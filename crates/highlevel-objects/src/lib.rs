@@ -3612,7 +3612,7 @@ pub mod builder {
                 ResponseValue<types::CustomObjectByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, key, fetch_properties, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let key = key.map_err(Error::InvalidRequest)?;
@@ -3730,7 +3730,7 @@ pub mod builder {
                 ResponseValue<types::CustomObjectResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, key, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let key = key.map_err(Error::InvalidRequest)?;
@@ -3829,7 +3829,7 @@ pub mod builder {
                 ResponseValue<types::RecordByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schema_key, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
@@ -3953,7 +3953,7 @@ pub mod builder {
                 ResponseValue<types::RecordByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schema_key, id, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
@@ -4055,7 +4055,7 @@ pub mod builder {
                 ResponseValue<types::ObjectRecordDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schema_key, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
@@ -4151,7 +4151,7 @@ pub mod builder {
                 ResponseValue<types::RecordByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schema_key, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
@@ -4257,7 +4257,7 @@ pub mod builder {
                 ResponseValue<types::SearchRecordResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, schema_key, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let schema_key = schema_key.map_err(Error::InvalidRequest)?;
@@ -4341,7 +4341,7 @@ pub mod builder {
                 ResponseValue<types::CustomObjectListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -4437,7 +4437,7 @@ pub mod builder {
                 ResponseValue<types::CustomObjectResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

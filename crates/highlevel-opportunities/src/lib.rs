@@ -6013,7 +6013,7 @@ pub mod builder {
                 ResponseValue<types::LostReasonsResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 deleted,
@@ -6386,7 +6386,7 @@ pub mod builder {
                 ResponseValue<types::SearchSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 assigned_to,
@@ -6568,7 +6568,7 @@ pub mod builder {
                 ResponseValue<types::PostSearchSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -6652,7 +6652,7 @@ pub mod builder {
                 ResponseValue<types::GetPipelinesSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6733,7 +6733,7 @@ pub mod builder {
                 ResponseValue<types::GetPostOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -6839,7 +6839,7 @@ pub mod builder {
                 ResponseValue<types::GetPostOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -6924,7 +6924,7 @@ pub mod builder {
                 ResponseValue<types::DeleteUpdateOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7028,7 +7028,7 @@ pub mod builder {
                 ResponseValue<types::DeleteUpdateOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7126,7 +7126,7 @@ pub mod builder {
                 ResponseValue<types::UpsertOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -7234,7 +7234,7 @@ pub mod builder {
                 ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7356,7 +7356,7 @@ pub mod builder {
                 ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, is_remove_all_followers, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7456,7 +7456,7 @@ pub mod builder {
                 ResponseValue<types::GetPostOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -15633,7 +15633,7 @@ pub mod builder {
                 ResponseValue<types::ListWhitelabelIntegrationProviderResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, limit, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -15733,7 +15733,7 @@ pub mod builder {
                 ResponseValue<types::CreateWhitelabelIntegrationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15991,7 +15991,7 @@ pub mod builder {
                 ResponseValue<types::ListOrdersResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -16153,7 +16153,7 @@ pub mod builder {
                 ResponseValue<types::GetOrderResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, alt_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16266,7 +16266,7 @@ pub mod builder {
                 ResponseValue<types::PostRecordOrderPaymentResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16379,7 +16379,7 @@ pub mod builder {
                 ResponseValue<types::ListFulfillmentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16489,7 +16489,7 @@ pub mod builder {
                 ResponseValue<types::CreateFulfillmentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16599,7 +16599,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16869,7 +16869,7 @@ pub mod builder {
                 ResponseValue<types::ListTxnsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -17054,7 +17054,7 @@ pub mod builder {
                 ResponseValue<types::GetTxnResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, transaction_id, alt_id, alt_type, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let transaction_id = transaction_id.map_err(Error::InvalidRequest)?;
@@ -17313,7 +17313,7 @@ pub mod builder {
                 ResponseValue<types::ListSubscriptionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -17473,7 +17473,7 @@ pub mod builder {
                 ResponseValue<types::GetSubscriptionResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, subscription_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
@@ -17621,7 +17621,7 @@ pub mod builder {
                 ResponseValue<types::ListCouponsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, limit, offset, search, status } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -17751,7 +17751,7 @@ pub mod builder {
                 ResponseValue<types::CreateCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, code, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -17848,7 +17848,7 @@ pub mod builder {
                 ResponseValue<types::CreateCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -17943,7 +17943,7 @@ pub mod builder {
                 ResponseValue<types::CreateCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -18038,7 +18038,7 @@ pub mod builder {
                 ResponseValue<types::DeleteCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -18149,7 +18149,7 @@ pub mod builder {
                 ResponseValue<types::CreateCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18237,7 +18237,7 @@ pub mod builder {
                 ResponseValue<types::DeleteCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18318,7 +18318,7 @@ pub mod builder {
                 ResponseValue<types::GetCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18428,7 +18428,7 @@ pub mod builder {
                 ResponseValue<types::ConnectCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18545,7 +18545,7 @@ pub mod builder {
                 ResponseValue<types::DisconnectCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18648,7 +18648,7 @@ pub mod builder {
                 ResponseValue<types::UpdateCustomProviderCapabilitiesResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -3130,7 +3130,7 @@ pub mod builder {
                 ResponseValue<types::GetNumberPoolListResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -3323,7 +3323,7 @@ pub mod builder {
                 ResponseValue<types::AvailableNumbersResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,
@@ -3470,7 +3470,7 @@ pub mod builder {
                 ResponseValue<types::TwilioAccountResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -3611,7 +3611,7 @@ pub mod builder {
                 ResponseValue<types::ActiveNumbersResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,

@@ -5046,7 +5046,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id, customer_id, subscription_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -5164,7 +5164,7 @@ pub mod builder {
                 ResponseValue<::std::string::String>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -5275,7 +5275,7 @@ pub mod builder {
                 ResponseValue<types::BulkDisableSaasResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -5383,7 +5383,7 @@ pub mod builder {
                 ResponseValue<types::EnableSaasResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -5490,7 +5490,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<bool>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -5600,7 +5600,7 @@ pub mod builder {
                 ResponseValue<types::UpdateRebillingResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -5686,7 +5686,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -5778,7 +5778,7 @@ pub mod builder {
                 ResponseValue<types::LocationSubscriptionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -5886,7 +5886,7 @@ pub mod builder {
                 ResponseValue<types::BulkEnableSaasResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -5983,7 +5983,7 @@ pub mod builder {
                 ResponseValue<types::GetSaasLocationsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id, page } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -6077,7 +6077,7 @@ pub mod builder {
                 ResponseValue<types::SaasPlanResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, plan_id, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let plan_id = plan_id.map_err(Error::InvalidRequest)?;
@@ -6182,7 +6182,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, company_id, customer_id, subscription_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -6297,7 +6297,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6405,7 +6405,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, company_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -6510,7 +6510,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6617,7 +6617,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6724,7 +6724,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, company_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -6805,7 +6805,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -6894,7 +6894,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6999,7 +6999,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, company_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -7092,7 +7092,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, company_id, page } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -7183,7 +7183,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, plan_id, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let plan_id = plan_id.map_err(Error::InvalidRequest)?;

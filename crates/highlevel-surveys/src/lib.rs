@@ -1381,7 +1381,7 @@ pub mod builder {
                 ResponseValue<types::GetSurveysSubmissionSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 end_at,
@@ -1522,7 +1522,7 @@ pub mod builder {
                 ResponseValue<types::GetSurveysSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, skip, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;

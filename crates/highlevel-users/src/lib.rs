@@ -14172,7 +14172,7 @@ pub mod builder {
                 ResponseValue<types::SearchUserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 company_id,
@@ -14308,7 +14308,7 @@ pub mod builder {
                 ResponseValue<types::SearchUserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -14391,7 +14391,7 @@ pub mod builder {
                 ResponseValue<types::UserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
@@ -14493,7 +14493,7 @@ pub mod builder {
                 ResponseValue<types::UserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, user_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
@@ -14577,7 +14577,7 @@ pub mod builder {
                 ResponseValue<types::DeleteUserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
@@ -14655,7 +14655,7 @@ pub mod builder {
                 ResponseValue<types::LocationSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -14742,7 +14742,7 @@ pub mod builder {
                 ResponseValue<types::UserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

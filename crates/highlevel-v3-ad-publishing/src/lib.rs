@@ -38189,7 +38189,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 end_date,
@@ -38327,7 +38327,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, end_date, location_id, start_date } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -38480,7 +38480,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 campaign_id,
@@ -38590,7 +38590,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -38685,7 +38685,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, fetch_existing, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let fetch_existing = fetch_existing.map_err(Error::InvalidRequest)?;
@@ -38799,7 +38799,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, page_id, location_id, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
@@ -38906,7 +38906,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, page_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
@@ -39013,7 +39013,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, page_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let page_id = page_id.map_err(Error::InvalidRequest)?;
@@ -39154,7 +39154,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, fetch_all, limit, location_id, next, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let fetch_all = fetch_all.map_err(Error::InvalidRequest)?;
@@ -39266,7 +39266,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_account_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
@@ -39373,7 +39373,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_account_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
@@ -39466,7 +39466,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -39561,7 +39561,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -39654,7 +39654,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -39748,7 +39748,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -39841,7 +39841,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -39965,7 +39965,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, query, search_type, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -40075,7 +40075,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -40170,7 +40170,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, page_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -40295,7 +40295,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, channel, ig_user_id, location_id, page_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let channel = channel.map_err(Error::InvalidRequest)?;
@@ -40393,7 +40393,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -40517,7 +40517,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_account_id, location_id, source, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
@@ -40632,7 +40632,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, audience_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
@@ -40741,7 +40741,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, audience_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
@@ -40849,7 +40849,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, audience_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
@@ -40958,7 +40958,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, audience_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
@@ -41068,7 +41068,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, audience_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
@@ -41179,7 +41179,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, audience_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
@@ -41301,7 +41301,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -41414,7 +41414,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, lead_form_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let lead_form_id = lead_form_id.map_err(Error::InvalidRequest)?;
@@ -41539,7 +41539,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, fields, location_id, source } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -41739,7 +41739,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 ad_set_id,
@@ -41866,7 +41866,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -41958,7 +41958,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -42048,7 +42048,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -42154,7 +42154,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -42261,7 +42261,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -42368,7 +42368,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -42475,7 +42475,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -42582,7 +42582,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_set_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
@@ -42689,7 +42689,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_set_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
@@ -42770,7 +42770,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_set_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
@@ -42871,7 +42871,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_set_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
@@ -42978,7 +42978,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -43085,7 +43085,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -43166,7 +43166,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -43267,7 +43267,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -43377,7 +43377,7 @@ pub mod builder {
                 ResponseValue<types::PublishingProgressResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, campaign_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -43530,7 +43530,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 end_date,
@@ -43697,7 +43697,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 campaign_id,
@@ -43837,7 +43837,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, campaign_id, end_date, location_id, start_date } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
@@ -43995,7 +43995,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 category,
@@ -44108,7 +44108,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -44215,7 +44215,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, conversion_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
@@ -44322,7 +44322,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, conversion_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
@@ -44415,7 +44415,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -44510,7 +44510,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -44603,7 +44603,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -44698,7 +44698,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -44804,7 +44804,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_account_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
@@ -44911,7 +44911,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_account_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
@@ -44992,7 +44992,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -45096,7 +45096,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, query, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -45218,7 +45218,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -45348,7 +45348,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, advertiser_only, id, location_id, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let advertiser_only = advertiser_only.map_err(Error::InvalidRequest)?;
@@ -45449,7 +45449,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -45646,7 +45646,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 ad_group_id,
@@ -45793,7 +45793,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, advertising_channel_type, location_id, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let advertising_channel_type = advertising_channel_type
@@ -45896,7 +45896,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -46016,7 +46016,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, type_, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -46130,7 +46130,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, segment_id, location_id, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let segment_id = segment_id.map_err(Error::InvalidRequest)?;
@@ -46239,7 +46239,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, segment_id, location_id, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let segment_id = segment_id.map_err(Error::InvalidRequest)?;
@@ -46335,7 +46335,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -46428,7 +46428,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -46520,7 +46520,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -46626,7 +46626,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, audience_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let audience_id = audience_id.map_err(Error::InvalidRequest)?;
@@ -46717,7 +46717,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -46823,7 +46823,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -46916,7 +46916,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -47008,7 +47008,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -47103,7 +47103,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -47196,7 +47196,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -47290,7 +47290,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_account_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
@@ -47389,7 +47389,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_account_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
@@ -47486,7 +47486,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_draft = is_draft.map_err(Error::InvalidRequest)?;
@@ -47592,7 +47592,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -47699,7 +47699,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -47794,7 +47794,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -47918,7 +47918,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, facet, location_id, q, query } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let facet = facet.map_err(Error::InvalidRequest)?;
@@ -48028,7 +48028,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, account_id, is_draft, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
@@ -48164,7 +48164,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, account_id, is_draft, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let account_id = account_id.map_err(Error::InvalidRequest)?;
@@ -48307,7 +48307,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, ad_id, is_draft, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let ad_id = ad_id.map_err(Error::InvalidRequest)?;
@@ -48485,7 +48485,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 end_date,
@@ -48678,7 +48678,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 campaign_group_id,
@@ -48849,7 +48849,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 campaign_group_id,

@@ -1391,7 +1391,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -1526,7 +1526,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, record_id, association_ids, limit, location_id, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let record_id = record_id.map_err(Error::InvalidRequest)?;
@@ -1633,7 +1633,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, relation_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let relation_id = relation_id.map_err(Error::InvalidRequest)?;
@@ -1729,7 +1729,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, key_name, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let key_name = key_name.map_err(Error::InvalidRequest)?;
@@ -1826,7 +1826,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, object_key, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let object_key = object_key.map_err(Error::InvalidRequest)?;
@@ -1908,7 +1908,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, association_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let association_id = association_id.map_err(Error::InvalidRequest)?;
@@ -2014,7 +2014,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, association_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let association_id = association_id.map_err(Error::InvalidRequest)?;
@@ -2099,7 +2099,7 @@ pub mod builder {
                 ResponseValue<types::DeleteAssociationsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, association_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let association_id = association_id.map_err(Error::InvalidRequest)?;
@@ -2199,7 +2199,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -2298,7 +2298,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -2839,7 +2839,7 @@ pub mod builder {
                 ResponseValue<types::UrlSlugCheckResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, post_id, url_slug } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -2952,7 +2952,7 @@ pub mod builder {
                 ResponseValue<types::BlogPostUpdateResponseWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, post_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let post_id = post_id.map_err(Error::InvalidRequest)?;
@@ -3051,7 +3051,7 @@ pub mod builder {
                 ResponseValue<types::BlogPostCreateResponseWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -3157,7 +3157,7 @@ pub mod builder {
                 ResponseValue<types::AuthorsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -3264,7 +3264,7 @@ pub mod builder {
                 ResponseValue<types::CategoriesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -3414,7 +3414,7 @@ pub mod builder {
                 ResponseValue<types::BlogPostGetResponseWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 blog_id,
@@ -3552,7 +3552,7 @@ pub mod builder {
                 ResponseValue<types::BlogGetResponseWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, search_term, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;

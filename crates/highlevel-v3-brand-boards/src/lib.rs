@@ -6506,7 +6506,7 @@ pub mod builder {
                 ResponseValue<types::ListBrandVoicesPublicV1ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, deleted, limit, offset, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6621,7 +6621,7 @@ pub mod builder {
                 ResponseValue<types::CreateBrandVoicePublicV1ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6720,7 +6720,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandVoicePublicV1ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, brand_voice_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6816,7 +6816,7 @@ pub mod builder {
                 ResponseValue<types::DeleteBrandVoicePublicV1ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, brand_voice_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -6941,7 +6941,7 @@ pub mod builder {
                 ResponseValue<types::UpdateBrandVoicePublicV1ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, brand_voice_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7044,7 +7044,7 @@ pub mod builder {
                 ResponseValue<types::SetDefaultBrandVoicePublicV1ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, brand_voice_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7177,7 +7177,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardsByLocationSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, deleted, limit, offset, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7277,7 +7277,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7373,7 +7373,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7497,7 +7497,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7600,7 +7600,7 @@ pub mod builder {
                 ResponseValue<types::GetBrandBoardSuccessDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

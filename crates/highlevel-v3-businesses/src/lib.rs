@@ -1800,7 +1800,7 @@ pub mod builder {
                 ResponseValue<types::GetBusinessByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, business_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
@@ -1904,7 +1904,7 @@ pub mod builder {
                 ResponseValue<types::UpdateBusinessResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, business_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
@@ -1988,7 +1988,7 @@ pub mod builder {
                 ResponseValue<types::DeleteBusinessResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, business_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let business_id = business_id.map_err(Error::InvalidRequest)?;
@@ -2096,7 +2096,7 @@ pub mod builder {
                 ResponseValue<types::GetBusinessByLocationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -2193,7 +2193,7 @@ pub mod builder {
                 ResponseValue<types::UpdateBusinessResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -35870,7 +35870,7 @@ pub mod builder {
                 ResponseValue<types::AllGroupsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -35963,7 +35963,7 @@ pub mod builder {
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -36061,7 +36061,7 @@ pub mod builder {
                 ResponseValue<types::ValidateGroupSlugSuccessResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -36171,7 +36171,7 @@ pub mod builder {
                 ResponseValue<types::GroupCreateSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -36255,7 +36255,7 @@ pub mod builder {
                 ResponseValue<types::GroupSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -36361,7 +36361,7 @@ pub mod builder {
                 ResponseValue<types::GroupSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -36504,7 +36504,7 @@ pub mod builder {
                 ResponseValue<types::ServiceBookingsListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 end_time,
@@ -36649,7 +36649,7 @@ pub mod builder {
                 ResponseValue<types::CreateOrUpdateServiceBookingResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, override_availability, skip_scheduling_notice, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let override_availability = override_availability
@@ -36749,7 +36749,7 @@ pub mod builder {
                 ResponseValue<types::ServiceBookingResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, booking_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let booking_id = booking_id.map_err(Error::InvalidRequest)?;
@@ -36883,7 +36883,7 @@ pub mod builder {
                 ResponseValue<types::CreateOrUpdateServiceBookingResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 booking_id,
@@ -36990,7 +36990,7 @@ pub mod builder {
                 ResponseValue<types::DeleteServiceBookingResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, booking_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let booking_id = booking_id.map_err(Error::InvalidRequest)?;
@@ -37095,7 +37095,7 @@ pub mod builder {
                 ResponseValue<types::ServicesListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, is_private, location_id, service_category_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let is_private = is_private.map_err(Error::InvalidRequest)?;
@@ -37198,7 +37198,7 @@ pub mod builder {
                 ResponseValue<types::ServiceResponseWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -37281,7 +37281,7 @@ pub mod builder {
                 ResponseValue<types::ServiceResponseWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, service_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
@@ -37385,7 +37385,7 @@ pub mod builder {
                 ResponseValue<types::ServiceResponseWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, service_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
@@ -37469,7 +37469,7 @@ pub mod builder {
                 ResponseValue<types::DeleteServiceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, service_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_id = service_id.map_err(Error::InvalidRequest)?;
@@ -37547,7 +37547,7 @@ pub mod builder {
                 ResponseValue<types::ServiceLocationListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -37642,7 +37642,7 @@ pub mod builder {
                 ResponseValue<types::ServiceLocationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -37728,7 +37728,7 @@ pub mod builder {
                 ResponseValue<types::ServiceLocationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, service_location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
@@ -37837,7 +37837,7 @@ pub mod builder {
                 ResponseValue<types::ServiceLocationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, service_location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
@@ -37925,7 +37925,7 @@ pub mod builder {
                 ResponseValue<types::DeleteServiceLocationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, service_location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let service_location_id = service_location_id
@@ -38018,7 +38018,7 @@ pub mod builder {
                 ResponseValue<types::AppointmentSchemaResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -38102,7 +38102,7 @@ pub mod builder {
                 ResponseValue<types::GetCalendarEventSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -38208,7 +38208,7 @@ pub mod builder {
                 ResponseValue<types::AppointmentSchemaResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -38366,7 +38366,7 @@ pub mod builder {
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 calendar_id,
@@ -38540,7 +38540,7 @@ pub mod builder {
                 ResponseValue<types::GetCalendarEventsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 calendar_id,
@@ -38656,7 +38656,7 @@ pub mod builder {
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -38768,7 +38768,7 @@ pub mod builder {
                 ResponseValue<types::BlockedSlotSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -38925,7 +38925,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 calendar_id,
@@ -39021,7 +39021,7 @@ pub mod builder {
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -39125,7 +39125,7 @@ pub mod builder {
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -39209,7 +39209,7 @@ pub mod builder {
                 ResponseValue<types::CalendarDeleteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -39300,7 +39300,7 @@ pub mod builder {
                 ResponseValue<types::DeleteEventSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, event_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let event_id = event_id.map_err(Error::InvalidRequest)?;
@@ -39402,7 +39402,7 @@ pub mod builder {
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, limit, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -39504,7 +39504,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -39622,7 +39622,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, note_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -39724,7 +39724,7 @@ pub mod builder {
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, appointment_id, note_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
@@ -39820,7 +39820,7 @@ pub mod builder {
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -39945,7 +39945,7 @@ pub mod builder {
                 ResponseValue<types::CalendarResourceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -40048,7 +40048,7 @@ pub mod builder {
                 ResponseValue<types::ResourceDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -40170,7 +40170,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, limit, location_id, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -40285,7 +40285,7 @@ pub mod builder {
                 ResponseValue<types::CalendarResourceByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, resource_type, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let resource_type = resource_type.map_err(Error::InvalidRequest)?;
@@ -40422,7 +40422,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -40528,7 +40528,7 @@ pub mod builder {
                 >,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -40622,7 +40622,7 @@ pub mod builder {
                 ResponseValue<types::CalendarNotificationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, notification_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -40747,7 +40747,7 @@ pub mod builder {
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, notification_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -40850,7 +40850,7 @@ pub mod builder {
                 ResponseValue<types::CalendarNotificationDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, notification_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -40988,7 +40988,7 @@ pub mod builder {
                 ResponseValue<types::GetAllSchedulesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -41079,7 +41079,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -41183,7 +41183,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -41267,7 +41267,7 @@ pub mod builder {
                 ResponseValue<types::DeleteScheduleResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -41357,7 +41357,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -41454,7 +41454,7 @@ pub mod builder {
                 ResponseValue<types::AddCalendarToScheduleResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -41550,7 +41550,7 @@ pub mod builder {
                 ResponseValue<types::RemoveCalendarFromScheduleResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -41632,7 +41632,7 @@ pub mod builder {
                 ResponseValue<types::EventCalendarScheduleWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -41739,7 +41739,7 @@ pub mod builder {
                 ResponseValue<types::EventCalendarScheduleWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -41853,7 +41853,7 @@ pub mod builder {
                 ResponseValue<types::EventCalendarScheduleWrapperDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, calendar_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
@@ -41965,7 +41965,7 @@ pub mod builder {
                 ResponseValue<types::CalendarsGetSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, group_id, location_id, show_drafted } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let group_id = group_id.map_err(Error::InvalidRequest)?;
@@ -42064,7 +42064,7 @@ pub mod builder {
                 ResponseValue<types::CalendarByIdSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

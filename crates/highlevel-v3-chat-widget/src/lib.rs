@@ -7193,7 +7193,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self {
                 client,
                 all_in_one_chat_types,
@@ -7324,7 +7324,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7443,7 +7443,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7568,7 +7568,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7668,7 +7668,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, id, version } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7759,7 +7759,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7850,7 +7850,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -7942,7 +7942,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -13365,7 +13365,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
@@ -13471,7 +13471,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, email, location_id, number } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email = email.map_err(Error::InvalidRequest)?;
@@ -13556,7 +13556,7 @@ pub mod builder {
                 ResponseValue<types::TasksListSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -13660,7 +13660,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -13758,7 +13758,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -13880,7 +13880,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -13982,7 +13982,7 @@ pub mod builder {
                 ResponseValue<types::DeleteTaskSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14106,7 +14106,7 @@ pub mod builder {
                 ResponseValue<types::TaskByIsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, task_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14195,7 +14195,7 @@ pub mod builder {
                 ResponseValue<types::GetEventsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14293,7 +14293,7 @@ pub mod builder {
                 ResponseValue<types::CreateAddTagSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14395,7 +14395,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteTagSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14477,7 +14477,7 @@ pub mod builder {
                 ResponseValue<types::GetNotesListSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14575,7 +14575,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14673,7 +14673,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14793,7 +14793,7 @@ pub mod builder {
                 ResponseValue<types::GetCreateUpdateNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -14895,7 +14895,7 @@ pub mod builder {
                 ResponseValue<types::DeleteNoteSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15001,7 +15001,7 @@ pub mod builder {
                 ResponseValue<types::UpdateTagsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, type_, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let type_ = type_.map_err(Error::InvalidRequest)?;
@@ -15099,7 +15099,7 @@ pub mod builder {
                 ResponseValue<types::ContactsBulkUpateResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15183,7 +15183,7 @@ pub mod builder {
                 ResponseValue<types::ContactsByIdSuccessfulResponseDtoV3>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15287,7 +15287,7 @@ pub mod builder {
                 ResponseValue<types::UpdateContactsSuccessfulResponseDtoV3>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15371,7 +15371,7 @@ pub mod builder {
                 ResponseValue<types::DeleteContactsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15461,7 +15461,7 @@ pub mod builder {
                 ResponseValue<types::UpsertContactsSuccessfulResponseDtoV3>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15618,7 +15618,7 @@ pub mod builder {
                 ResponseValue<types::ContactsSearchSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 business_id,
@@ -15742,7 +15742,7 @@ pub mod builder {
                 ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15850,7 +15850,7 @@ pub mod builder {
                 ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -15961,7 +15961,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16059,7 +16059,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, campaign_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16141,7 +16141,7 @@ pub mod builder {
                 ResponseValue<types::CreateDeleteCantactsCampaignsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16259,7 +16259,7 @@ pub mod builder {
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16387,7 +16387,7 @@ pub mod builder {
                 ResponseValue<types::ContactsWorkflowSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let contact_id = contact_id.map_err(Error::InvalidRequest)?;
@@ -16487,7 +16487,7 @@ pub mod builder {
                 ResponseValue<types::CreateContactsSuccessfulResponseDtoV3>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -13554,7 +13554,7 @@ pub mod builder {
                 ResponseValue<types::CreateActionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -13638,7 +13638,7 @@ pub mod builder {
                 ResponseValue<types::FetchActionsForEmployeeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -13730,7 +13730,7 @@ pub mod builder {
                 ResponseValue<types::FetchActionDetailsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, action_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -13852,7 +13852,7 @@ pub mod builder {
                 ResponseValue<types::UpdateActionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, action_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -13954,7 +13954,7 @@ pub mod builder {
                 ResponseValue<types::DeleteActionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, action_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -14065,7 +14065,7 @@ pub mod builder {
                 ResponseValue<types::UpdateActionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -14162,7 +14162,7 @@ pub mod builder {
                 ResponseValue<types::EmployeeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -14273,7 +14273,7 @@ pub mod builder {
                 ResponseValue<types::SearchEmployeeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, query, start_after } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -14358,7 +14358,7 @@ pub mod builder {
                 ResponseValue<types::EmployeeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -14462,7 +14462,7 @@ pub mod builder {
                 ResponseValue<types::EmployeeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -14546,7 +14546,7 @@ pub mod builder {
                 ResponseValue<types::DeleteEmployeeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -14638,7 +14638,7 @@ pub mod builder {
                 ResponseValue<types::FetchAiResponseDetailsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, message_id, source } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;

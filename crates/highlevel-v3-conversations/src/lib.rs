@@ -14243,7 +14243,7 @@ pub mod builder {
                 ResponseValue<types::SendConversationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 assigned_to,
@@ -14435,7 +14435,7 @@ pub mod builder {
                 ResponseValue<types::GetConversationByIdResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, conversation_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
@@ -14541,7 +14541,7 @@ pub mod builder {
                 ResponseValue<types::GetConversationSuccessfulResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, conversation_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
@@ -14626,7 +14626,7 @@ pub mod builder {
                 ResponseValue<types::DeleteConversationSuccessfulResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, conversation_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
@@ -14704,7 +14704,7 @@ pub mod builder {
                 ResponseValue<types::GetEmailMessageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -14782,7 +14782,7 @@ pub mod builder {
                 ResponseValue<types::CancelScheduledResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, email_message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let email_message_id = email_message_id.map_err(Error::InvalidRequest)?;
@@ -14889,7 +14889,7 @@ pub mod builder {
                 ResponseValue<types::UpdateEmailMessageStatusResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -15106,7 +15106,7 @@ pub mod builder {
                 ResponseValue<types::ExportMessagesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 channel,
@@ -15222,7 +15222,7 @@ pub mod builder {
                 ResponseValue<types::GetMessageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -15341,7 +15341,7 @@ pub mod builder {
                 ResponseValue<types::GetMessagesByConversationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, conversation_id, last_message_id, limit, type_ } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let conversation_id = conversation_id.map_err(Error::InvalidRequest)?;
@@ -15442,7 +15442,7 @@ pub mod builder {
                 ResponseValue<types::SendMessageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15539,7 +15539,7 @@ pub mod builder {
                 ResponseValue<types::ProcessMessageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15638,7 +15638,7 @@ pub mod builder {
                 ResponseValue<types::ProcessMessageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15722,7 +15722,7 @@ pub mod builder {
                 ResponseValue<types::CancelScheduledResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
@@ -15799,7 +15799,7 @@ pub mod builder {
                 ResponseValue<types::UploadFilesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body.map_err(Error::InvalidRequest)?;
@@ -15912,7 +15912,7 @@ pub mod builder {
                 ResponseValue<types::SendMessageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, message_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
@@ -16022,7 +16022,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, message_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
@@ -16116,7 +16116,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<ByteStream>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, message_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let message_id = message_id.map_err(Error::InvalidRequest)?;
@@ -16205,7 +16205,7 @@ pub mod builder {
                 ResponseValue<types::GetMessageTranscriptionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -16296,7 +16296,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<ByteStream>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, location_id, message_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -16386,7 +16386,7 @@ pub mod builder {
                 ResponseValue<types::CreateLiveChatMessageFeedbackResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -16483,7 +16483,7 @@ pub mod builder {
                 ResponseValue<types::CreateConversationSuccessResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -16579,7 +16579,7 @@ pub mod builder {
                 ResponseValue<types::SendMessageResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -16676,7 +16676,7 @@ pub mod builder {
                 ResponseValue<types::InitiateFileUploadResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -16774,7 +16774,7 @@ pub mod builder {
                 ResponseValue<types::CompleteFileUploadResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -3210,7 +3210,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3316,7 +3316,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3401,7 +3401,7 @@ pub mod builder {
                 ResponseValue<types::CustomFolderDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3493,7 +3493,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, object_key, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let object_key = object_key.map_err(Error::InvalidRequest)?;
@@ -3585,7 +3585,7 @@ pub mod builder {
                 ResponseValue<types::ICustomFieldFolder>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -3692,7 +3692,7 @@ pub mod builder {
                 ResponseValue<types::ICustomFieldFolder>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3790,7 +3790,7 @@ pub mod builder {
                 ResponseValue<types::CustomFolderDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -3886,7 +3886,7 @@ pub mod builder {
                 ResponseValue<types::CustomFieldSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

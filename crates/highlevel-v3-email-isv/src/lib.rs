@@ -1326,7 +1326,7 @@ pub mod builder {
                 ResponseValue<types::VerifyEmailResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;

@@ -18682,7 +18682,7 @@ pub mod builder {
                 ResponseValue<types::ListTemplatesPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,
@@ -18816,7 +18816,7 @@ pub mod builder {
                 ResponseValue<types::CreateTemplatePublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18930,7 +18930,7 @@ pub mod builder {
                 ResponseValue<types::ImportTemplatePublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19044,7 +19044,7 @@ pub mod builder {
                 ResponseValue<types::CreateTemplateFolderPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19143,7 +19143,7 @@ pub mod builder {
                 ResponseValue<types::GetTemplatePublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, template_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19239,7 +19239,7 @@ pub mod builder {
                 ResponseValue<types::DeleteTemplatePublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, template_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19364,7 +19364,7 @@ pub mod builder {
                 ResponseValue<types::UpdateTemplatePublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, template_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19496,7 +19496,7 @@ pub mod builder {
                 ResponseValue<types::GetCampaignStatsPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, source, source_id, sub_source_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19644,7 +19644,7 @@ pub mod builder {
                 ResponseValue<types::ListEmailCampaignsPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, limit, offset, search, status } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19759,7 +19759,7 @@ pub mod builder {
                 ResponseValue<types::CreateEmailCampaignPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19858,7 +19858,7 @@ pub mod builder {
                 ResponseValue<types::GetEmailCampaignPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, campaign_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -19954,7 +19954,7 @@ pub mod builder {
                 ResponseValue<types::DeleteCampaignPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, campaign_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -20079,7 +20079,7 @@ pub mod builder {
                 ResponseValue<types::UpdateEmailCampaignPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -20225,7 +20225,7 @@ pub mod builder {
                 ResponseValue<types::ListWorkflowCampaignsPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, limit, offset, search, status } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -20325,7 +20325,7 @@ pub mod builder {
                 ResponseValue<types::GetWorkflowCampaignPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, campaign_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -20497,7 +20497,7 @@ pub mod builder {
                 ResponseValue<types::ListBulkActionCampaignsPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,
@@ -20615,7 +20615,7 @@ pub mod builder {
                 ResponseValue<types::GetBulkActionCampaignPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, campaign_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -20743,7 +20743,7 @@ pub mod builder {
                 ResponseValue<types::ScheduleCampaignPublicV2ResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, campaign_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;

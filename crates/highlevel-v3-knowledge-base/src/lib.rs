@@ -5805,7 +5805,7 @@ pub mod builder {
                 ResponseValue<types::ListFaqsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, knowledge_base_id, last_faq_id, limit, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let knowledge_base_id = knowledge_base_id
@@ -5908,7 +5908,7 @@ pub mod builder {
                 ResponseValue<types::CreateFaqResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -6017,7 +6017,7 @@ pub mod builder {
                 ResponseValue<types::UpdateFaqResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -6101,7 +6101,7 @@ pub mod builder {
                 ResponseValue<types::DeleteFaqResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -6234,7 +6234,7 @@ pub mod builder {
                 ResponseValue<types::GetAllUrlsByKnowledgeBaseResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 knowledge_base_id,
@@ -6353,7 +6353,7 @@ pub mod builder {
                 ResponseValue<types::DiscoverWebsiteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -6452,7 +6452,7 @@ pub mod builder {
                 ResponseValue<types::DeleteWebsiteUrlResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -6566,7 +6566,7 @@ pub mod builder {
                 ResponseValue<types::CrawlingStatusResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, knowledge_base_id, location_id, operation_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let knowledge_base_id = knowledge_base_id
@@ -6673,7 +6673,7 @@ pub mod builder {
                 ResponseValue<types::TrainDiscoveredUrlsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -6759,7 +6759,7 @@ pub mod builder {
                 ResponseValue<types::GetKnowledgeBaseByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, knowledge_base_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let knowledge_base_id = knowledge_base_id
@@ -6840,7 +6840,7 @@ pub mod builder {
                 ResponseValue<types::DeleteKnowledgeBaseResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, knowledge_base_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let knowledge_base_id = knowledge_base_id
@@ -6947,7 +6947,7 @@ pub mod builder {
                 ResponseValue<types::UpdateKnowledgeBaseResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7074,7 +7074,7 @@ pub mod builder {
                 ResponseValue<types::GetAllKnowledgeBasesPaginatedResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, last_knowledge_base_id, limit, location_id, query } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let last_knowledge_base_id = last_knowledge_base_id
@@ -7181,7 +7181,7 @@ pub mod builder {
                 ResponseValue<types::CreateKnowledgeBaseResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

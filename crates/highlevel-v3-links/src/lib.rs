@@ -999,7 +999,7 @@ pub mod builder {
                 ResponseValue<types::GetLinkSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, link_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
@@ -1105,7 +1105,7 @@ pub mod builder {
                 ResponseValue<types::GetLinkSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, link_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
@@ -1189,7 +1189,7 @@ pub mod builder {
                 ResponseValue<types::DeleteLinksSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, link_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let link_id = link_id.map_err(Error::InvalidRequest)?;
@@ -1306,7 +1306,7 @@ pub mod builder {
                 ResponseValue<types::GetLinksSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, query, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -1393,7 +1393,7 @@ pub mod builder {
                 ResponseValue<types::GetLinksSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -1476,7 +1476,7 @@ pub mod builder {
                 ResponseValue<types::GetLinkSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

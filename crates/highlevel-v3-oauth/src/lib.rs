@@ -2445,7 +2445,7 @@ pub mod builder {
                 ResponseValue<types::GetAccessTokenSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -2544,7 +2544,7 @@ pub mod builder {
                 ResponseValue<types::GetLocationAccessTokenV3SuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -2768,7 +2768,7 @@ pub mod builder {
                 ResponseValue<types::GetInstalledLocationsV3SuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 app_id,

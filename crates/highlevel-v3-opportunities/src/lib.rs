@@ -6730,7 +6730,7 @@ pub mod builder {
                 ResponseValue<types::LostReasonsResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 deleted,
@@ -7103,7 +7103,7 @@ pub mod builder {
                 ResponseValue<types::SearchSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 assigned_to,
@@ -7283,7 +7283,7 @@ pub mod builder {
                 ResponseValue<types::PostSearchSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -7367,7 +7367,7 @@ pub mod builder {
                 ResponseValue<types::GetPipelinesSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -7448,7 +7448,7 @@ pub mod builder {
                 ResponseValue<types::GetPostOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7554,7 +7554,7 @@ pub mod builder {
                 ResponseValue<types::GetPostOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7639,7 +7639,7 @@ pub mod builder {
                 ResponseValue<types::DeleteUpdateOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7743,7 +7743,7 @@ pub mod builder {
                 ResponseValue<types::DeleteUpdateOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -7841,7 +7841,7 @@ pub mod builder {
                 ResponseValue<types::UpsertOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -7949,7 +7949,7 @@ pub mod builder {
                 ResponseValue<types::CreateAddFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -8071,7 +8071,7 @@ pub mod builder {
                 ResponseValue<types::DeleteFollowersSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, id, is_remove_all_followers, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let id = id.map_err(Error::InvalidRequest)?;
@@ -8173,7 +8173,7 @@ pub mod builder {
                 ResponseValue<types::GetPostOpportunitySuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

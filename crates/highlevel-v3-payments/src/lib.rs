@@ -15812,7 +15812,7 @@ pub mod builder {
                 ResponseValue<types::ListWhitelabelIntegrationProviderResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, limit, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -15912,7 +15912,7 @@ pub mod builder {
                 ResponseValue<types::CreateWhitelabelIntegrationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -16170,7 +16170,7 @@ pub mod builder {
                 ResponseValue<types::ListOrdersResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -16332,7 +16332,7 @@ pub mod builder {
                 ResponseValue<types::GetOrderResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, alt_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16445,7 +16445,7 @@ pub mod builder {
                 ResponseValue<types::PostRecordOrderPaymentResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16558,7 +16558,7 @@ pub mod builder {
                 ResponseValue<types::ListFulfillmentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16668,7 +16668,7 @@ pub mod builder {
                 ResponseValue<types::CreateFulfillmentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, order_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -16778,7 +16778,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -17048,7 +17048,7 @@ pub mod builder {
                 ResponseValue<types::ListTxnsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -17233,7 +17233,7 @@ pub mod builder {
                 ResponseValue<types::GetTxnResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, transaction_id, alt_id, alt_type, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let transaction_id = transaction_id.map_err(Error::InvalidRequest)?;
@@ -17492,7 +17492,7 @@ pub mod builder {
                 ResponseValue<types::ListSubscriptionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -17652,7 +17652,7 @@ pub mod builder {
                 ResponseValue<types::GetSubscriptionResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, subscription_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
@@ -17800,7 +17800,7 @@ pub mod builder {
                 ResponseValue<types::ListCouponsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, limit, offset, search, status } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -17930,7 +17930,7 @@ pub mod builder {
                 ResponseValue<types::CreateCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, code, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -18027,7 +18027,7 @@ pub mod builder {
                 ResponseValue<types::CreateCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -18122,7 +18122,7 @@ pub mod builder {
                 ResponseValue<types::CreateCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -18217,7 +18217,7 @@ pub mod builder {
                 ResponseValue<types::DeleteCouponResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -18328,7 +18328,7 @@ pub mod builder {
                 ResponseValue<types::CreateCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18416,7 +18416,7 @@ pub mod builder {
                 ResponseValue<types::DeleteCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18497,7 +18497,7 @@ pub mod builder {
                 ResponseValue<types::GetCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18607,7 +18607,7 @@ pub mod builder {
                 ResponseValue<types::ConnectCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18724,7 +18724,7 @@ pub mod builder {
                 ResponseValue<types::DisconnectCustomProvidersResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -18827,7 +18827,7 @@ pub mod builder {
                 ResponseValue<types::UpdateCustomProviderCapabilitiesResponseSchema>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

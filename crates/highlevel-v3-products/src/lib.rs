@@ -19466,7 +19466,7 @@ pub mod builder {
                 ResponseValue<types::BulkUpdateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -19561,7 +19561,7 @@ pub mod builder {
                 ResponseValue<types::BulkEditResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -19697,7 +19697,7 @@ pub mod builder {
                 ResponseValue<types::ListPricesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, ids, limit, location_id, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -19811,7 +19811,7 @@ pub mod builder {
                 ResponseValue<types::CreatePriceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -19948,7 +19948,7 @@ pub mod builder {
                 ResponseValue<types::GetInventoryResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, limit, offset, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -20047,7 +20047,7 @@ pub mod builder {
                 ResponseValue<types::UpdateInventoryResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -20158,7 +20158,7 @@ pub mod builder {
                 ResponseValue<types::GetPriceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, price_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -20284,7 +20284,7 @@ pub mod builder {
                 ResponseValue<types::UpdatePriceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, price_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -20400,7 +20400,7 @@ pub mod builder {
                 ResponseValue<types::DeletePriceResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, price_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -20544,7 +20544,7 @@ pub mod builder {
                 ResponseValue<types::GetProductStatsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, store_id, alt_id, alt_type, collection_ids, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
@@ -20663,7 +20663,7 @@ pub mod builder {
                 ResponseValue<types::UpdateProductStoreResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, store_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
@@ -20774,7 +20774,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, store_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let store_id = store_id.map_err(Error::InvalidRequest)?;
@@ -20927,7 +20927,7 @@ pub mod builder {
                 ResponseValue<types::ListCollectionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, collection_ids, limit, name, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -21036,7 +21036,7 @@ pub mod builder {
                 ResponseValue<types::CreateCollectionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -21134,7 +21134,7 @@ pub mod builder {
                 ResponseValue<types::DefaultCollectionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, collection_id, alt_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
@@ -21243,7 +21243,7 @@ pub mod builder {
                 ResponseValue<types::UpdateProductCollectionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, collection_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
@@ -21356,7 +21356,7 @@ pub mod builder {
                 ResponseValue<types::DeleteProductCollectionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, collection_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let collection_id = collection_id.map_err(Error::InvalidRequest)?;
@@ -21578,7 +21578,7 @@ pub mod builder {
                 ResponseValue<types::ListProductReviewsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -21776,7 +21776,7 @@ pub mod builder {
                 ResponseValue<types::CountReviewsByStatusResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 alt_id,
@@ -21904,7 +21904,7 @@ pub mod builder {
                 ResponseValue<types::UpdateProductReviewsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, review_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let review_id = review_id.map_err(Error::InvalidRequest)?;
@@ -22031,7 +22031,7 @@ pub mod builder {
                 ResponseValue<types::DeleteProductReviewResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, review_id, alt_id, alt_type, product_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let review_id = review_id.map_err(Error::InvalidRequest)?;
@@ -22129,7 +22129,7 @@ pub mod builder {
                 ResponseValue<types::UpdateProductReviewsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -22241,7 +22241,7 @@ pub mod builder {
                 ResponseValue<types::GetProductResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, location_id, send_wishlist_status } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -22357,7 +22357,7 @@ pub mod builder {
                 ResponseValue<types::UpdateProductResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -22469,7 +22469,7 @@ pub mod builder {
                 ResponseValue<types::DeleteProductResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, product_id, location_id, send_wishlist_status } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let product_id = product_id.map_err(Error::InvalidRequest)?;
@@ -22716,7 +22716,7 @@ pub mod builder {
                 ResponseValue<types::ListProductsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 available_in_store,
@@ -22869,7 +22869,7 @@ pub mod builder {
                 ResponseValue<types::CreateProductResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -4880,7 +4880,7 @@ pub mod builder {
                 ResponseValue<types::DocumentListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 date_from,
@@ -5002,7 +5002,7 @@ pub mod builder {
                 ResponseValue<types::SendDocumentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -5204,7 +5204,7 @@ pub mod builder {
                 ResponseValue<types::TemplateListPaginationResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 date_from,
@@ -5333,7 +5333,7 @@ pub mod builder {
                 ResponseValue<types::SendTemplateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -1248,7 +1248,7 @@ pub mod builder {
                 ResponseValue<types::GetSnapshotsSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -1356,7 +1356,7 @@ pub mod builder {
                 ResponseValue<types::CreateSnapshotShareLinkSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, company_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let company_id = company_id.map_err(Error::InvalidRequest)?;
@@ -1513,7 +1513,7 @@ pub mod builder {
                 ResponseValue<types::GetSnapshotPushStatusSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, snapshot_id, company_id, from, last_doc, limit, to } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let snapshot_id = snapshot_id.map_err(Error::InvalidRequest)?;
@@ -1629,7 +1629,7 @@ pub mod builder {
                 ResponseValue<types::GetLatestSnapshotPushStatusSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, snapshot_id, location_id, company_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let snapshot_id = snapshot_id.map_err(Error::InvalidRequest)?;

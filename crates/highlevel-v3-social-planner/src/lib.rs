@@ -51099,7 +51099,7 @@ pub mod builder {
                 ResponseValue<types::PostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -51207,7 +51207,7 @@ pub mod builder {
                 ResponseValue<types::CreatePostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -51305,7 +51305,7 @@ pub mod builder {
                 ResponseValue<types::GetPostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -51425,7 +51425,7 @@ pub mod builder {
                 ResponseValue<types::UpdatePostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -51527,7 +51527,7 @@ pub mod builder {
                 ResponseValue<types::DeletePostSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -51635,7 +51635,7 @@ pub mod builder {
                 ResponseValue<types::BulkDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -51719,7 +51719,7 @@ pub mod builder {
                 ResponseValue<types::AccountsListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -51841,7 +51841,7 @@ pub mod builder {
                 ResponseValue<types::LocationAndAccountDeleteResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id, company_id, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -52001,7 +52001,7 @@ pub mod builder {
                 ResponseValue<types::GetUploadStatusResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 location_id,
@@ -52120,7 +52120,7 @@ pub mod builder {
                 ResponseValue<types::UploadFileResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -52232,7 +52232,7 @@ pub mod builder {
                 ResponseValue<types::SetAccountsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -52360,7 +52360,7 @@ pub mod builder {
                 ResponseValue<types::GetCsvPostResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id, limit, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -52460,7 +52460,7 @@ pub mod builder {
                 ResponseValue<types::DeleteCsvResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -52580,7 +52580,7 @@ pub mod builder {
                 ResponseValue<types::CsvPostStatusResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -52696,7 +52696,7 @@ pub mod builder {
                 ResponseValue<types::DeletePostResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, csv_id, post_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -52834,7 +52834,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, platform, location_id, page, reconnect, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let platform = platform.map_err(Error::InvalidRequest)?;
@@ -52965,7 +52965,7 @@ pub mod builder {
                 ResponseValue<types::GetOauthAccountsResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, platform, account_id, search } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -53092,7 +53092,7 @@ pub mod builder {
                 ResponseValue<types::AttachOauthAccountsResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, platform, account_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -53223,7 +53223,7 @@ pub mod builder {
                 ResponseValue<types::GetByLocationIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, limit, search_text, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -53323,7 +53323,7 @@ pub mod builder {
                 ResponseValue<types::GetByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -53450,7 +53450,7 @@ pub mod builder {
                 ResponseValue<types::GetTagsByLocationIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, limit, search_text, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -53560,7 +53560,7 @@ pub mod builder {
                 ResponseValue<types::GetTagsByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -53670,7 +53670,7 @@ pub mod builder {
                 ResponseValue<types::GetStatisticsResponse>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -53801,7 +53801,7 @@ pub mod builder {
                 ResponseValue<types::WrappedFetchAvailableCategoriesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, limit, location_id, q, skip } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let limit = limit.map_err(Error::InvalidRequest)?;
@@ -53902,7 +53902,7 @@ pub mod builder {
                 ResponseValue<types::WrappedCreateCategoryQueueResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -54000,7 +54000,7 @@ pub mod builder {
                 ResponseValue<types::WrappedFetchCategoryQueuesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -54098,7 +54098,7 @@ pub mod builder {
                 ResponseValue<types::WrappedFetchQueueByIdResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54208,7 +54208,7 @@ pub mod builder {
                 ResponseValue<types::WrappedUpdateCategoryQueueResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54319,7 +54319,7 @@ pub mod builder {
                 ResponseValue<types::WrappedFetchQueueItemsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54429,7 +54429,7 @@ pub mod builder {
                 ResponseValue<types::WrappedStartEditSessionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54540,7 +54540,7 @@ pub mod builder {
                 ResponseValue<types::WrappedSaveEditSessionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54652,7 +54652,7 @@ pub mod builder {
                 ResponseValue<types::WrappedDiscardEditSessionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54765,7 +54765,7 @@ pub mod builder {
                 ResponseValue<types::WrappedEditSessionCalendarResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54874,7 +54874,7 @@ pub mod builder {
                 ResponseValue<types::WrappedFetchSlotsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -54998,7 +54998,7 @@ pub mod builder {
                 ResponseValue<types::WrappedUpdateQueueItemResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, item_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -55129,7 +55129,7 @@ pub mod builder {
                 ResponseValue<types::WrappedGeneralSuccessResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, item_id, location_id, session_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -55229,7 +55229,7 @@ pub mod builder {
                 ResponseValue<types::WrappedFetchCalendarListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -55326,7 +55326,7 @@ pub mod builder {
                 ResponseValue<types::WrappedDeleteActivePostResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, post_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let post_id = post_id.map_err(Error::InvalidRequest)?;
@@ -55448,7 +55448,7 @@ pub mod builder {
                 ResponseValue<types::WrappedResetQueueItemResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, item_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -55576,7 +55576,7 @@ pub mod builder {
                 ResponseValue<types::WrappedCloneQueueItemResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, item_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -55690,7 +55690,7 @@ pub mod builder {
                 ResponseValue<types::WrappedCreateQueueItemResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, queue_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let queue_id = queue_id.map_err(Error::InvalidRequest)?;
@@ -55816,7 +55816,7 @@ pub mod builder {
                 ResponseValue<types::CommentsCreateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, platform, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let platform = platform.map_err(Error::InvalidRequest)?;
@@ -55932,7 +55932,7 @@ pub mod builder {
                 ResponseValue<types::CommentsLikeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, platform, id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let platform = platform.map_err(Error::InvalidRequest)?;
@@ -56045,7 +56045,7 @@ pub mod builder {
                 ResponseValue<types::DeleteLikeResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, platform, id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let platform = platform.map_err(Error::InvalidRequest)?;
@@ -56173,7 +56173,7 @@ pub mod builder {
                 ResponseValue<types::CommentsGetListResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, platform, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let platform = platform.map_err(Error::InvalidRequest)?;

@@ -30322,7 +30322,7 @@ pub mod builder {
                 ResponseValue<types::ListShippingZoneResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type, limit, offset, with_shipping_rate } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -30429,7 +30429,7 @@ pub mod builder {
                 ResponseValue<types::CreateShippingZoneResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -30557,7 +30557,7 @@ pub mod builder {
                 ResponseValue<types::GetShippingZoneResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 shipping_zone_id,
@@ -30683,7 +30683,7 @@ pub mod builder {
                 ResponseValue<types::UpdateShippingZoneResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_zone_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
@@ -30798,7 +30798,7 @@ pub mod builder {
                 ResponseValue<types::DeleteShippingZoneResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_zone_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
@@ -30895,7 +30895,7 @@ pub mod builder {
                 ResponseValue<types::GetAvailableShippingRatesResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -31033,7 +31033,7 @@ pub mod builder {
                 ResponseValue<types::ListShippingRateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_zone_id, alt_id, alt_type, limit, offset } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
@@ -31149,7 +31149,7 @@ pub mod builder {
                 ResponseValue<types::CreateShippingRateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_zone_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
@@ -31280,7 +31280,7 @@ pub mod builder {
                 ResponseValue<types::GetShippingRateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_zone_id, shipping_rate_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
@@ -31415,7 +31415,7 @@ pub mod builder {
                 ResponseValue<types::UpdateShippingRateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_zone_id, shipping_rate_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
@@ -31553,7 +31553,7 @@ pub mod builder {
                 ResponseValue<types::DeleteShippingRateResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_zone_id, shipping_rate_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
@@ -31656,7 +31656,7 @@ pub mod builder {
                 ResponseValue<types::ListShippingCarrierResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -31751,7 +31751,7 @@ pub mod builder {
                 ResponseValue<types::CreateShippingCarrierResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -31865,7 +31865,7 @@ pub mod builder {
                 ResponseValue<types::GetShippingCarrierResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_carrier_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_carrier_id = shipping_carrier_id
@@ -31978,7 +31978,7 @@ pub mod builder {
                 ResponseValue<types::UpdateShippingCarrierResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_carrier_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_carrier_id = shipping_carrier_id
@@ -32094,7 +32094,7 @@ pub mod builder {
                 ResponseValue<types::DeleteShippingCarrierResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, shipping_carrier_id, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let shipping_carrier_id = shipping_carrier_id
@@ -32191,7 +32191,7 @@ pub mod builder {
                 ResponseValue<types::GetStoreSettingResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, alt_id, alt_type } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let alt_id = alt_id.map_err(Error::InvalidRequest)?;
@@ -32286,7 +32286,7 @@ pub mod builder {
                 ResponseValue<types::CreateStoreSettingResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

@@ -14379,7 +14379,7 @@ pub mod builder {
                 ResponseValue<types::SearchUserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 company_id,
@@ -14515,7 +14515,7 @@ pub mod builder {
                 ResponseValue<types::SearchUserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -14598,7 +14598,7 @@ pub mod builder {
                 ResponseValue<types::UserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
@@ -14700,7 +14700,7 @@ pub mod builder {
                 ResponseValue<types::UserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, user_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
@@ -14784,7 +14784,7 @@ pub mod builder {
                 ResponseValue<types::DeleteUserSuccessfulResponseV3Dto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, user_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let user_id = user_id.map_err(Error::InvalidRequest)?;
@@ -14872,7 +14872,7 @@ pub mod builder {
                 ResponseValue<types::UserSuccessfulResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body

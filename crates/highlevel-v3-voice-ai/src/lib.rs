@@ -14401,7 +14401,7 @@ pub mod builder {
                 ResponseValue<types::GetAgentsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, location_id, page, page_size, query } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let location_id = location_id.map_err(Error::InvalidRequest)?;
@@ -14502,7 +14502,7 @@ pub mod builder {
                 ResponseValue<types::CreateAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -14600,7 +14600,7 @@ pub mod builder {
                 ResponseValue<types::GetAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -14693,7 +14693,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, agent_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -14813,7 +14813,7 @@ pub mod builder {
                 ResponseValue<types::PatchAgentResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, agent_id, location_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let agent_id = agent_id.map_err(Error::InvalidRequest)?;
@@ -15037,7 +15037,7 @@ pub mod builder {
                 ResponseValue<types::CallLogsResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self {
                 client,
                 action_type,
@@ -15164,7 +15164,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<types::CallLogDto>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, call_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let call_id = call_id.map_err(Error::InvalidRequest)?;
@@ -15260,7 +15260,7 @@ pub mod builder {
                 ResponseValue<types::CreateActionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let body = body
@@ -15358,7 +15358,7 @@ pub mod builder {
                 ResponseValue<types::GetActionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, action_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
@@ -15468,7 +15468,7 @@ pub mod builder {
                 ResponseValue<types::UpdateActionResponseDto>,
                 highlevel_runtime::Error,
             >,
-        > {
+        > + Send {
             let Self { client, action_id, body } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let action_id = action_id.map_err(Error::InvalidRequest)?;
@@ -15578,7 +15578,7 @@ pub mod builder {
             self,
         ) -> impl ::std::future::Future<
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
-        > {
+        > + Send {
             let Self { client, action_id, agent_id, location_id } = self;
             let request = (move || -> Result<::reqwest::Request, Error<()>> {
                 let action_id = action_id.map_err(Error::InvalidRequest)?;

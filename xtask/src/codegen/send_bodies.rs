@@ -81,10 +81,13 @@ pub fn rewrite(f: &mut syn::ImplItemFn, success: &syn::Type, meta: &Ident) -> Re
         #runtime_send(&client.inner, &client.client, &crate::operations::#meta, request)
     }};
     f.sig.asyncness = None;
+    // `+ Send` names what the runtime's future already is: the docs show that a spawned task
+    // may await it, and a change that made it `!Send` fails the module crate's build, not the
+    // caller's.
     f.sig.output = parse_quote! {
         -> impl ::std::future::Future<
             Output = Result<ResponseValue<#success>, highlevel_runtime::Error>,
-        >
+        > + Send
     };
     Ok(())
 }
@@ -290,7 +293,7 @@ mod tests {
         let expected = quote! {
             pub fn send(self) -> impl ::std::future::Future<
                 Output = Result<ResponseValue<types::Location>, highlevel_runtime::Error>,
-            > {
+            > + Send {
                 let Self { client, location_id } = self;
                 let request = (move || -> Result<::reqwest::Request, Error<()>> {
                     let location_id = location_id.map_err(Error::InvalidRequest)?;
