@@ -13,6 +13,49 @@ use crate::{Error, OperationMeta};
 /// What an empty body is decoded as when `null` does not fit the type.
 const EMPTY_OBJECT: &[u8] = b"{}";
 
+/// A 2xx response's body, read whole, beside its status and headers: what [`decode_json`]
+/// decodes.
+pub(crate) struct SuccessBody {
+    bytes: Bytes,
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+}
+
+/// Reads a JSON success body, up to the handle's `max_response_bytes`.
+///
+/// Not generic: the one future that reads bodies serves every response type, and what is
+/// generic ([`decode_json`]) runs after it, so the decoded value is not carried out through
+/// a further future.
+///
+/// # Errors
+///
+/// progenitor's error for a body that cannot be read, or one past the limit (read no further
+/// than the limit), for [`json_failure`] to map.
+pub(crate) async fn read_success(
+    mut response: reqwest::Response,
+) -> Result<SuccessBody, GeneratedError<()>> {
+    let status = response.status();
+    // Taken, not cloned: reading the body consumes the response anyway.
+    let headers = std::mem::take(response.headers_mut());
+    let limit = body::limit_of(&response);
+    match body::read_capped(response, limit).await {
+        Ok(bytes) => Ok(SuccessBody {
+            bytes,
+            status,
+            headers,
+        }),
+        Err(ReadError::Transport(source)) => Err(GeneratedError::ResponseBodyError(source)),
+        Err(ReadError::TooLarge { limit }) => {
+            let failure = Failure::TooLarge {
+                status,
+                headers,
+                limit,
+            };
+            Err(GeneratedError::UnexpectedResponse(failure.into_response()))
+        }
+    }
+}
+
 /// Decodes a JSON success body; stands in for progenitor's `ResponseValue::from_response`.
 ///
 /// An empty (or whitespace-only) body, as HighLevel sends with many 200/201/204 answers,
@@ -21,34 +64,24 @@ const EMPTY_OBJECT: &[u8] = b"{}";
 ///
 /// # Errors
 ///
-/// What [`json_failure`] makes of a body that cannot be read, does not decode, or passes
-/// the handle's `max_response_bytes` ([`Error::ResponseTooLarge`], read no further than the
-/// limit).
-pub(crate) async fn decode_json<T: DeserializeOwned>(
-    operation: &'static OperationMeta,
-    mut response: reqwest::Response,
-) -> Result<ResponseValue<T>, Error> {
-    let status = response.status();
-    // Taken, not cloned: reading the body consumes the response anyway.
-    let headers = std::mem::take(response.headers_mut());
-    let limit = body::limit_of(&response);
-    // The decoded value goes straight out; each step it went through would be a copy of it.
-    let failed = match body::read_capped(response, limit).await {
-        Ok(bytes) => match parse(&bytes) {
-            Ok(inner) => return Ok(ResponseValue::new(inner, status, headers)),
-            Err(source) => GeneratedError::InvalidResponsePayload(bytes, source),
-        },
-        Err(ReadError::Transport(source)) => GeneratedError::ResponseBodyError(source),
-        Err(ReadError::TooLarge { limit }) => {
-            let failure = Failure::TooLarge {
-                status,
-                headers,
-                limit,
-            };
-            GeneratedError::UnexpectedResponse(failure.into_response())
-        }
-    };
-    Err(Box::pin(json_failure::<T>(operation, failed)).await)
+/// progenitor's `InvalidResponsePayload`, with the body, when it does not decode as `T`
+/// ([`json_failure`] finds where).
+#[expect(
+    clippy::result_large_err,
+    reason = "progenitor's error, carried as it is to the error mapping"
+)]
+pub(crate) fn decode_json<T: DeserializeOwned>(
+    body: SuccessBody,
+) -> Result<ResponseValue<T>, GeneratedError<()>> {
+    let SuccessBody {
+        bytes,
+        status,
+        headers,
+    } = body;
+    match parse(&bytes) {
+        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
+        Err(source) => Err(GeneratedError::InvalidResponsePayload(bytes, source)),
+    }
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {

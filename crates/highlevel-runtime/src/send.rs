@@ -21,7 +21,7 @@ use futures_util::future::{Either, ready};
 use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use serde::de::DeserializeOwned;
 
-use crate::decode::{decode_json, failure, json_failure};
+use crate::decode::{decode_json, failure, json_failure, read_success};
 use crate::prepare::prepare;
 use crate::request_loop::Call;
 use crate::{Error, OperationMeta, Runtime};
@@ -35,7 +35,8 @@ use crate::{Error, OperationMeta, Runtime};
 /// # Errors
 ///
 /// [`Error`], naming `operation`: `Api` for a non-2xx answer, `Decode` when the body does
-/// not fit `T`, `Transport`, `Auth`, `RateLimited`, `Hook` or `InvalidRequest`.
+/// not fit `T`, `ResponseTooLarge`, `Transport`, `Auth`, `RateLimited`, `Hook` or
+/// `InvalidRequest`.
 #[expect(
     clippy::manual_async_fn,
     reason = "an async fn's future keeps its arguments twice"
@@ -47,10 +48,17 @@ pub fn json<'a, T: DeserializeOwned>(
     request: Result<reqwest::Request, GeneratedError<()>>,
 ) -> impl Future<Output = Result<ResponseValue<T>, Error>> + Send + 'a {
     async move {
-        match sent(runtime, client, operation, request).await {
-            Ok(response) => decode_json(operation, response).await,
-            Err(error) => Err(Box::pin(json_failure::<T>(operation, error)).await),
-        }
+        let read = match sent(runtime, client, operation, request).await {
+            Ok(response) => read_success(response).await,
+            Err(error) => Err(error),
+        };
+        // Decoded last, outside any further future: the value (often hundreds of bytes) is
+        // copied once into this future's output, not once per layer it would pass through.
+        let error = match read.and_then(decode_json::<T>) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        Err(Box::pin(json_failure::<T>(operation, error)).await)
     }
 }
 
