@@ -29,11 +29,13 @@ pub(crate) struct SuccessBody {
 ///
 /// # Errors
 ///
-/// progenitor's error for a body that cannot be read, or one past the limit (read no further
-/// than the limit), for [`json_failure`] to map.
+/// [`Error::Transport`] with the answer's status when the body cannot be read (a dropped
+/// connection, an encoding that does not decode), and [`Error::ResponseTooLarge`] past the
+/// limit, read no further than it.
 pub(crate) async fn read_success(
+    operation: &'static OperationMeta,
     mut response: reqwest::Response,
-) -> Result<SuccessBody, GeneratedError<()>> {
+) -> Result<SuccessBody, Error> {
     let status = response.status();
     // Taken, not cloned: reading the body consumes the response anyway.
     let headers = std::mem::take(response.headers_mut());
@@ -44,15 +46,17 @@ pub(crate) async fn read_success(
             status,
             headers,
         }),
-        Err(ReadError::Transport(source)) => Err(GeneratedError::ResponseBodyError(source)),
-        Err(ReadError::TooLarge { limit }) => {
-            let failure = Failure::TooLarge {
-                status,
-                headers,
-                limit,
-            };
-            Err(GeneratedError::UnexpectedResponse(failure.into_response()))
-        }
+        Err(ReadError::Transport(source)) => Err(Error::Transport {
+            operation_id: operation.operation_id,
+            status: Some(status),
+            source,
+        }),
+        Err(ReadError::TooLarge { limit }) => Err(Error::ResponseTooLarge {
+            operation_id: operation.operation_id,
+            status,
+            headers,
+            limit,
+        }),
     }
 }
 
@@ -156,18 +160,6 @@ pub(crate) async fn failure(operation: &'static OperationMeta, error: GeneratedE
                     return Error::RateLimited {
                         operation_id,
                         source,
-                    };
-                }
-                Some(Failure::TooLarge {
-                    status,
-                    headers,
-                    limit,
-                }) => {
-                    return Error::ResponseTooLarge {
-                        operation_id,
-                        status,
-                        headers,
-                        limit,
                     };
                 }
                 None => {}

@@ -1,11 +1,8 @@
-//! A failure of the runtime itself (no usable OAuth token, a spent rate-limit budget, a body
-//! past its cap), carried from the request loop to the error mapping ([`crate::decode`]) as a
+//! A failure of the runtime itself (no usable OAuth token, a spent rate-limit budget), carried from the request loop to the error mapping ([`crate::decode`]) as a
 //! synthetic response: between them it travels where progenitor's types expect a
 //! `reqwest::Response`.
 
 use std::sync::{Arc, Mutex, PoisonError};
-
-use reqwest::StatusCode;
 
 use crate::auth::AuthError;
 use crate::rate_limit::RateLimitError;
@@ -15,12 +12,6 @@ use crate::rate_limit::RateLimitError;
 pub(crate) enum Failure {
     Auth(AuthError),
     RateLimit(RateLimitError),
-    /// A body past the limit; its status and headers, for the error.
-    TooLarge {
-        status: StatusCode,
-        headers: http::HeaderMap,
-        limit: usize,
-    },
 }
 
 impl Failure {
@@ -30,7 +21,6 @@ impl Failure {
         let status = match &self {
             Self::Auth(_) => http::StatusCode::UNAUTHORIZED,
             Self::RateLimit(_) => http::StatusCode::TOO_MANY_REQUESTS,
-            Self::TooLarge { status, .. } => *status,
         };
         let mut response = http::Response::new(Vec::<u8>::new());
         *response.status_mut() = status;

@@ -48,14 +48,17 @@ pub fn json<'a, T: DeserializeOwned>(
     request: Result<reqwest::Request, GeneratedError<()>>,
 ) -> impl Future<Output = Result<ResponseValue<T>, Error>> + Send + 'a {
     async move {
-        let read = match sent(runtime, client, operation, request).await {
-            Ok(response) => read_success(response).await,
-            Err(error) => Err(error),
-        };
-        // Decoded last, outside any further future: the value (often hundreds of bytes) is
-        // copied once into this future's output, not once per layer it would pass through.
-        let error = match read.and_then(decode_json::<T>) {
-            Ok(value) => return Ok(value),
+        let error = match sent(runtime, client, operation, request).await {
+            Ok(response) => {
+                let body = read_success(operation, response).await?;
+                // Decoded last, outside any further future: the value (often hundreds of
+                // bytes) is copied once into this future's output, not once per layer it
+                // would pass through.
+                match decode_json::<T>(body) {
+                    Ok(value) => return Ok(value),
+                    Err(error) => error,
+                }
+            }
             Err(error) => error,
         };
         Err(Box::pin(json_failure::<T>(operation, error)).await)
