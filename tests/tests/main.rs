@@ -8,6 +8,7 @@
 //! A test that needs the process to itself (one that installs a tracing subscriber) runs
 //! itself again alone in a child process: [`ran_alone`].
 
+mod compression;
 mod conformance;
 mod modules;
 mod oauth;

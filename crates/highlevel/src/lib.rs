@@ -368,7 +368,7 @@ impl HighLevelBuilder {
     /// The largest response body read (default [`runtime::DEFAULT_MAX_RESPONSE_BYTES`],
     /// 32 MiB): a larger one fails the call with [`Error::ResponseTooLarge`] as soon as the
     /// limit is passed, without reading on. Error answers are capped alike; downloads are
-    /// not.
+    /// not. With the `gzip` feature the cap counts decompressed bytes.
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = Some(bytes);
         self
