@@ -118,3 +118,29 @@ async fn a_body_that_is_not_gzip_is_a_transport_error() {
         "{err:?}"
     );
 }
+
+/// HighLevel's error answers come compressed too: their message and trace id are read from
+/// the decompressed body.
+#[tokio::test]
+async fn a_gzip_error_answer_keeps_its_message() {
+    let server = highlevel_tests::mock_server().await;
+    let json = br#"{"statusCode":422,"message":["locationId must be a string"],"error":"Unprocessable Entity","traceId":"t-gz"}"#;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .insert_header("content-encoding", "gzip")
+                .set_body_raw(gzip(json), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let err = get_location(&handle(&server, 1 << 20))
+        .await
+        .expect_err("a 422");
+    let Error::Api(api) = &err else {
+        panic!("expected Api, got {err:?}");
+    };
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(422));
+    assert_eq!(api.trace_id(), Some("t-gz"));
+    assert_eq!(api.messages(), ["locationId must be a string"]);
+    assert_eq!(api.raw_body().as_ref(), json.as_slice());
+}
