@@ -14,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use highlevel::runtime::ResponseValue;
 use highlevel::{Error, HighLevel};
-use progenitor_client::ResponseValue;
 use serde::de::DeserializeOwned;
 
 /// The future of one generated call.

@@ -7,6 +7,7 @@ mod inlining;
 mod links;
 mod paging;
 pub(crate) mod postprocess;
+mod runtime_items;
 mod send_bodies;
 mod serde_impls;
 mod type_builders;

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `agent-studio`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -3467,32 +3467,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**List Agents
 
@@ -3727,10 +3701,7 @@ let response = client.execute_agent_deprecated()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_agents`]
 
 [`Client::get_agents`]: super::Client::get_agents*/
@@ -3841,12 +3812,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, is_published, limit, location_id, offset, source } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_published = is_published.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_published = is_published.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent",
@@ -3861,14 +3832,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("isPublished", &is_published),
+                        &highlevel_runtime::query::Param::new(
+                            "isPublished",
+                            &is_published,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -3961,14 +3935,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, source, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreatePublicAgentDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent",
@@ -3983,7 +3957,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4091,15 +4065,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, version_id, source, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let version_id = version_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let version_id = version_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdatePublicAgentVersionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent/versions/",
@@ -4114,7 +4088,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4207,10 +4181,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, location_id, source } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent/",
@@ -4225,9 +4199,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4320,10 +4294,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, location_id, source } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent/",
@@ -4338,9 +4312,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4448,15 +4422,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, source, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdatePublicAgentMetadataDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent/",
@@ -4471,7 +4445,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4578,15 +4552,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, version_id, source, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let version_id = version_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let version_id = version_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PromoteAndPublishDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent/versions/",
@@ -4601,7 +4575,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4708,15 +4682,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, source, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::ExecutePublicAgentDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/agent/",
@@ -4731,7 +4705,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4838,11 +4812,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, limit, location_id, offset, source } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/public-api/agents",
@@ -4856,12 +4830,12 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -4954,10 +4928,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, location_id, source } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/public-api/agents/",
@@ -4972,9 +4946,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -5081,15 +5055,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, source, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::ExecutePublicAgentDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/agent-studio/public-api/agents/",
@@ -5104,7 +5078,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -5308,31 +5282,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

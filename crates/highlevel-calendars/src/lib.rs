@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `calendars`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -24854,32 +24854,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get Groups
 
@@ -25708,10 +25682,7 @@ let response = client.create_calendar()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_groups`]
 
 [`Client::get_groups`]: super::Client::get_groups*/
@@ -25764,8 +25735,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups",
@@ -25780,7 +25751,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -25857,12 +25828,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::GroupCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups",
@@ -25955,13 +25926,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::ValidateGroupSlugPostBody::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/validate-slug",
@@ -26065,13 +26036,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::GroupUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/",
@@ -26149,8 +26120,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/",
@@ -26255,14 +26226,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::GroupStatusUpdateParams::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/",
@@ -26354,13 +26325,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::AppointmentCreateSchema::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/appointments",
@@ -26438,8 +26409,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/appointments/",
@@ -26544,14 +26515,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AppointmentEditSchema::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/appointments/",
@@ -26710,13 +26681,13 @@ pub mod builder {
                 start_time,
                 user_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let end_time = end_time.map_err(Error::InvalidRequest)?;
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_time = start_time.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let end_time = end_time.map_err(RequestError::InvalidRequest)?;
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_time = start_time.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events",
@@ -26731,15 +26702,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("calendarId", &calendar_id),
+                        &highlevel_runtime::query::Param::new("calendarId", &calendar_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endTime", &end_time))
-                    .query(&progenitor_client::QueryParam::new("groupId", &group_id))
+                    .query(&highlevel_runtime::query::Param::new("endTime", &end_time))
+                    .query(&highlevel_runtime::query::Param::new("groupId", &group_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startTime", &start_time))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startTime", &start_time),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -26884,13 +26857,13 @@ pub mod builder {
                 start_time,
                 user_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let end_time = end_time.map_err(Error::InvalidRequest)?;
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_time = start_time.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let end_time = end_time.map_err(RequestError::InvalidRequest)?;
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_time = start_time.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/blocked-slots",
@@ -26905,15 +26878,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("calendarId", &calendar_id),
+                        &highlevel_runtime::query::Param::new("calendarId", &calendar_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endTime", &end_time))
-                    .query(&progenitor_client::QueryParam::new("groupId", &group_id))
+                    .query(&highlevel_runtime::query::Param::new("endTime", &end_time))
+                    .query(&highlevel_runtime::query::Param::new("groupId", &group_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startTime", &start_time))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startTime", &start_time),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -26992,13 +26967,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::BlockSlotCreateRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/block-slots",
@@ -27104,14 +27079,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BlockSlotEditRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/block-slots/",
@@ -27269,13 +27244,13 @@ pub mod builder {
                 user_id,
                 user_ids,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let timezone = timezone.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let user_ids = user_ids.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let timezone = timezone.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
+                let user_ids = user_ids.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -27289,11 +27264,13 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("timezone", &timezone))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
-                    .query(&progenitor_client::QueryParam::new("userIds", &user_ids))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("timezone", &timezone))
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("userIds", &user_ids))
                     .build()?;
                 Ok(request)
             })();
@@ -27357,8 +27334,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -27461,13 +27438,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CalendarUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -27545,8 +27522,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -27636,9 +27613,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/",
@@ -27738,10 +27715,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, limit, offset } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -27755,8 +27733,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .build()?;
                 Ok(request)
             })();
@@ -27840,13 +27818,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -27958,14 +27937,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, note_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
-                let note_id = note_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let note_id = note_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -28060,9 +28040,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, note_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
-                let note_id = note_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let note_id = note_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -28156,9 +28137,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -28281,15 +28262,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCalendarResourceDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -28384,9 +28365,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -28506,11 +28487,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, limit, location_id, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -28524,11 +28505,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -28621,14 +28602,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateCalendarResourceDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -28758,12 +28739,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let deleted = deleted.map_err(Error::InvalidRequest)?;
-                let is_active = is_active.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let deleted = deleted.map_err(RequestError::InvalidRequest)?;
+                let is_active = is_active.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -28777,10 +28758,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("deleted", &deleted))
-                    .query(&progenitor_client::QueryParam::new("isActive", &is_active))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("deleted", &deleted))
+                    .query(&highlevel_runtime::query::Param::new("isActive", &is_active))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -28864,9 +28845,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -28958,9 +28939,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, notification_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let notification_id = notification_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let notification_id = notification_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -29083,15 +29065,16 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, notification_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let notification_id = notification_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let notification_id = notification_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCalendarNotificationsDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -29186,9 +29169,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, notification_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let notification_id = notification_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let notification_id = notification_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -29324,12 +29308,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/search",
@@ -29344,14 +29328,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("calendarId", &calendar_id),
+                        &highlevel_runtime::query::Param::new("calendarId", &calendar_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -29415,8 +29399,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -29519,13 +29503,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -29603,8 +29587,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -29693,12 +29677,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules",
@@ -29790,9 +29774,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -29886,9 +29870,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -29995,10 +29979,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id, location_id, show_drafted } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let show_drafted = show_drafted.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let show_drafted = show_drafted.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -30012,12 +29996,15 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("groupId", &group_id))
+                    .query(&highlevel_runtime::query::Param::new("groupId", &group_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("showDrafted", &show_drafted),
+                        &highlevel_runtime::query::Param::new(
+                            "showDrafted",
+                            &show_drafted,
+                        ),
                     )
                     .build()?;
                 Ok(request)
@@ -30094,12 +30081,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CalendarCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -30313,31 +30300,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

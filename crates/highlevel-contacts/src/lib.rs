@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `contacts`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -12951,32 +12951,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Search Contacts
 
@@ -13628,10 +13602,7 @@ let response = client.create_contact()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::search_contacts_advanced`]
 
 [`Client::search_contacts_advanced`]: super::Client::search_contacts_advanced*/
@@ -13680,8 +13651,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/search",
@@ -13786,10 +13757,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, email, location_id, number } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let email = email.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let number = number.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let email = email.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let number = number.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/search/duplicate",
@@ -13803,11 +13774,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("email", &email))
+                    .query(&highlevel_runtime::query::Param::new("email", &email))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("number", &number))
+                    .query(&highlevel_runtime::query::Param::new("number", &number))
                     .build()?;
                 Ok(request)
             })();
@@ -13871,8 +13842,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -13975,13 +13946,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateTaskParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14073,9 +14044,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14195,14 +14166,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateTaskBody::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14297,9 +14268,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14421,15 +14392,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateTaskStatusParams::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14510,8 +14481,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14608,11 +14579,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14710,11 +14681,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14792,8 +14763,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14890,13 +14861,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14988,9 +14959,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15108,14 +15079,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateNoteDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15210,9 +15181,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15316,13 +15287,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, type_, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateTagsDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/bulk/tags/update/",
@@ -15414,13 +15385,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::ContactsBusinessUpdate::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/bulk/business",
@@ -15498,8 +15469,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15602,13 +15573,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateContactDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15686,8 +15657,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15776,12 +15747,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertContactDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/upsert",
@@ -15918,12 +15889,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, business_id, limit, location_id, query, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let business_id = business_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let business_id = business_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/business/",
@@ -15937,12 +15908,12 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -16030,13 +16001,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16138,13 +16109,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16249,10 +16220,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, campaign_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16347,9 +16318,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, campaign_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16429,8 +16400,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16547,14 +16518,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let workflow_id = workflow_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16675,14 +16646,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let workflow_id = workflow_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16824,12 +16795,13 @@ pub mod builder {
                 start_after,
                 start_after_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let start_after = start_after.map_err(Error::InvalidRequest)?;
-                let start_after_id = start_after_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let start_after = start_after.map_err(RequestError::InvalidRequest)?;
+                let start_after_id = start_after_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16843,16 +16815,16 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
                     .query(
-                        &progenitor_client::QueryParam::new("startAfter", &start_after),
+                        &highlevel_runtime::query::Param::new("startAfter", &start_after),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "startAfterId",
                             &start_after_id,
                         ),
@@ -16932,12 +16904,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateContactDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -17158,31 +17130,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `invoices`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -39981,32 +39981,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**List templates
 
@@ -40918,10 +40892,7 @@ let response = client.create_invoice()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::list_invoice_templates`]
 
 [`Client::list_invoice_templates`]: super::Client::list_invoice_templates*/
@@ -41102,16 +41073,16 @@ pub mod builder {
                 start_at,
                 status,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/template",
@@ -41125,17 +41096,20 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -41213,13 +41187,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateInvoiceTemplateDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/template",
@@ -41325,10 +41299,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, template_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/template/",
@@ -41342,8 +41316,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -41435,14 +41409,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, template_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateInvoiceTemplateDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/template/",
@@ -41548,10 +41522,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, template_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/template/",
@@ -41565,8 +41539,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -41659,14 +41633,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, template_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateInvoiceLateFeesConfigurationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/template/",
@@ -41778,14 +41752,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, template_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdatePaymentMethodsConfigurationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/template/",
@@ -41996,16 +41970,16 @@ pub mod builder {
                 start_at,
                 status,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule",
@@ -42019,17 +41993,20 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -42107,13 +42084,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateInvoiceScheduleDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule",
@@ -42219,10 +42196,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schedule_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schedule_id = schedule_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule/",
@@ -42236,8 +42213,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -42329,14 +42306,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schedule_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schedule_id = schedule_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateInvoiceScheduleDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule/",
@@ -42442,10 +42419,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schedule_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schedule_id = schedule_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule/",
@@ -42459,8 +42436,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -42524,8 +42501,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schedule_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schedule_id = schedule_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule/",
@@ -42631,14 +42608,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schedule_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schedule_id = schedule_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::ScheduleInvoiceScheduleDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule/",
@@ -42744,14 +42721,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schedule_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schedule_id = schedule_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AutoPaymentScheduleDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule/",
@@ -42857,14 +42834,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schedule_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schedule_id = schedule_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schedule_id = schedule_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CancelInvoiceScheduleDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/schedule/",
@@ -42952,12 +42929,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::Text2PayDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/text2pay",
@@ -43049,9 +43026,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/generate-invoice-number",
@@ -43065,8 +43042,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -43144,9 +43121,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/settings",
@@ -43160,8 +43137,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -43252,10 +43229,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, invoice_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let invoice_id = invoice_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -43269,8 +43246,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -43360,13 +43337,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, invoice_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let invoice_id = invoice_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -43472,10 +43449,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, invoice_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let invoice_id = invoice_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -43489,8 +43466,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -43583,14 +43560,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, invoice_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let invoice_id = invoice_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateInvoiceLateFeesConfigurationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -43699,13 +43676,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, invoice_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let invoice_id = invoice_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::VoidInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -43809,13 +43786,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, invoice_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let invoice_id = invoice_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::SendInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -43919,13 +43896,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, invoice_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let invoice_id = invoice_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let invoice_id = invoice_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::RecordPaymentDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -44015,13 +43992,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::PatchInvoiceStatsLastViewedDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/stats/last-visited-at",
@@ -44111,12 +44088,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateEstimatesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate",
@@ -44220,13 +44197,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, estimate_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let estimate_id = estimate_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateEstimateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/",
@@ -44324,11 +44301,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, estimate_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let estimate_id = estimate_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::AltDto::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/",
@@ -44420,9 +44397,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/number/generate",
@@ -44436,8 +44413,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -44527,13 +44504,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, estimate_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let estimate_id = estimate_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::SendEstimateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/",
@@ -44640,14 +44617,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, estimate_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let estimate_id = estimate_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let estimate_id = estimate_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateInvoiceFromEstimateDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/",
@@ -44852,16 +44829,16 @@ pub mod builder {
                 start_at,
                 status,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/list",
@@ -44875,15 +44852,17 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -44956,12 +44935,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::EstimateIdParam::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/stats/last-visited-at",
@@ -45096,12 +45075,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, limit, offset, search } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/template",
@@ -45115,11 +45094,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .query(&progenitor_client::QueryParam::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
                     .build()?;
                 Ok(request)
             })();
@@ -45197,13 +45176,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::EstimateTemplatesDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/template",
@@ -45309,14 +45288,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, template_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::EstimateTemplatesDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/template/",
@@ -45414,11 +45393,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, template_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::AltDto::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/template/",
@@ -45524,10 +45503,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, template_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let template_id = template_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let template_id = template_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/estimate/template/preview",
@@ -45541,10 +45520,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new("templateId", &template_id),
+                        &highlevel_runtime::query::Param::new("templateId", &template_id),
                     )
                     .build()?;
                 Ok(request)
@@ -45784,19 +45763,19 @@ pub mod builder {
                 start_at,
                 status,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let sort_field = sort_field.map_err(Error::InvalidRequest)?;
-                let sort_order = sort_order.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let sort_field = sort_field.map_err(RequestError::InvalidRequest)?;
+                let sort_order = sort_order.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -45810,20 +45789,29 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("sortField", &sort_field))
-                    .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(
+                        &highlevel_runtime::query::Param::new("sortField", &sort_field),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new("sortOrder", &sort_order),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -45899,12 +45887,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateInvoiceDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/invoices/",
@@ -46401,31 +46389,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `knowledge-base`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -5430,32 +5430,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get all FAQs by knowledge base with pagination support
 
@@ -5708,10 +5682,7 @@ let response = client.create_knowledge_base()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::list`]
 
 [`Client::list`]: super::Client::list*/
@@ -5807,12 +5778,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, knowledge_base_id, last_faq_id, limit, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let knowledge_base_id = knowledge_base_id
-                    .map_err(Error::InvalidRequest)?;
-                let last_faq_id = last_faq_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let last_faq_id = last_faq_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/faqs",
@@ -5827,17 +5798,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "knowledgeBaseId",
                             &knowledge_base_id,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("lastFaqId", &last_faq_id),
+                        &highlevel_runtime::query::Param::new("lastFaqId", &last_faq_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -5910,12 +5881,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::AddFaqDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/faqs",
@@ -6019,13 +5990,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateFaqBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/faqs/",
@@ -6103,8 +6074,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/faqs/",
@@ -6243,13 +6214,13 @@ pub mod builder {
                 page_length,
                 query,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let knowledge_base_id = knowledge_base_id
-                    .map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let page_length = page_length.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let page_length = page_length.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/crawler",
@@ -6264,19 +6235,19 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "knowledgeBaseId",
                             &knowledge_base_id,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
                     .query(
-                        &progenitor_client::QueryParam::new("pageLength", &page_length),
+                        &highlevel_runtime::query::Param::new("pageLength", &page_length),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
                     .build()?;
                 Ok(request)
             })();
@@ -6355,13 +6326,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::DiscoverWebsiteRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/crawler",
@@ -6454,13 +6425,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::DeleteWebsiteUrlRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/crawler",
@@ -6568,11 +6539,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, knowledge_base_id, location_id, operation_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let knowledge_base_id = knowledge_base_id
-                    .map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let operation_id = operation_id.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let operation_id = operation_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/crawler/status",
@@ -6587,16 +6558,19 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "knowledgeBaseId",
                             &knowledge_base_id,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("operationId", &operation_id),
+                        &highlevel_runtime::query::Param::new(
+                            "operationId",
+                            &operation_id,
+                        ),
                     )
                     .build()?;
                 Ok(request)
@@ -6675,13 +6649,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::TrainDiscoveredUrlsDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/crawler/train",
@@ -6761,9 +6735,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, knowledge_base_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let knowledge_base_id = knowledge_base_id
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/",
@@ -6842,9 +6816,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, knowledge_base_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let knowledge_base_id = knowledge_base_id
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/",
@@ -6949,14 +6923,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateKnowledgeBaseDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/",
@@ -7076,12 +7050,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, last_knowledge_base_id, limit, location_id, query } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let last_knowledge_base_id = last_knowledge_base_id
-                    .map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/",
@@ -7096,16 +7070,16 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "lastKnowledgeBaseId",
                             &last_knowledge_base_id,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
                     .build()?;
                 Ok(request)
             })();
@@ -7183,13 +7157,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateKnowledgeBaseDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/knowledge-bases/",
@@ -7300,31 +7274,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

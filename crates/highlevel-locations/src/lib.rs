@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `locations`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -14678,32 +14678,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Search
 
@@ -15318,10 +15292,7 @@ let response = client.create_location()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::search_locations`]
 
 [`Client::search_locations`]: super::Client::search_locations*/
@@ -15435,12 +15406,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, email, limit, order, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let email = email.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let order = order.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let email = email.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let order = order.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/search",
@@ -15454,11 +15425,13 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
-                    .query(&progenitor_client::QueryParam::new("email", &email))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("order", &order))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("email", &email))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("order", &order))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -15522,8 +15495,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -15626,13 +15599,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -15725,10 +15698,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, delete_twilio_account } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let delete_twilio_account = delete_twilio_account
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -15743,7 +15716,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "deleteTwilioAccount",
                             &delete_twilio_account,
                         ),
@@ -15811,8 +15784,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -15909,11 +15882,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagBody::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16005,9 +15978,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, tag_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let tag_id = tag_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let tag_id = tag_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16121,12 +16094,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, tag_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let tag_id = tag_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let tag_id = tag_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagBody::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16221,9 +16194,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, tag_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let tag_id = tag_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let tag_id = tag_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16329,14 +16302,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::TaskSearchParamsDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16428,9 +16401,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16552,15 +16525,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::RecurringTaskUpdateDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16655,9 +16628,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16765,14 +16738,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::RecurringTaskCreateDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16864,9 +16837,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, model } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let model = model.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let model = model.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -16880,7 +16853,7 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("model", &model))
+                    .query(&highlevel_runtime::query::Param::new("model", &model))
                     .build()?;
                 Ok(request)
             })();
@@ -16972,14 +16945,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateCustomFieldsDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17071,9 +17044,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17195,15 +17168,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCustomFieldsDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17298,9 +17271,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17393,9 +17366,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17479,8 +17452,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17583,13 +17556,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CustomValuesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17681,9 +17654,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17803,14 +17776,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CustomValuesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17905,9 +17878,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -17984,8 +17957,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -18133,13 +18106,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, deleted, limit, origin_id, skip, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let deleted = deleted.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let origin_id = origin_id.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let deleted = deleted.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let origin_id = origin_id.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -18153,11 +18126,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("deleted", &deleted))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("originId", &origin_id))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("deleted", &deleted))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("originId", &origin_id))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -18232,9 +18205,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -18326,12 +18299,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/locations/",
@@ -18546,31 +18519,3 @@ pub mod prelude {
 pub mod operations;
 pub mod multipart;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `payments`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -14974,32 +14974,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**List White-label Integration Providers
 
@@ -15541,10 +15515,7 @@ let response = client.custom_provider_marketplace_app_update_capabilities()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::list_integration_providers`]
 
 [`Client::list_integration_providers`]: super::Client::list_integration_providers*/
@@ -15635,11 +15606,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, limit, offset } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/integrations/provider/whitelabel",
@@ -15653,10 +15624,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .build()?;
                 Ok(request)
             })();
@@ -15735,13 +15706,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateWhiteLabelIntegrationProviderDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/integrations/provider/whitelabel",
@@ -16008,21 +15979,22 @@ pub mod builder {
                 start_at,
                 status,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
                 let funnel_product_ids = funnel_product_ids
-                    .map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let payment_status = payment_status.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let source_id = source_id.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let payment_status = payment_status
+                    .map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let source_id = source_id.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders",
@@ -16036,33 +16008,38 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "funnelProductIds",
                             &funnel_product_ids,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "paymentStatus",
                             &payment_status,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("sourceId", &source_id))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("sourceId", &source_id))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -16155,10 +16132,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, alt_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16172,9 +16149,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -16268,14 +16245,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PostRecordOrderPaymentBody::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16381,10 +16358,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16398,8 +16375,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -16491,14 +16468,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateFulfillmentDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16601,10 +16578,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16618,8 +16595,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -16887,23 +16864,24 @@ pub mod builder {
                 start_at,
                 subscription_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let entity_id = entity_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let entity_id = entity_id.map_err(RequestError::InvalidRequest)?;
                 let entity_source_sub_type = entity_source_sub_type
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let entity_source_type = entity_source_type
-                    .map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/transactions",
@@ -16917,35 +16895,40 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("entityId", &entity_id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("entityId", &entity_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "entitySourceSubType",
                             &entity_source_sub_type,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "entitySourceType",
                             &entity_source_type,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "subscriptionId",
                             &subscription_id,
                         ),
@@ -17056,11 +17039,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, transaction_id, alt_id, alt_type, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let transaction_id = transaction_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let transaction_id = transaction_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/transactions/",
@@ -17074,10 +17058,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -17330,22 +17314,22 @@ pub mod builder {
                 search,
                 start_at,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let entity_id = entity_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let entity_id = entity_id.map_err(RequestError::InvalidRequest)?;
                 let entity_source_type = entity_source_type
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let get_payments_collected_count = get_payments_collected_count
-                    .map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/subscriptions",
@@ -17359,31 +17343,36 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("entityId", &entity_id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("entityId", &entity_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "entitySourceType",
                             &entity_source_type,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "getPaymentsCollectedCount",
                             &get_payments_collected_count,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("id", &id))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("id", &id))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
                     .build()?;
                 Ok(request)
             })();
@@ -17475,10 +17464,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, subscription_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/subscriptions/",
@@ -17492,8 +17482,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -17623,13 +17613,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, limit, offset, search, status } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon/list",
@@ -17643,12 +17633,12 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -17753,11 +17743,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, code, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let code = code.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let code = code.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -17771,10 +17761,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("code", &code))
-                    .query(&progenitor_client::QueryParam::new("id", &id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("code", &code))
+                    .query(&highlevel_runtime::query::Param::new("id", &id))
                     .build()?;
                 Ok(request)
             })();
@@ -17850,12 +17840,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpdateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -17945,12 +17935,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -18040,12 +18030,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::DeleteCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -18151,14 +18141,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateCustomProvidersDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/provider",
@@ -18174,7 +18164,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18239,8 +18229,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/provider",
@@ -18255,7 +18245,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18320,8 +18310,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/connect",
@@ -18336,7 +18326,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18430,14 +18420,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::ConnectCustomProvidersConfigDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/connect",
@@ -18453,7 +18443,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18547,14 +18537,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::DeleteCustomProvidersConfigDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/disconnect",
@@ -18570,7 +18560,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18650,13 +18640,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpdateCustomProviderCapabilitiesDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/capabilities",
@@ -19059,31 +19049,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -1,14 +1,26 @@
-//! Success bodies into generated types, and progenitor's errors into [`Error`] (for
-//! [`crate::send`]).
+//! Success bodies into generated types, and every other outcome of a call into [`Error`]
+//! (for [`crate::send`]).
 
 use bytes::Bytes;
-use progenitor_client::{Error as GeneratedError, ResponseValue};
 use serde::de::DeserializeOwned;
 
 use crate::body::{self, ReadError};
 use crate::error::{ApiError, DecodeError, body_prefix};
 use crate::failure::Failure;
-use crate::{Error, OperationMeta};
+use crate::send::RequestError;
+use crate::{ByteStream, Error, OperationMeta, ResponseValue};
+
+/// Why a call brought no 2xx response, before [`failure`] makes it an [`Error`].
+pub(crate) enum Unsuccessful {
+    /// The generated `send()` could not build its request.
+    Unsent(RequestError),
+    /// Preparing the request failed (`prepare.rs`); the message never holds the token.
+    Hook(String),
+    /// The request loop's last attempt failed in transport.
+    Transport(reqwest::Error),
+    /// A non-2xx answer, or one the request loop made to carry a [`Failure`].
+    Answer(reqwest::Response),
+}
 
 /// What an empty body is decoded as when `null` does not fit the type.
 const EMPTY_OBJECT: &[u8] = b"{}";
@@ -60,7 +72,7 @@ pub(crate) async fn read_success(
     }
 }
 
-/// Decodes a JSON success body; stands in for progenitor's `ResponseValue::from_response`.
+/// Decodes a JSON success body as `T`.
 ///
 /// An empty (or whitespace-only) body, as HighLevel sends with many 200/201/204 answers,
 /// decodes as `null`, or as `{}` for types that do not take `null`, so operations whose
@@ -68,15 +80,16 @@ pub(crate) async fn read_success(
 ///
 /// # Errors
 ///
-/// progenitor's `InvalidResponsePayload`, with the body, when it does not decode as `T`
-/// ([`json_failure`] finds where).
+/// [`Error::Decode`] when the body does not fit `T`: it is then decoded a second time with
+/// `serde_path_to_error` (only then, so successes pay nothing) to report where it failed.
 #[expect(
     clippy::result_large_err,
-    reason = "progenitor's error, carried as it is to the error mapping"
+    reason = "the SDK's `Error`, which every call returns as it is"
 )]
 pub(crate) fn decode_json<T: DeserializeOwned>(
+    operation: &'static OperationMeta,
     body: SuccessBody,
-) -> Result<ResponseValue<T>, GeneratedError<()>> {
+) -> Result<ResponseValue<T>, Error> {
     let SuccessBody {
         bytes,
         status,
@@ -84,7 +97,10 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
     } = body;
     match parse(&bytes) {
         Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
-        Err(source) => Err(GeneratedError::InvalidResponsePayload(bytes, source)),
+        Err(source) => {
+            let path = json_path::<T>(&bytes);
+            Err(decode_error(operation, &bytes, path, source))
+        }
     }
 }
 
@@ -98,23 +114,6 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
 
 fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
-}
-
-/// Maps why a generated JSON operation failed into the SDK's [`Error`], naming `operation`.
-///
-/// A decode failure is decoded a second time with `serde_path_to_error` (only here, so
-/// successes pay nothing) to report where in the JSON it failed.
-pub(crate) async fn json_failure<T: DeserializeOwned>(
-    operation: &'static OperationMeta,
-    error: GeneratedError<()>,
-) -> Error {
-    match error {
-        GeneratedError::InvalidResponsePayload(bytes, source) => {
-            let path = json_path::<T>(&bytes);
-            decode_error(operation, &bytes, path, source)
-        }
-        other => failure(operation, other).await,
-    }
 }
 
 /// Where decoding `bytes` as `T` fails, decoding them the way [`decode_json`] does.
@@ -143,70 +142,86 @@ fn decode_error(
     }))
 }
 
-/// Maps why a generated operation failed into the SDK's [`Error`], naming `operation`; an
+/// Maps why a call brought no 2xx response into the SDK's [`Error`], naming `operation`; an
 /// API error's body is read here (within the handle's cap).
-pub(crate) async fn failure(operation: &'static OperationMeta, error: GeneratedError<()>) -> Error {
+pub(crate) async fn failure(
+    operation: &'static OperationMeta,
+    unsuccessful: Unsuccessful,
+) -> Error {
     let operation_id = operation.operation_id;
-    match error {
-        GeneratedError::UnexpectedResponse(mut response) => {
-            match Failure::take(&mut response) {
-                Some(Failure::Auth(source)) => {
-                    return Error::Auth {
-                        operation_id,
-                        source,
-                    };
-                }
-                Some(Failure::RateLimit(source)) => {
-                    return Error::RateLimited {
-                        operation_id,
-                        source,
-                    };
-                }
-                None => {}
-            }
-            let status = response.status();
-            let headers = response.headers().clone();
-            let limit = body::limit_of(&response);
-            match body::read_capped(response, limit).await {
-                Ok(raw) => Error::Api(Box::new(ApiError::new(operation_id, status, headers, raw))),
-                Err(ReadError::Transport(source)) => Error::Transport {
-                    operation_id,
-                    status: Some(status),
-                    source,
-                },
-                Err(ReadError::TooLarge { limit }) => Error::ResponseTooLarge {
-                    operation_id,
-                    status,
-                    headers,
-                    limit,
-                },
-            }
+    let mut response = match unsuccessful {
+        Unsuccessful::Answer(response) => response,
+        Unsuccessful::Unsent(RequestError::InvalidRequest(message)) => {
+            return Error::InvalidRequest {
+                operation_id,
+                message,
+            };
         }
-        GeneratedError::ErrorResponse(value) => Error::Api(Box::new(ApiError::new(
+        Unsuccessful::Unsent(RequestError::Build(source)) => {
+            return Error::InvalidRequest {
+                operation_id,
+                message: with_causes(&source),
+            };
+        }
+        Unsuccessful::Hook(message) => {
+            return Error::Hook {
+                operation_id,
+                message,
+            };
+        }
+        Unsuccessful::Transport(source) => {
+            return Error::Transport {
+                operation_id,
+                status: None,
+                source,
+            };
+        }
+    };
+    match Failure::take(&mut response) {
+        Some(Failure::Auth(source)) => {
+            return Error::Auth {
+                operation_id,
+                source,
+            };
+        }
+        Some(Failure::RateLimit(source)) => {
+            return Error::RateLimited {
+                operation_id,
+                source,
+            };
+        }
+        None => {}
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let limit = body::limit_of(&response);
+    match body::read_capped(response, limit).await {
+        Ok(raw) => Error::Api(Box::new(ApiError::new(operation_id, status, headers, raw))),
+        Err(ReadError::Transport(source)) => Error::Transport {
             operation_id,
-            value.status(),
-            value.headers().clone(),
-            Bytes::new(),
-        ))),
-        GeneratedError::CommunicationError(source)
-        | GeneratedError::ResponseBodyError(source)
-        | GeneratedError::InvalidUpgrade(source) => Error::Transport {
-            operation_id,
-            status: None,
+            status: Some(status),
             source,
         },
-        GeneratedError::InvalidRequest(message) => Error::InvalidRequest {
+        Err(ReadError::TooLarge { limit }) => Error::ResponseTooLarge {
             operation_id,
-            message,
+            status,
+            headers,
+            limit,
         },
-        GeneratedError::Custom(message) => Error::Hook {
-            operation_id,
-            message,
-        },
-        GeneratedError::InvalidResponsePayload(bytes, source) => {
-            decode_error(operation, &bytes, None, source)
-        }
     }
+}
+
+/// An error's message followed by each of its causes': reqwest's own says only "builder
+/// error", and what does not serialize is in its source.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    message
 }
 
 /// Reads a download (an operation returning a `ByteStream`, such as a call recording) into
@@ -215,7 +230,7 @@ pub(crate) async fn failure(operation: &'static OperationMeta, error: GeneratedE
 /// # Errors
 ///
 /// The transport error of the first chunk that fails to arrive.
-pub async fn collect_bytes(stream: progenitor_client::ByteStream) -> reqwest::Result<bytes::Bytes> {
+pub async fn collect_bytes(stream: ByteStream) -> reqwest::Result<bytes::Bytes> {
     let mut inner = stream.into_inner();
     let mut out = bytes::BytesMut::new();
     while let Some(chunk) =
@@ -241,24 +256,44 @@ mod tests {
         authenticated: true,
     };
 
-    /// progenitor's typed error responses (the generator sends every non-2xx answer through
-    /// `UnexpectedResponse` instead) still map, keeping the status and headers.
+    /// A request reqwest cannot build is an invalid request (nothing was sent), and its
+    /// message says what did not serialize, not only reqwest's "builder error".
     #[tokio::test]
-    async fn a_documented_error_response_is_an_api_error() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            "x-trace-id",
-            reqwest::header::HeaderValue::from_static("t-9"),
+    async fn a_request_that_cannot_be_built_is_an_invalid_request_naming_why() {
+        crate::tls::install_crypto_provider().expect("the default ring provider");
+        let odd = std::collections::BTreeMap::from([((1, 2), 3)]);
+        let build = reqwest::Client::new()
+            .get("http://h/contacts/")
+            .query(&crate::query::Param::new("filter", &odd))
+            .build()
+            .expect_err("a map with tuple keys has no query form");
+        let error = failure(&GET_CONTACT, Unsuccessful::Unsent(build.into())).await;
+        let Error::InvalidRequest {
+            operation_id,
+            message,
+        } = &error
+        else {
+            panic!("not InvalidRequest: {error:?}");
+        };
+        assert_eq!(*operation_id, "get_contact");
+        assert!(message.starts_with("builder error: "), "{message}");
+        assert!(message.contains("query parameter `filter`"), "{message}");
+        assert_eq!(error.status(), None);
+    }
+
+    #[tokio::test]
+    async fn a_missing_argument_and_a_hook_failure_keep_their_message() {
+        let missing = RequestError::InvalidRequest("`contactId` was not initialized".into());
+        let error = failure(&GET_CONTACT, Unsuccessful::Unsent(missing)).await;
+        assert!(
+            matches!(&error, Error::InvalidRequest { message, .. }
+                if message == "`contactId` was not initialized"),
+            "{error:?}"
         );
-        let documented: GeneratedError<()> = GeneratedError::ErrorResponse(ResponseValue::new(
-            (),
-            reqwest::StatusCode::NOT_FOUND,
-            headers,
-        ));
-        let error = failure(&GET_CONTACT, documented).await;
-        assert_eq!(
-            error.to_string(),
-            "get_contact: HTTP 404 Not Found (traceId t-9)"
+        let error = failure(&GET_CONTACT, Unsuccessful::Hook("empty token".into())).await;
+        assert!(
+            matches!(&error, Error::Hook { message, .. } if message == "empty token"),
+            "{error:?}"
         );
     }
 }

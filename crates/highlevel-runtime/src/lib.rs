@@ -16,7 +16,7 @@
 //! [`rate_limit`] paces requests per resource within HighLevel's budget (corrected live by
 //! its `X-RateLimit-*` headers), and [`retry`] decides which failed attempts go again.
 //!
-//! What only generated code calls (`send`, `hooks`, `builder`, `path`, `lenient`, and the
+//! What only generated code calls (`send`, `builder`, `path`, `query`, `lenient`, and the
 //! pagination glue) is public, because the module crates are other crates, but hidden from
 //! these docs: it is not the SDK's API, and it changes with the generator.
 
@@ -42,6 +42,7 @@ pub mod rate_limit;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod request_loop;
+mod response;
 pub mod retry;
 mod runtime;
 mod saturating;
@@ -55,11 +56,11 @@ pub mod tls;
 #[doc(hidden)]
 pub mod builder;
 #[doc(hidden)]
-pub mod hooks;
-#[doc(hidden)]
 pub mod lenient;
 #[doc(hidden)]
 pub mod path;
+#[doc(hidden)]
+pub mod query;
 #[doc(hidden)]
 pub mod send;
 
@@ -71,6 +72,7 @@ pub use error::{ApiError, ApiErrorBody, DecodeError, Error, ErrorMessage};
 pub use multipart::{FilePart, MultipartForm};
 pub use operation::{OperationMeta, RequestBodyKind, ResponseBodyKind, SecurityScheme};
 pub use rate_limit::{RateLimitConfig, RateLimitError, RateLimitStatus};
+pub use response::{ByteStream, ResponseValue};
 pub use retry::RetryConfig;
 pub use runtime::Runtime;
 pub use scope::{Scope, ScopeAccess};

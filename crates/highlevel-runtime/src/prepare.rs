@@ -114,6 +114,39 @@ fn is_bchar(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Credentials, ResponseBodyKind, SecurityScheme};
+
+    const TOKEN: &str = "pit-0123456789-very-secret";
+
+    #[test]
+    fn the_token_is_a_sensitive_header_and_the_version_replaces_any_other() {
+        static GET_CONTACT: OperationMeta = OperationMeta {
+            operation_id: "get_contact",
+            method: "GET",
+            path: "/contacts/{contactId}",
+            version: Some("2021-07-28"),
+            security: &[SecurityScheme::LocationAccess],
+            request_body: RequestBodyKind::None,
+            response_body: ResponseBodyKind::Json,
+            authenticated: true,
+        };
+        crate::tls::install_crypto_provider().expect("the default ring provider");
+        let runtime = Runtime::new(Credentials::private_integration_token(TOKEN));
+        let mut request = reqwest::Client::new()
+            .get("http://h/contacts/c1")
+            .header("Version", "1999-01-01")
+            .build()
+            .expect("a request");
+        prepare(&runtime, &mut request, Some(&GET_CONTACT)).expect("prepared");
+        let authorization = request.headers().get(AUTHORIZATION).expect("authorization");
+        assert!(authorization.is_sensitive());
+        assert!(
+            !format!("{request:?}").contains(TOKEN),
+            "the token leaks through Debug"
+        );
+        let versions: Vec<_> = request.headers().get_all(VERSION).iter().collect();
+        assert_eq!(versions, ["2021-07-28"]);
+    }
 
     #[test]
     fn static_header_values_are_checked_not_panicked_on() {

@@ -18,13 +18,30 @@
 
 use futures_util::FutureExt;
 use futures_util::future::{Either, ready};
-use progenitor_client::{ByteStream, Error as GeneratedError, ResponseValue};
 use serde::de::DeserializeOwned;
 
-use crate::decode::{decode_json, failure, json_failure, read_success};
+use crate::decode::{Unsuccessful, decode_json, failure, read_success};
 use crate::prepare::prepare;
 use crate::request_loop::Call;
-use crate::{Error, OperationMeta, Runtime};
+use crate::{ByteStream, Error, OperationMeta, ResponseValue, Runtime};
+
+/// Why a generated `send()` could not build its request; the call becomes
+/// [`Error::InvalidRequest`] and nothing is sent.
+#[derive(Debug)]
+pub enum RequestError {
+    /// A required argument was not set, or an argument failed its conversion.
+    InvalidRequest(String),
+    /// reqwest could not build the request: a body or query parameter that does not
+    /// serialize, a base URL that does not parse.
+    Build(reqwest::Error),
+}
+
+impl From<reqwest::Error> for RequestError {
+    #[inline]
+    fn from(error: reqwest::Error) -> Self {
+        Self::Build(error)
+    }
+}
 
 /// Sends a built request for an operation whose 2xx body is JSON, and decodes it as `T`.
 ///
@@ -45,23 +62,19 @@ pub fn json<'a, T: DeserializeOwned>(
     runtime: &'a Runtime,
     client: &'a reqwest::Client,
     operation: &'static OperationMeta,
-    request: Result<reqwest::Request, GeneratedError<()>>,
+    request: Result<reqwest::Request, RequestError>,
 ) -> impl Future<Output = Result<ResponseValue<T>, Error>> + Send + 'a {
     async move {
-        let error = match sent(runtime, client, operation, request).await {
+        match sent(runtime, client, operation, request).await {
             Ok(response) => {
                 let body = read_success(operation, response).await?;
                 // Decoded last, outside any further future: the value (often hundreds of
                 // bytes) is copied once into this future's output, not once per layer it
                 // would pass through.
-                match decode_json::<T>(body) {
-                    Ok(value) => return Ok(value),
-                    Err(error) => error,
-                }
+                decode_json::<T>(operation, body)
             }
-            Err(error) => error,
-        };
-        Err(Box::pin(json_failure::<T>(operation, error)).await)
+            Err(unsuccessful) => Err(Box::pin(failure(operation, unsuccessful)).await),
+        }
     }
 }
 
@@ -78,11 +91,19 @@ pub fn stream<'a>(
     runtime: &'a Runtime,
     client: &'a reqwest::Client,
     operation: &'static OperationMeta,
-    request: Result<reqwest::Request, GeneratedError<()>>,
+    request: Result<reqwest::Request, RequestError>,
 ) -> impl Future<Output = Result<ResponseValue<ByteStream>, Error>> + Send + 'a {
     async move {
         match sent(runtime, client, operation, request).await {
-            Ok(response) => Ok(ResponseValue::stream(response)),
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                Ok(ResponseValue::new(
+                    ByteStream::of(response),
+                    status,
+                    headers,
+                ))
+            }
             Err(error) => Err(Box::pin(failure(operation, error)).await),
         }
     }
@@ -97,37 +118,33 @@ fn sent<'a>(
     runtime: &'a Runtime,
     client: &'a reqwest::Client,
     operation: &'static OperationMeta,
-    request: Result<reqwest::Request, GeneratedError<()>>,
-) -> impl Future<Output = Result<reqwest::Response, GeneratedError<()>>> + 'a {
+    request: Result<reqwest::Request, RequestError>,
+) -> impl Future<Output = Result<reqwest::Response, Unsuccessful>> + 'a {
     let mut request = match request {
         Ok(request) => request,
-        Err(error) => return Either::Right(ready(Err(error))),
+        Err(error) => return Either::Right(ready(Err(Unsuccessful::Unsent(error)))),
     };
     if let Err(why) = prepare(runtime, &mut request, Some(operation)) {
-        return Either::Right(ready(Err(GeneratedError::Custom(why))));
+        return Either::Right(ready(Err(Unsuccessful::Hook(why))));
     }
     match Call::new(runtime, client, Some(operation), request.method()) {
         Ok(call) => Either::Left(call.send(request).map(successful)),
-        Err(failure) => Either::Right(ready(Err(GeneratedError::UnexpectedResponse(
-            failure.into_response(),
-        )))),
+        Err(failure) => Either::Right(ready(Err(Unsuccessful::Answer(failure.into_response())))),
     }
 }
 
-/// A 2xx response; any other status is progenitor's `UnexpectedResponse`, which
-/// [`failure`] reads into [`Error::Api`].
+/// A 2xx response; any other status is an answer [`failure`] reads into [`Error::Api`].
 #[expect(
     clippy::result_large_err,
-    reason = "progenitor's error, carried as it is to the error mapping"
+    reason = "the answer, carried as it is to the error mapping"
 )]
 fn successful(
     response: reqwest::Result<reqwest::Response>,
-) -> Result<reqwest::Response, GeneratedError<()>> {
-    let response = response?;
-    if response.status().is_success() {
-        Ok(response)
-    } else {
-        Err(GeneratedError::UnexpectedResponse(response))
+) -> Result<reqwest::Response, Unsuccessful> {
+    match response {
+        Ok(response) if response.status().is_success() => Ok(response),
+        Ok(response) => Err(Unsuccessful::Answer(response)),
+        Err(error) => Err(Unsuccessful::Transport(error)),
     }
 }
 
@@ -158,7 +175,7 @@ mod tests {
             &runtime,
             &client,
             &GET_THING,
-            Err(GeneratedError::InvalidRequest("unsent".into())),
+            Err(RequestError::InvalidRequest("unsent".into())),
         );
         let size = std::mem::size_of_val(&call);
         assert!(size <= 2_048, "send::json's future is {size} bytes");

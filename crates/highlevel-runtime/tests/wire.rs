@@ -1,5 +1,5 @@
-//! The runtime over real loopback HTTP: hooks on the wire, and responses mapped into errors
-//! exactly as a generated `send()` does it.
+//! The runtime over real loopback HTTP: requests prepared and sent, and responses mapped into
+//! errors, exactly as a generated `send()` does it.
 //!
 //! Every server is `MockServer::builder().start()`, one of its own: a server from wiremock's
 //! pool goes to the next test while a dropped client's requests may still arrive there.
@@ -8,9 +8,8 @@ use std::error::Error as _;
 
 use highlevel_runtime::{
     Credentials, Error, FilePart, MultipartForm, OperationMeta, RequestBodyKind, ResponseBodyKind,
-    Runtime, SecurityScheme, hooks,
+    ResponseValue, Runtime, SecurityScheme,
 };
-use progenitor_client::{Error as GenError, ResponseValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use wiremock::matchers::{method, path};
@@ -86,7 +85,7 @@ async fn send_json<T: DeserializeOwned>(
     operation: &'static OperationMeta,
     builder: reqwest::RequestBuilder,
 ) -> Result<ResponseValue<T>, Error> {
-    let request = builder.build().map_err(GenError::from);
+    let request = builder.build().map_err(Into::into);
     highlevel_runtime::send::json(runtime, client, operation, request).await
 }
 
@@ -121,28 +120,13 @@ async fn pre_sets_version_and_bearer() {
         .await;
     let client = http_client();
     let runtime = runtime();
-    let mut request = progenitor_request(
+    let builder = progenitor_request(
         &client,
         reqwest::Method::GET,
         format!("{}/contacts/c1", server.uri()),
     )
-    .header("Version", "1999-01-01")
-    .build()
-    .expect("request builds");
-
-    hooks::pre(&runtime, &mut request, Some(&GET_CONTACT))
-        .await
-        .expect("pre succeeds");
-    let authorization = request
-        .headers()
-        .get(reqwest::header::AUTHORIZATION)
-        .expect("authorization set");
-    assert!(authorization.is_sensitive());
-    assert!(
-        !format!("{request:?}").contains(TOKEN),
-        "the token leaks through the request's Debug"
-    );
-    let response = hooks::exec(&runtime, &client, request, Some(&GET_CONTACT))
+    .header("Version", "1999-01-01");
+    let response = send_json::<serde_json::Value>(&runtime, &client, &GET_CONTACT, builder)
         .await
         .expect("request is sent");
     assert_eq!(response.status(), 200);
@@ -159,34 +143,6 @@ async fn pre_sets_version_and_bearer() {
     assert_eq!(
         headers.get("authorization").map(|v| v.as_bytes()),
         Some(format!("Bearer {TOKEN}").as_bytes())
-    );
-}
-
-#[tokio::test]
-async fn unknown_operation_is_still_authenticated_without_version() {
-    let server = MockServer::builder().start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
-    let client = http_client();
-    let runtime = Runtime::new(Credentials::access_token("oauth-access-token"));
-    let mut request = progenitor_request(&client, reqwest::Method::GET, server.uri())
-        .build()
-        .expect("request builds");
-    hooks::pre(&runtime, &mut request, None)
-        .await
-        .expect("pre succeeds");
-    hooks::exec(&runtime, &client, request, None)
-        .await
-        .expect("request is sent");
-
-    let received = server.received_requests().await.expect("recording is on");
-    let headers = &received[0].headers;
-    assert!(headers.get("version").is_none());
-    assert_eq!(
-        headers.get("authorization").map(|v| v.as_bytes()),
-        Some(&b"Bearer oauth-access-token"[..])
     );
 }
 
@@ -209,13 +165,8 @@ async fn unauthenticated_operation_sends_no_token() {
         .await;
     let client = http_client();
     let runtime = Runtime::new(Credentials::access_token("oauth-access-token"));
-    let mut request = progenitor_request(&client, reqwest::Method::POST, server.uri())
-        .build()
-        .expect("request builds");
-    hooks::pre(&runtime, &mut request, Some(&TOKEN_ENDPOINT))
-        .await
-        .expect("pre succeeds");
-    hooks::exec(&runtime, &client, request, Some(&TOKEN_ENDPOINT))
+    let builder = progenitor_request(&client, reqwest::Method::POST, server.uri());
+    send_json::<serde_json::Value>(&runtime, &client, &TOKEN_ENDPOINT, builder)
         .await
         .expect("request is sent");
     let received = server.received_requests().await.expect("recording is on");
@@ -298,17 +249,18 @@ async fn multipart_content_type_carries_the_body_boundary() {
 #[tokio::test]
 async fn multipart_operation_rejects_a_body_not_built_by_multipart_form() {
     let client = http_client();
-    let mut request = progenitor_request(
+    let builder = progenitor_request(
         &client,
         reqwest::Method::POST,
         "http://127.0.0.1:9/upload".into(),
     )
-    .body("just bytes")
-    .build()
-    .expect("request builds");
-    let message = hooks::pre(&runtime(), &mut request, Some(&UPLOAD))
+    .body("just bytes");
+    let error = send_json::<serde_json::Value>(&runtime(), &client, &UPLOAD, builder)
         .await
         .expect_err("not a MultipartForm body");
+    let Error::Hook { message, .. } = &error else {
+        panic!("not Error::Hook: {error:?}");
+    };
     assert!(message.contains("upload_media_content"), "{message}");
     assert!(message.contains("MultipartForm"), "{message}");
     assert!(!message.contains(TOKEN));
@@ -597,7 +549,7 @@ async fn byte_stream_operations_map_errors_through_send_stream() {
         async move {
             let request = progenitor_request(&client, reqwest::Method::GET, url)
                 .build()
-                .map_err(GenError::from);
+                .map_err(Into::into);
             highlevel_runtime::send::stream(&runtime, &client, &DOWNLOAD, request).await
         }
     };
@@ -621,7 +573,9 @@ async fn byte_stream_operations_map_errors_through_send_stream() {
 #[tokio::test]
 async fn an_argument_error_is_invalid_request() {
     let client = http_client();
-    let request = Err(GenError::InvalidRequest("contact_id is required".into()));
+    let request = Err(highlevel_runtime::send::RequestError::InvalidRequest(
+        "contact_id is required".into(),
+    ));
     let error = highlevel_runtime::send::json::<serde_json::Value>(
         &runtime(),
         &client,

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `saas-api`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -4453,32 +4453,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get locations by stripeId with companyId
 
@@ -4960,10 +4934,7 @@ let response = client.get_saas_plan()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::locations_deprecated`]
 
 [`Client::locations_deprecated`]: super::Client::locations_deprecated*/
@@ -5048,10 +5019,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, customer_id, subscription_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let customer_id = customer_id.map_err(Error::InvalidRequest)?;
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let customer_id = customer_id.map_err(RequestError::InvalidRequest)?;
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/locations",
@@ -5065,12 +5037,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .query(
-                        &progenitor_client::QueryParam::new("customerId", &customer_id),
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("customerId", &customer_id),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "subscriptionId",
                             &subscription_id,
                         ),
@@ -5166,14 +5140,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateSubscriptionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/update-saas-subscription/",
@@ -5277,13 +5251,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/bulk-disable-saas/",
@@ -5385,13 +5359,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/enable-saas/",
@@ -5492,13 +5466,13 @@ pub mod builder {
             Output = Result<ResponseValue<bool>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/pause/",
@@ -5602,13 +5576,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/update-rebilling/",
@@ -5688,8 +5662,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/agency-plans/",
@@ -5780,9 +5754,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/get-saas-subscription/",
@@ -5796,7 +5770,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -5888,14 +5864,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkEnableSaasRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/bulk-enable-saas/",
@@ -5985,9 +5961,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, page } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/saas-locations/",
@@ -6001,7 +5977,7 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
                     .build()?;
                 Ok(request)
             })();
@@ -6079,9 +6055,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, plan_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let plan_id = plan_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let plan_id = plan_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/saas-plan/",
@@ -6095,7 +6071,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -6184,10 +6162,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, customer_id, subscription_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let customer_id = customer_id.map_err(Error::InvalidRequest)?;
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let customer_id = customer_id.map_err(RequestError::InvalidRequest)?;
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/locations",
@@ -6201,12 +6180,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .query(
-                        &progenitor_client::QueryParam::new("customerId", &customer_id),
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("customerId", &customer_id),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "subscriptionId",
                             &subscription_id,
                         ),
@@ -6299,14 +6280,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateSubscriptionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/update-saas-subscription/",
@@ -6407,13 +6388,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/bulk-disable-saas/",
@@ -6512,13 +6493,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/enable-saas/",
@@ -6619,13 +6600,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/pause/",
@@ -6726,13 +6707,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/update-rebilling/",
@@ -6807,8 +6788,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/agency-plans/",
@@ -6896,9 +6877,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/get-saas-subscription/",
@@ -6912,7 +6893,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -7001,14 +6984,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkEnableSaasRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/bulk-enable-saas/",
@@ -7094,9 +7077,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, page } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/saas-locations/",
@@ -7110,7 +7093,7 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
                     .build()?;
                 Ok(request)
             })();
@@ -7185,9 +7168,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, plan_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let plan_id = plan_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let plan_id = plan_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/saas-plan/",
@@ -7201,7 +7184,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -7303,31 +7288,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `social-media-posting`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -21153,32 +21153,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Starts OAuth For Google Account
 
@@ -22227,10 +22201,7 @@ let response = client.get_social_media_statistics()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::start_google_oauth`]
 
 [`Client::start_google_oauth`]: super::Client::start_google_oauth*/
@@ -22324,11 +22295,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page, reconnect, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let reconnect = reconnect.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let reconnect = reconnect.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/google/start",
@@ -22343,11 +22314,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("reconnect", &reconnect))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(
+                        &highlevel_runtime::query::Param::new("reconnect", &reconnect),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -22425,9 +22398,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -22549,15 +22522,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AttachGmbLocationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -22662,13 +22635,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::SearchPostDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -22770,13 +22743,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreatePostDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -22868,9 +22841,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -22990,14 +22963,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PostCreateRequest::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -23092,9 +23065,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -23200,13 +23173,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::DeletePostsDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -23284,8 +23257,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -23406,11 +23379,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id, company_id, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -23427,8 +23400,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -23533,11 +23508,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page, reconnect, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let reconnect = reconnect.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let reconnect = reconnect.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/facebook/start",
@@ -23552,11 +23527,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("reconnect", &reconnect))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(
+                        &highlevel_runtime::query::Param::new("reconnect", &reconnect),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -23634,9 +23611,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -23759,14 +23736,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AttachFbAccountDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -23891,11 +23868,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page, reconnect, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let reconnect = reconnect.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let reconnect = reconnect.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/instagram/start",
@@ -23910,11 +23887,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("reconnect", &reconnect))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(
+                        &highlevel_runtime::query::Param::new("reconnect", &reconnect),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -23992,9 +23971,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -24117,14 +24096,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AttachIgAccountDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -24249,11 +24228,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page, reconnect, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let reconnect = reconnect.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let reconnect = reconnect.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/linkedin/start",
@@ -24268,11 +24247,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("reconnect", &reconnect))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(
+                        &highlevel_runtime::query::Param::new("reconnect", &reconnect),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -24350,9 +24331,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -24477,15 +24458,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AttachLinkedinAccountDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -24610,11 +24591,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page, reconnect, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let reconnect = reconnect.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let reconnect = reconnect.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/twitter/start",
@@ -24629,11 +24610,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("reconnect", &reconnect))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(
+                        &highlevel_runtime::query::Param::new("reconnect", &reconnect),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -24711,9 +24694,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -24835,15 +24818,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AttachTwitterAccountDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -24984,12 +24967,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, include_users, limit, skip, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let include_users = include_users.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let include_users = include_users.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -25004,14 +24987,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "includeUsers",
                             &include_users,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -25088,9 +25071,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -25200,13 +25183,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::SetAccountsDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -25328,11 +25311,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id, limit, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -25349,8 +25332,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -25428,9 +25411,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -25548,14 +25531,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CsvDefaultDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -25664,10 +25647,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, csv_id, post_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let csv_id = csv_id.map_err(Error::InvalidRequest)?;
-                let post_id = post_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let csv_id = csv_id.map_err(RequestError::InvalidRequest)?;
+                let post_id = post_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -25789,11 +25772,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page, reconnect, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let reconnect = reconnect.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let reconnect = reconnect.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/tiktok/start",
@@ -25808,11 +25791,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("reconnect", &reconnect))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(
+                        &highlevel_runtime::query::Param::new("reconnect", &reconnect),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -25890,9 +25875,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -26014,15 +25999,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AttachTiktokAccountDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -26144,11 +26129,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page, reconnect, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let reconnect = reconnect.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let reconnect = reconnect.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/tiktok-business/start",
@@ -26163,11 +26148,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("reconnect", &reconnect))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(
+                        &highlevel_runtime::query::Param::new("reconnect", &reconnect),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -26245,9 +26232,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, account_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/oauth/",
@@ -26375,11 +26362,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, limit, search_text, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let search_text = search_text.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let search_text = search_text.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -26393,11 +26380,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("searchText", &search_text),
+                        &highlevel_runtime::query::Param::new("searchText", &search_text),
                     )
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -26475,9 +26462,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -26602,11 +26589,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, limit, search_text, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let search_text = search_text.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let search_text = search_text.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -26620,11 +26607,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("searchText", &search_text),
+                        &highlevel_runtime::query::Param::new("searchText", &search_text),
                     )
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -26712,13 +26699,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateTagDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/",
@@ -26825,14 +26812,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::GetSocialMediaStatisticsBody::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/social-media-posting/statistics",
@@ -26848,7 +26835,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -26868,31 +26855,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod multipart;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `store`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -29805,32 +29805,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**List Shipping Zones
 
@@ -30216,10 +30190,7 @@ let response = client.create_store_setting()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::list_shipping_zones`]
 
 [`Client::list_shipping_zones`]: super::Client::list_shipping_zones*/
@@ -30324,13 +30295,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, limit, offset, with_shipping_rate } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
                 let with_shipping_rate = with_shipping_rate
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone",
@@ -30344,12 +30315,12 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "withShippingRate",
                             &with_shipping_rate,
                         ),
@@ -30431,13 +30402,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateShippingZoneDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone",
@@ -30565,12 +30536,13 @@ pub mod builder {
                 alt_type,
                 with_shipping_rate,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let with_shipping_rate = with_shipping_rate
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -30584,10 +30556,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "withShippingRate",
                             &with_shipping_rate,
                         ),
@@ -30685,14 +30657,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_zone_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateShippingZoneDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -30800,10 +30773,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_zone_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -30817,8 +30791,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -30897,13 +30871,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::GetAvailableShippingRates::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/shipping-rates",
@@ -31035,12 +31009,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_zone_id, alt_id, alt_type, limit, offset } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -31054,10 +31029,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .build()?;
                 Ok(request)
             })();
@@ -31151,14 +31126,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_zone_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateShippingRateDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -31282,11 +31258,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_zone_id, shipping_rate_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
-                let shipping_rate_id = shipping_rate_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let shipping_rate_id = shipping_rate_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -31306,8 +31284,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -31417,15 +31395,17 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_zone_id, shipping_rate_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
-                let shipping_rate_id = shipping_rate_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let shipping_rate_id = shipping_rate_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateShippingRateDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -31555,11 +31535,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_zone_id, shipping_rate_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let shipping_zone_id = shipping_zone_id.map_err(Error::InvalidRequest)?;
-                let shipping_rate_id = shipping_rate_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let shipping_zone_id = shipping_zone_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let shipping_rate_id = shipping_rate_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-zone/",
@@ -31579,8 +31561,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -31658,9 +31640,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-carrier",
@@ -31674,8 +31656,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -31753,13 +31735,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateShippingCarrierDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-carrier",
@@ -31867,11 +31849,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_carrier_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let shipping_carrier_id = shipping_carrier_id
-                    .map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-carrier/",
@@ -31885,8 +31867,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -31980,15 +31962,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_carrier_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let shipping_carrier_id = shipping_carrier_id
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateShippingCarrierDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-carrier/",
@@ -32096,11 +32078,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, shipping_carrier_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let shipping_carrier_id = shipping_carrier_id
-                    .map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/shipping-carrier/",
@@ -32114,8 +32096,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -32193,9 +32175,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/store-setting",
@@ -32209,8 +32191,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -32288,13 +32270,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateStoreSettingDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/store/store-setting",
@@ -32513,31 +32495,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

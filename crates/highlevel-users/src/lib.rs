@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `users`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -13798,32 +13798,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Search Users
 
@@ -13969,10 +13943,7 @@ let response = client.create_user()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::search_users`]
 
 [`Client::search_users`]: super::Client::search_users*/
@@ -14187,18 +14158,20 @@ pub mod builder {
                 sort_direction,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let enabled2way_sync = enabled2way_sync.map_err(Error::InvalidRequest)?;
-                let ids = ids.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let role = role.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
-                let sort = sort.map_err(Error::InvalidRequest)?;
-                let sort_direction = sort_direction.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let enabled2way_sync = enabled2way_sync
+                    .map_err(RequestError::InvalidRequest)?;
+                let ids = ids.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let role = role.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
+                let sort = sort.map_err(RequestError::InvalidRequest)?;
+                let sort_direction = sort_direction
+                    .map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/users/search",
@@ -14212,29 +14185,31 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "enabled2waySync",
                             &enabled2way_sync,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("ids", &ids))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("ids", &ids))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
-                    .query(&progenitor_client::QueryParam::new("role", &role))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
-                    .query(&progenitor_client::QueryParam::new("sort", &sort))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("role", &role))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("sort", &sort))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "sortDirection",
                             &sort_direction,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -14310,12 +14285,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::FilterByEmailDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/users/search/filter-by-email",
@@ -14393,8 +14368,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/users/",
@@ -14495,13 +14470,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, user_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateUserDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/users/",
@@ -14579,8 +14554,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/users/",
@@ -14657,8 +14632,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(&client.baseurl, "/users/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14669,7 +14644,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -14744,12 +14719,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateUserDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(&client.baseurl, "/users/", &[]);
                 #[allow(unused_mut)]
                 let mut request = client
@@ -14865,31 +14840,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-ad-publishing`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -36004,32 +36004,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get reporting data
 
@@ -38069,10 +38043,7 @@ let response = client.li_get_campaign_group_reporting()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::fb_get_reporting`]
 
 [`Client::fb_get_reporting`]: super::Client::fb_get_reporting*/
@@ -38199,13 +38170,13 @@ pub mod builder {
                 start_date,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let fields = fields.map_err(Error::InvalidRequest)?;
-                let group_by = group_by.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let fields = fields.map_err(RequestError::InvalidRequest)?;
+                let group_by = group_by.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/reporting",
@@ -38219,14 +38190,16 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("fields", &fields))
-                    .query(&progenitor_client::QueryParam::new("groupBy", &group_by))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("fields", &fields))
+                    .query(&highlevel_runtime::query::Param::new("groupBy", &group_by))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -38329,11 +38302,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, end_date, location_id, start_date } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/reporting/campaign/",
@@ -38347,11 +38320,13 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -38490,13 +38465,13 @@ pub mod builder {
                 start_date,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let list_type = list_type.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let list_type = list_type.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/reporting/list",
@@ -38511,15 +38486,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("campaignId", &campaign_id),
+                        &highlevel_runtime::query::Param::new("campaignId", &campaign_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("listType", &list_type))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("listType", &list_type))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -38592,9 +38569,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/me",
@@ -38608,9 +38585,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -38687,9 +38664,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, fetch_existing, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let fetch_existing = fetch_existing.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let fetch_existing = fetch_existing
+                    .map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/pages",
@@ -38704,13 +38682,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "fetchExisting",
                             &fetch_existing,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -38801,10 +38779,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, page_id, location_id, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let page_id = page_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let page_id = page_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/page/",
@@ -38819,9 +38797,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -38908,10 +38886,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, page_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let page_id = page_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let page_id = page_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/page/",
@@ -38925,9 +38903,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -39015,13 +38993,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, page_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let page_id = page_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let page_id = page_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateLeadFormDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/page/",
@@ -39156,12 +39134,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, fetch_all, limit, location_id, next, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let fetch_all = fetch_all.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let next = next.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let fetch_all = fetch_all.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let next = next.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ad-accounts",
@@ -39175,13 +39153,13 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("fetchAll", &fetch_all))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("fetchAll", &fetch_all))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("next", &next))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("next", &next))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -39268,10 +39246,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_account_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_account_id = ad_account_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ad-accounts/",
@@ -39285,9 +39263,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -39375,13 +39353,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_account_id = ad_account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ad-accounts/",
@@ -39468,9 +39446,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/conversation-forms",
@@ -39484,9 +39462,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -39563,13 +39541,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateConversationFormDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/conversation-forms",
@@ -39656,9 +39634,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/integration",
@@ -39672,9 +39650,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -39750,13 +39728,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateIntegrationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/integration",
@@ -39843,12 +39821,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/integration",
@@ -39967,11 +39945,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, query, search_type, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let search_type = search_type.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let search_type = search_type.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/targeting/search",
@@ -39986,13 +39964,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
                     .query(
-                        &progenitor_client::QueryParam::new("searchType", &search_type),
+                        &highlevel_runtime::query::Param::new("searchType", &search_type),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -40077,13 +40055,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PublishAdDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaigns/",
@@ -40172,9 +40150,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, page_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page_id = page_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page_id = page_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/page",
@@ -40189,9 +40167,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("pageId", &page_id))
+                    .query(&highlevel_runtime::query::Param::new("pageId", &page_id))
                     .build()?;
                 Ok(request)
             })();
@@ -40297,11 +40275,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, channel, ig_user_id, location_id, page_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let channel = channel.map_err(Error::InvalidRequest)?;
-                let ig_user_id = ig_user_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page_id = page_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let channel = channel.map_err(RequestError::InvalidRequest)?;
+                let ig_user_id = ig_user_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page_id = page_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/pixels",
@@ -40315,12 +40293,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("channel", &channel))
-                    .query(&progenitor_client::QueryParam::new("igUserId", &ig_user_id))
+                    .query(&highlevel_runtime::query::Param::new("channel", &channel))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("igUserId", &ig_user_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("pageId", &page_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("pageId", &page_id))
                     .build()?;
                 Ok(request)
             })();
@@ -40395,13 +40375,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertConversionPixelDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/pixels",
@@ -40519,11 +40499,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_account_id, location_id, source, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_account_id = ad_account_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/custom-audience",
@@ -40538,16 +40518,16 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "adAccountId",
                             &ad_account_id,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("source", &source))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -40634,10 +40614,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, audience_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let audience_id = audience_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let audience_id = audience_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/custom-audience/",
@@ -40651,9 +40631,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -40743,14 +40723,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, audience_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let audience_id = audience_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let audience_id = audience_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FbUpdateAudienceBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/custom-audience/",
@@ -40851,10 +40831,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, audience_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let audience_id = audience_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let audience_id = audience_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/custom-audience/",
@@ -40868,9 +40848,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -40960,14 +40940,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, audience_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let audience_id = audience_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let audience_id = audience_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCustomAudienceDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/custom-audience/",
@@ -41070,14 +41050,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, audience_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let audience_id = audience_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let audience_id = audience_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCustomAudienceDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/custom-audience/",
@@ -41181,14 +41161,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, audience_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let audience_id = audience_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let audience_id = audience_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCustomAudienceBatchDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/custom-audience/",
@@ -41303,15 +41283,15 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FbSetDefaultPageBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/page/default",
@@ -41326,9 +41306,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -41416,10 +41396,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, lead_form_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let lead_form_id = lead_form_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let lead_form_id = lead_form_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/lead-form/",
@@ -41433,9 +41413,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -41541,11 +41521,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, fields, location_id, source } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let fields = fields.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let fields = fields.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaign/",
@@ -41559,11 +41539,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("fields", &fields))
+                    .query(&highlevel_runtime::query::Param::new("fields", &fields))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -41752,17 +41732,17 @@ pub mod builder {
                 selected_ad_account_id,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let entity_type = entity_type.map_err(Error::InvalidRequest)?;
-                let fetch_all = fetch_all.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let next = next.map_err(Error::InvalidRequest)?;
-                let search_id = search_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_set_id = ad_set_id.map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let entity_type = entity_type.map_err(RequestError::InvalidRequest)?;
+                let fetch_all = fetch_all.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let next = next.map_err(RequestError::InvalidRequest)?;
+                let search_id = search_id.map_err(RequestError::InvalidRequest)?;
                 let selected_ad_account_id = selected_ad_account_id
-                    .map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/entity",
@@ -41776,26 +41756,26 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("adSetId", &ad_set_id))
+                    .query(&highlevel_runtime::query::Param::new("adSetId", &ad_set_id))
                     .query(
-                        &progenitor_client::QueryParam::new("campaignId", &campaign_id),
+                        &highlevel_runtime::query::Param::new("campaignId", &campaign_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("entityType", &entity_type),
+                        &highlevel_runtime::query::Param::new("entityType", &entity_type),
                     )
-                    .query(&progenitor_client::QueryParam::new("fetchAll", &fetch_all))
+                    .query(&highlevel_runtime::query::Param::new("fetchAll", &fetch_all))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("next", &next))
-                    .query(&progenitor_client::QueryParam::new("searchId", &search_id))
+                    .query(&highlevel_runtime::query::Param::new("next", &next))
+                    .query(&highlevel_runtime::query::Param::new("searchId", &search_id))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "selectedAdAccountId",
                             &selected_ad_account_id,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -41868,12 +41848,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertCampaignDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaigns",
@@ -41960,12 +41940,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertAdsetDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/adsets",
@@ -42050,12 +42030,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertAdDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ads",
@@ -42156,13 +42136,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaigns/",
@@ -42263,13 +42243,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaigns/",
@@ -42370,13 +42350,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaigns/",
@@ -42477,13 +42457,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaigns/",
@@ -42584,13 +42564,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_set_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_set_id = ad_set_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/adsets/",
@@ -42691,13 +42671,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_set_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_set_id = ad_set_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/adsets/",
@@ -42772,8 +42752,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_set_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_set_id = ad_set_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/adsets/",
@@ -42873,13 +42853,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_set_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_set_id = ad_set_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_set_id = ad_set_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/adsets/",
@@ -42980,13 +42960,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ads/",
@@ -43087,13 +43067,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ads/",
@@ -43168,8 +43148,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ads/",
@@ -43269,13 +43249,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/ads/",
@@ -43379,10 +43359,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, campaign_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/facebook/campaigns/",
@@ -43396,9 +43376,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -43540,13 +43520,13 @@ pub mod builder {
                 start_date,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let fields = fields.map_err(Error::InvalidRequest)?;
-                let group_by = group_by.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let fields = fields.map_err(RequestError::InvalidRequest)?;
+                let group_by = group_by.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/reporting",
@@ -43560,14 +43540,16 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("fields", &fields))
-                    .query(&progenitor_client::QueryParam::new("groupBy", &group_by))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("fields", &fields))
+                    .query(&highlevel_runtime::query::Param::new("groupBy", &group_by))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -43707,13 +43689,13 @@ pub mod builder {
                 start_date,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let list_type = list_type.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let list_type = list_type.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/reporting/list",
@@ -43728,15 +43710,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("campaignId", &campaign_id),
+                        &highlevel_runtime::query::Param::new("campaignId", &campaign_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("listType", &list_type))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("listType", &list_type))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -43839,11 +43823,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, campaign_id, end_date, location_id, start_date } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/reporting/campaign/",
@@ -43857,11 +43841,13 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -44005,13 +43991,14 @@ pub mod builder {
                 start_date,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let category = category.map_err(Error::InvalidRequest)?;
-                let conversion_type = conversion_type.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let category = category.map_err(RequestError::InvalidRequest)?;
+                let conversion_type = conversion_type
+                    .map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/conversions",
@@ -44025,19 +44012,21 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("category", &category))
+                    .query(&highlevel_runtime::query::Param::new("category", &category))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "conversionType",
                             &conversion_type,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -44110,13 +44099,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertConversionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/conversions",
@@ -44217,10 +44206,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, conversion_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let conversion_id = conversion_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/conversions/",
@@ -44234,9 +44223,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -44324,10 +44313,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, conversion_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let conversion_id = conversion_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let conversion_id = conversion_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/conversions/",
@@ -44341,9 +44330,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -44417,9 +44406,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/integration",
@@ -44433,9 +44422,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -44512,13 +44501,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateGoogleIntegrationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/integration",
@@ -44605,9 +44594,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/me",
@@ -44621,9 +44610,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -44700,9 +44689,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/ad-accounts",
@@ -44717,9 +44706,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -44806,10 +44795,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_account_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_account_id = ad_account_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/ad-accounts/",
@@ -44823,9 +44812,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -44913,13 +44902,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_account_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_account_id = ad_account_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/ad-accounts/",
@@ -44994,8 +44983,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/ads/",
@@ -45098,10 +45087,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, query, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/targeting/search",
@@ -45116,10 +45105,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -45220,15 +45209,15 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::KeywordSuggestionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/keyword-ideas",
@@ -45243,9 +45232,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -45350,11 +45339,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, advertiser_only, id, location_id, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let advertiser_only = advertiser_only.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let advertiser_only = advertiser_only
+                    .map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/assets",
@@ -45369,16 +45359,16 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "advertiserOnly",
                             &advertiser_only,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("id", &id))
+                    .query(&highlevel_runtime::query::Param::new("id", &id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -45451,12 +45441,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertAssetsDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/assets",
@@ -45659,17 +45649,17 @@ pub mod builder {
                 start_date,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_group_id = ad_group_id.map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let entity_type = entity_type.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let search_id = search_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_group_id = ad_group_id.map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let entity_type = entity_type.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let search_id = search_id.map_err(RequestError::InvalidRequest)?;
                 let selected_ad_account_id = selected_ad_account_id
-                    .map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/entity",
@@ -45684,27 +45674,29 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("adGroupId", &ad_group_id),
+                        &highlevel_runtime::query::Param::new("adGroupId", &ad_group_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("campaignId", &campaign_id),
+                        &highlevel_runtime::query::Param::new("campaignId", &campaign_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
                     .query(
-                        &progenitor_client::QueryParam::new("entityType", &entity_type),
+                        &highlevel_runtime::query::Param::new("entityType", &entity_type),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("searchId", &search_id))
+                    .query(&highlevel_runtime::query::Param::new("searchId", &search_id))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "selectedAdAccountId",
                             &selected_ad_account_id,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -45795,11 +45787,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, advertising_channel_type, location_id, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let advertising_channel_type = advertising_channel_type
-                    .map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/target-interests",
@@ -45814,15 +45806,15 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "advertisingChannelType",
                             &advertising_channel_type,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -45898,9 +45890,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/segments",
@@ -45915,9 +45907,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -46018,14 +46010,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, type_, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpsertSegmentDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/segments",
@@ -46041,9 +46033,9 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -46132,10 +46124,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, segment_id, location_id, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let segment_id = segment_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let segment_id = segment_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/segments/",
@@ -46150,9 +46142,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -46241,10 +46233,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, segment_id, location_id, type_ } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let segment_id = segment_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let segment_id = segment_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/segments/",
@@ -46259,9 +46251,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -46337,13 +46329,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateOfflineUserListJobDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/segments/offline-user-list-job",
@@ -46430,9 +46422,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/audiences",
@@ -46446,9 +46438,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -46522,12 +46514,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertAudienceDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/audiences",
@@ -46628,10 +46620,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, audience_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let audience_id = audience_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let audience_id = audience_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/audiences/",
@@ -46645,9 +46637,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -46719,12 +46711,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CampaignDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/ads",
@@ -46825,10 +46817,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/ads/",
@@ -46842,9 +46834,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -46918,9 +46910,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/google/conversion-goals",
@@ -46934,9 +46926,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -47010,9 +47002,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/integration",
@@ -47026,9 +47018,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -47105,13 +47097,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateLinkedinIntegrationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/integration",
@@ -47198,9 +47190,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/ad-accounts",
@@ -47214,9 +47206,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -47292,9 +47284,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_account_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_account_id = ad_account_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/ad-account",
@@ -47309,13 +47301,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "adAccountId",
                             &ad_account_id,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -47391,9 +47383,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_account_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_account_id = ad_account_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_account_id = ad_account_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/ad-account",
@@ -47408,13 +47400,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "adAccountId",
                             &ad_account_id,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -47488,9 +47480,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/me",
@@ -47504,9 +47496,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -47594,10 +47586,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/ads/",
@@ -47611,9 +47603,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -47701,13 +47693,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LocationIdBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/ads/",
@@ -47796,13 +47788,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::AdCampaignGroupDataDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/ads",
@@ -47920,11 +47912,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, facet, location_id, q, query } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let facet = facet.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let q = q.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let facet = facet.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let q = q.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/targeting/search",
@@ -47938,12 +47930,12 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("facet", &facet))
+                    .query(&highlevel_runtime::query::Param::new("facet", &facet))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("q", &q))
-                    .query(&progenitor_client::QueryParam::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("q", &q))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
                     .build()?;
                 Ok(request)
             })();
@@ -48030,10 +48022,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, account_id, is_draft, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/",
@@ -48047,9 +48039,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -48166,16 +48158,16 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, account_id, is_draft, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let account_id = account_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let account_id = account_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LinkedInCreateLeadFormBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/",
@@ -48190,9 +48182,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -48309,16 +48301,16 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, ad_id, is_draft, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let ad_id = ad_id.map_err(Error::InvalidRequest)?;
-                let is_draft = is_draft.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let ad_id = ad_id.map_err(RequestError::InvalidRequest)?;
+                let is_draft = is_draft.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::LinkedInUpdateAdStatusBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/",
@@ -48333,9 +48325,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("isDraft", &is_draft))
+                    .query(&highlevel_runtime::query::Param::new("isDraft", &is_draft))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -48496,14 +48488,14 @@ pub mod builder {
                 pivot,
                 start_date,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let entity_urns = entity_urns.map_err(Error::InvalidRequest)?;
-                let fields = fields.map_err(Error::InvalidRequest)?;
-                let group_by = group_by.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let pivot = pivot.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let entity_urns = entity_urns.map_err(RequestError::InvalidRequest)?;
+                let fields = fields.map_err(RequestError::InvalidRequest)?;
+                let group_by = group_by.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let pivot = pivot.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/reporting",
@@ -48517,17 +48509,19 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
                     .query(
-                        &progenitor_client::QueryParam::new("entityUrns", &entity_urns),
+                        &highlevel_runtime::query::Param::new("entityUrns", &entity_urns),
                     )
-                    .query(&progenitor_client::QueryParam::new("fields", &fields))
-                    .query(&progenitor_client::QueryParam::new("groupBy", &group_by))
+                    .query(&highlevel_runtime::query::Param::new("fields", &fields))
+                    .query(&highlevel_runtime::query::Param::new("groupBy", &group_by))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("pivot", &pivot))
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
+                    .query(&highlevel_runtime::query::Param::new("pivot", &pivot))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -48689,15 +48683,15 @@ pub mod builder {
                 location_id,
                 start_date,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let campaign_group_id = campaign_group_id
-                    .map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let fields = fields.map_err(Error::InvalidRequest)?;
-                let list_type = list_type.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let fields = fields.map_err(RequestError::InvalidRequest)?;
+                let list_type = list_type.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/reporting/list",
@@ -48712,21 +48706,23 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "campaignGroupId",
                             &campaign_group_id,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("campaignId", &campaign_id),
+                        &highlevel_runtime::query::Param::new("campaignId", &campaign_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("fields", &fields))
-                    .query(&progenitor_client::QueryParam::new("listType", &list_type))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("fields", &fields))
+                    .query(&highlevel_runtime::query::Param::new("listType", &list_type))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -48858,13 +48854,13 @@ pub mod builder {
                 location_id,
                 start_date,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let campaign_group_id = campaign_group_id
-                    .map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let fields = fields.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let fields = fields.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/ad-publishing/linkedin/reporting/campaign-group/",
@@ -48878,12 +48874,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("fields", &fields))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("fields", &fields))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -48901,31 +48899,3 @@ pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-calendars`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -34607,32 +34607,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get Groups
 
@@ -35816,10 +35790,7 @@ let response = client.create_calendar()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_groups`]
 
 [`Client::get_groups`]: super::Client::get_groups*/
@@ -35872,8 +35843,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups",
@@ -35888,7 +35859,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -35965,12 +35936,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::GroupCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups",
@@ -36063,13 +36034,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::ValidateGroupSlugPostBody::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/validate-slug",
@@ -36173,13 +36144,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::GroupUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/",
@@ -36257,8 +36228,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/",
@@ -36363,14 +36334,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::GroupStatusUpdateParams::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/groups/",
@@ -36513,13 +36484,13 @@ pub mod builder {
                 start_time,
                 timezone,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let end_time = end_time.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let end_time = end_time.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let service_location_id = service_location_id
-                    .map_err(Error::InvalidRequest)?;
-                let start_time = start_time.map_err(Error::InvalidRequest)?;
-                let timezone = timezone.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let start_time = start_time.map_err(RequestError::InvalidRequest)?;
+                let timezone = timezone.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/bookings",
@@ -36533,18 +36504,20 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endTime", &end_time))
+                    .query(&highlevel_runtime::query::Param::new("endTime", &end_time))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "serviceLocationId",
                             &service_location_id,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("startTime", &start_time))
-                    .query(&progenitor_client::QueryParam::new("timezone", &timezone))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startTime", &start_time),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("timezone", &timezone))
                     .build()?;
                 Ok(request)
             })();
@@ -36651,17 +36624,17 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, override_availability, skip_scheduling_notice, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let override_availability = override_availability
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let skip_scheduling_notice = skip_scheduling_notice
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreatePublicServiceBookingDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/bookings",
@@ -36677,13 +36650,13 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "overrideAvailability",
                             &override_availability,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "skipSchedulingNotice",
                             &skip_scheduling_notice,
                         ),
@@ -36751,8 +36724,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, booking_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let booking_id = booking_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let booking_id = booking_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/bookings/",
@@ -36891,18 +36864,18 @@ pub mod builder {
                 skip_scheduling_notice,
                 body,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let booking_id = booking_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let booking_id = booking_id.map_err(RequestError::InvalidRequest)?;
                 let override_availability = override_availability
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let skip_scheduling_notice = skip_scheduling_notice
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateServiceBookingDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/bookings/",
@@ -36918,13 +36891,13 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "overrideAvailability",
                             &override_availability,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "skipSchedulingNotice",
                             &skip_scheduling_notice,
                         ),
@@ -36992,8 +36965,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, booking_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let booking_id = booking_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let booking_id = booking_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/bookings/",
@@ -37097,11 +37070,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, is_private, location_id, service_category_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let is_private = is_private.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let is_private = is_private.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let service_category_id = service_category_id
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/catalog",
@@ -37115,12 +37088,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("isPrivate", &is_private))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("isPrivate", &is_private),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "serviceCategoryId",
                             &service_category_id,
                         ),
@@ -37200,12 +37175,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateServiceDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/catalog",
@@ -37283,8 +37258,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, service_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let service_id = service_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let service_id = service_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/catalog/",
@@ -37387,13 +37362,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, service_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let service_id = service_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let service_id = service_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateServiceDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/catalog/",
@@ -37471,8 +37446,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, service_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let service_id = service_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let service_id = service_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/catalog/",
@@ -37549,8 +37524,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/locations",
@@ -37565,7 +37540,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -37644,13 +37619,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateServiceLocationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/locations",
@@ -37730,9 +37705,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, service_location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let service_location_id = service_location_id
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/locations/",
@@ -37839,15 +37814,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, service_location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let service_location_id = service_location_id
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateServiceLocationDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/locations/",
@@ -37927,9 +37902,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, service_location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let service_location_id = service_location_id
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/services/locations/",
@@ -38020,13 +37995,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::AppointmentCreateSchema::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/appointments",
@@ -38104,8 +38079,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/appointments/",
@@ -38210,14 +38185,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AppointmentEditSchema::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/appointments/",
@@ -38376,13 +38351,13 @@ pub mod builder {
                 start_time,
                 user_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let end_time = end_time.map_err(Error::InvalidRequest)?;
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_time = start_time.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let end_time = end_time.map_err(RequestError::InvalidRequest)?;
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_time = start_time.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events",
@@ -38397,15 +38372,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("calendarId", &calendar_id),
+                        &highlevel_runtime::query::Param::new("calendarId", &calendar_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endTime", &end_time))
-                    .query(&progenitor_client::QueryParam::new("groupId", &group_id))
+                    .query(&highlevel_runtime::query::Param::new("endTime", &end_time))
+                    .query(&highlevel_runtime::query::Param::new("groupId", &group_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startTime", &start_time))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startTime", &start_time),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -38550,13 +38527,13 @@ pub mod builder {
                 start_time,
                 user_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let end_time = end_time.map_err(Error::InvalidRequest)?;
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let start_time = start_time.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let end_time = end_time.map_err(RequestError::InvalidRequest)?;
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let start_time = start_time.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/blocked-slots",
@@ -38571,15 +38548,17 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("calendarId", &calendar_id),
+                        &highlevel_runtime::query::Param::new("calendarId", &calendar_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("endTime", &end_time))
-                    .query(&progenitor_client::QueryParam::new("groupId", &group_id))
+                    .query(&highlevel_runtime::query::Param::new("endTime", &end_time))
+                    .query(&highlevel_runtime::query::Param::new("groupId", &group_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("startTime", &start_time))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startTime", &start_time),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -38658,13 +38637,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::BlockSlotCreateRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/block-slots",
@@ -38770,14 +38749,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BlockSlotEditRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/block-slots/",
@@ -38935,13 +38914,13 @@ pub mod builder {
                 user_id,
                 user_ids,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let timezone = timezone.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
-                let user_ids = user_ids.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let timezone = timezone.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
+                let user_ids = user_ids.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -38955,11 +38934,13 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("timezone", &timezone))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
-                    .query(&progenitor_client::QueryParam::new("userIds", &user_ids))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("timezone", &timezone))
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("userIds", &user_ids))
                     .build()?;
                 Ok(request)
             })();
@@ -39023,8 +39004,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -39127,13 +39108,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CalendarUpdateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -39211,8 +39192,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -39302,9 +39283,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, event_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/events/",
@@ -39404,10 +39385,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, limit, offset } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -39421,8 +39403,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .build()?;
                 Ok(request)
             })();
@@ -39506,13 +39488,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -39624,14 +39607,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, note_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
-                let note_id = note_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let note_id = note_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -39726,9 +39710,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, appointment_id, note_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let appointment_id = appointment_id.map_err(Error::InvalidRequest)?;
-                let note_id = note_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let appointment_id = appointment_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let note_id = note_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/appointments/",
@@ -39822,9 +39807,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -39947,15 +39932,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCalendarResourceDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -40050,9 +40035,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -40172,11 +40157,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, limit, location_id, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -40190,11 +40175,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -40287,14 +40272,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, resource_type, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let resource_type = resource_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let resource_type = resource_type.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateCalendarResourceDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/resources/",
@@ -40424,12 +40409,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, deleted, is_active, limit, skip } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let deleted = deleted.map_err(Error::InvalidRequest)?;
-                let is_active = is_active.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let deleted = deleted.map_err(RequestError::InvalidRequest)?;
+                let is_active = is_active.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -40443,10 +40428,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("deleted", &deleted))
-                    .query(&progenitor_client::QueryParam::new("isActive", &is_active))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("deleted", &deleted))
+                    .query(&highlevel_runtime::query::Param::new("isActive", &is_active))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -40530,9 +40515,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -40624,9 +40609,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, notification_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let notification_id = notification_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let notification_id = notification_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -40749,15 +40735,16 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, notification_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let notification_id = notification_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let notification_id = notification_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCalendarNotificationsDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -40852,9 +40839,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, notification_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let notification_id = notification_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let notification_id = notification_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -40990,12 +40978,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, limit, location_id, skip, user_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/search",
@@ -41010,14 +40998,14 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("calendarId", &calendar_id),
+                        &highlevel_runtime::query::Param::new("calendarId", &calendar_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -41081,8 +41069,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -41185,13 +41173,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -41269,8 +41257,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -41359,12 +41347,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateScheduleDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules",
@@ -41456,9 +41444,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -41552,9 +41540,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/",
@@ -41634,8 +41622,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/event-calendar/",
@@ -41741,14 +41729,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateEventCalendarScheduleDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/event-calendar/",
@@ -41855,14 +41843,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, calendar_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let calendar_id = calendar_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let calendar_id = calendar_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateEventCalendarScheduleDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/schedules/event-calendar/",
@@ -41967,10 +41955,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, group_id, location_id, show_drafted } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let group_id = group_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let show_drafted = show_drafted.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let group_id = group_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let show_drafted = show_drafted.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -41984,12 +41972,15 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("groupId", &group_id))
+                    .query(&highlevel_runtime::query::Param::new("groupId", &group_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("showDrafted", &show_drafted),
+                        &highlevel_runtime::query::Param::new(
+                            "showDrafted",
+                            &show_drafted,
+                        ),
                     )
                     .build()?;
                 Ok(request)
@@ -42066,12 +42057,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CalendarCreateDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/calendars/",
@@ -42285,31 +42276,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

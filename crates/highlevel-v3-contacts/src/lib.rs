@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-contacts`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -12661,32 +12661,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "v3"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Search Contacts
 
@@ -13315,10 +13289,7 @@ let response = client.create_contact()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::search_contacts_advanced`]
 
 [`Client::search_contacts_advanced`]: super::Client::search_contacts_advanced*/
@@ -13367,8 +13338,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/search",
@@ -13473,10 +13444,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, email, location_id, number } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let email = email.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let number = number.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let email = email.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let number = number.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/search/duplicate",
@@ -13490,11 +13461,11 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("email", &email))
+                    .query(&highlevel_runtime::query::Param::new("email", &email))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("number", &number))
+                    .query(&highlevel_runtime::query::Param::new("number", &number))
                     .build()?;
                 Ok(request)
             })();
@@ -13558,8 +13529,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -13662,13 +13633,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateTaskParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -13760,9 +13731,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -13882,14 +13853,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateTaskBody::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -13984,9 +13955,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14108,15 +14079,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, task_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let task_id = task_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let task_id = task_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateTaskStatusParams::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14197,8 +14168,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14295,11 +14266,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14397,11 +14368,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| types::TagsDto::try_from(v).map_err(|e| e.to_string()))
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14479,8 +14450,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14577,13 +14548,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::NotesDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14675,9 +14646,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14795,14 +14766,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateNoteDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -14897,9 +14868,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15003,13 +14974,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, type_, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateTagsDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/bulk/tags/update/",
@@ -15101,13 +15072,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::ContactsBusinessUpdate::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/bulk/business",
@@ -15185,8 +15156,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15289,13 +15260,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateContactDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15373,8 +15344,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15463,12 +15434,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertContactDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/upsert",
@@ -15628,13 +15599,13 @@ pub mod builder {
                 skip,
                 start_after,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let business_id = business_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
-                let start_after = start_after.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let business_id = business_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
+                let start_after = start_after.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/business/",
@@ -15648,14 +15619,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("query", &query))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .query(
-                        &progenitor_client::QueryParam::new("startAfter", &start_after),
+                        &highlevel_runtime::query::Param::new("startAfter", &start_after),
                     )
                     .build()?;
                 Ok(request)
@@ -15744,13 +15715,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15852,13 +15823,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -15963,10 +15934,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, campaign_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16061,9 +16032,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, campaign_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16143,8 +16114,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16261,14 +16232,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let workflow_id = workflow_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16389,14 +16360,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, contact_id, workflow_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let workflow_id = workflow_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let workflow_id = workflow_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateWorkflowDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16489,12 +16460,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateContactDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/contacts/",
@@ -16526,31 +16497,3 @@ pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

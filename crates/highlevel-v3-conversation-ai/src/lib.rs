@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-conversation-ai`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -13215,32 +13215,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Attach Action to Agent
 
@@ -13474,10 +13448,7 @@ let response = client.get_generation_details()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::create_action`]
 
 [`Client::create_action`]: super::Client::create_action*/
@@ -13556,13 +13527,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateActionDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -13640,8 +13611,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -13732,9 +13703,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, action_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let action_id = action_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let action_id = action_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -13854,14 +13825,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, action_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let action_id = action_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let action_id = action_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateActionDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -13956,9 +13927,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, action_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let action_id = action_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let action_id = action_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -14067,14 +14038,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateFollowupSettingsDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -14164,12 +14135,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateEmployeeDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents",
@@ -14275,10 +14246,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, limit, query, start_after } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let start_after = start_after.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let start_after = start_after.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/search",
@@ -14292,10 +14263,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
                     .query(
-                        &progenitor_client::QueryParam::new("startAfter", &start_after),
+                        &highlevel_runtime::query::Param::new("startAfter", &start_after),
                     )
                     .build()?;
                 Ok(request)
@@ -14360,8 +14331,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -14464,13 +14435,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateEmployeeDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -14548,8 +14519,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/agents/",
@@ -14640,9 +14611,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, message_id, source } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let message_id = message_id.map_err(Error::InvalidRequest)?;
-                let source = source.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let message_id = message_id.map_err(RequestError::InvalidRequest)?;
+                let source = source.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/conversation-ai/generations",
@@ -14656,8 +14627,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("messageId", &message_id))
-                    .query(&progenitor_client::QueryParam::new("source", &source))
+                    .query(
+                        &highlevel_runtime::query::Param::new("messageId", &message_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("source", &source))
                     .build()?;
                 Ok(request)
             })();
@@ -14768,31 +14741,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-marketplace`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -3571,32 +3571,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get all wallet charges
 
@@ -3775,10 +3749,7 @@ let response = client.migrate_connection()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_charges`]
 
 [`Client::get_charges`]: super::Client::get_charges*/
@@ -3925,14 +3896,14 @@ pub mod builder {
                 start_date,
                 user_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let event_id = event_id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let meter_id = meter_id.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
-                let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let event_id = event_id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let meter_id = meter_id.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
+                let user_id = user_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/billing/charges",
@@ -3946,13 +3917,15 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
-                    .query(&progenitor_client::QueryParam::new("eventId", &event_id))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("meterId", &meter_id))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
-                    .query(&progenitor_client::QueryParam::new("userId", &user_id))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("eventId", &event_id))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("meterId", &meter_id))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("userId", &user_id))
                     .build()?;
                 Ok(request)
             })();
@@ -4028,12 +4001,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::RaiseChargeBodyDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/billing/charges",
@@ -4111,8 +4084,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, charge_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let charge_id = charge_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let charge_id = charge_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/billing/charges/",
@@ -4189,8 +4162,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, charge_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let charge_id = charge_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let charge_id = charge_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/billing/charges/",
@@ -4251,7 +4224,7 @@ pub mod builder {
             >,
         > + Send {
             let Self { client } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/billing/charges/has-funds",
@@ -4328,8 +4301,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, app_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let app_id = app_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/app/",
@@ -4434,14 +4407,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, app_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let app_id = app_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::DeleteIntegrationBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/app/",
@@ -4533,9 +4506,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, app_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let app_id = app_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let app_id = app_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/app/",
@@ -4632,13 +4605,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::MigrateConnectionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/marketplace/external-auth/migration",
@@ -4763,31 +4736,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

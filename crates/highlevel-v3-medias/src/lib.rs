@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-medias`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -2478,32 +2478,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get List of Files/ Folders
 
@@ -2653,10 +2627,7 @@ let response = client.bulk_delete_media_objects()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::fetch_media_content`]
 
 [`Client::fetch_media_content`]: super::Client::fetch_media_content*/
@@ -2852,17 +2823,17 @@ pub mod builder {
                 sort_order,
                 type_,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let fetch_all = fetch_all.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let parent_id = parent_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let sort_by = sort_by.map_err(Error::InvalidRequest)?;
-                let sort_order = sort_order.map_err(Error::InvalidRequest)?;
-                let type_ = type_.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let fetch_all = fetch_all.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let parent_id = parent_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let sort_by = sort_by.map_err(RequestError::InvalidRequest)?;
+                let sort_order = sort_order.map_err(RequestError::InvalidRequest)?;
+                let type_ = type_.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/medias/files",
@@ -2876,16 +2847,18 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("fetchAll", &fetch_all))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .query(&progenitor_client::QueryParam::new("parentId", &parent_id))
-                    .query(&progenitor_client::QueryParam::new("query", &query))
-                    .query(&progenitor_client::QueryParam::new("sortBy", &sort_by))
-                    .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
-                    .query(&progenitor_client::QueryParam::new("type", &type_))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("fetchAll", &fetch_all))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("parentId", &parent_id))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("sortBy", &sort_by))
+                    .query(
+                        &highlevel_runtime::query::Param::new("sortOrder", &sort_order),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("type", &type_))
                     .build()?;
                 Ok(request)
             })();
@@ -2948,8 +2921,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/medias/upload-file",
@@ -3054,13 +3027,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateObject::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/medias/",
@@ -3163,10 +3136,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/medias/",
@@ -3180,8 +3153,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -3254,12 +3227,12 @@ pub mod builder {
             Output = Result<ResponseValue<types::FolderDto>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateFolderParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/medias/folder",
@@ -3346,12 +3319,12 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpdateMediaObjects::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/medias/update-files",
@@ -3441,13 +3414,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::DeleteMediaObjectsBodyParams::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/medias/delete-files",
@@ -3569,31 +3542,3 @@ pub mod prelude {
 pub mod operations;
 pub mod multipart;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

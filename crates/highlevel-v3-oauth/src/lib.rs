@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-oauth`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -2274,32 +2274,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "v3"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get Access Token
 
@@ -2377,10 +2351,7 @@ let response = client.get_installed_location()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_access_token`]
 
 [`Client::get_access_token`]: super::Client::get_access_token*/
@@ -2447,13 +2418,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::GetAccessTokenBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/oauth/token",
@@ -2467,7 +2438,7 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .form_urlencoded(&body)?
+                    .form(&body)
                     .build()?;
                 Ok(request)
             })();
@@ -2546,13 +2517,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::GetLocationAccessCodeBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/oauth/location-token",
@@ -2566,7 +2537,7 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .form_urlencoded(&body)?
+                    .form(&body)
                     .build()?;
                 Ok(request)
             })();
@@ -2783,19 +2754,19 @@ pub mod builder {
                 restrict_to_user_locations,
                 version_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let app_id = app_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let is_installed = is_installed.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let on_trial = on_trial.map_err(Error::InvalidRequest)?;
-                let page_size = page_size.map_err(Error::InvalidRequest)?;
-                let page_token = page_token.map_err(Error::InvalidRequest)?;
-                let plan_id = plan_id.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let app_id = app_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let is_installed = is_installed.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let on_trial = on_trial.map_err(RequestError::InvalidRequest)?;
+                let page_size = page_size.map_err(RequestError::InvalidRequest)?;
+                let page_token = page_token.map_err(RequestError::InvalidRequest)?;
+                let plan_id = plan_id.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
                 let restrict_to_user_locations = restrict_to_user_locations
-                    .map_err(Error::InvalidRequest)?;
-                let version_id = version_id.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let version_id = version_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/oauth/installed-locations",
@@ -2809,26 +2780,35 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("appId", &app_id))
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(&highlevel_runtime::query::Param::new("appId", &app_id))
                     .query(
-                        &progenitor_client::QueryParam::new("isInstalled", &is_installed),
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new(
+                            "isInstalled",
+                            &is_installed,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("onTrial", &on_trial))
-                    .query(&progenitor_client::QueryParam::new("pageSize", &page_size))
-                    .query(&progenitor_client::QueryParam::new("pageToken", &page_token))
-                    .query(&progenitor_client::QueryParam::new("planId", &plan_id))
-                    .query(&progenitor_client::QueryParam::new("query", &query))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("onTrial", &on_trial))
+                    .query(&highlevel_runtime::query::Param::new("pageSize", &page_size))
+                    .query(
+                        &highlevel_runtime::query::Param::new("pageToken", &page_token),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("planId", &plan_id))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "restrictToUserLocations",
                             &restrict_to_user_locations,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("versionId", &version_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("versionId", &version_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -2940,31 +2920,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

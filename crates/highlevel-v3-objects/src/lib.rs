@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-objects`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -3316,32 +3316,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get Object Schema by key / id
 
@@ -3529,10 +3503,7 @@ let response = client.create_custom_object_schema()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_object_schema_by_key`]
 
 [`Client::get_object_schema_by_key`]: super::Client::get_object_schema_by_key*/
@@ -3614,10 +3585,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, key, fetch_properties, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let key = key.map_err(Error::InvalidRequest)?;
-                let fetch_properties = fetch_properties.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let key = key.map_err(RequestError::InvalidRequest)?;
+                let fetch_properties = fetch_properties
+                    .map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -3632,13 +3604,13 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "fetchProperties",
                             &fetch_properties,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -3732,14 +3704,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, key, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let key = key.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let key = key.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateCustomObjectSchemaDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -3831,9 +3803,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schema_key, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schema_key = schema_key.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schema_key = schema_key.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -3955,11 +3927,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schema_key, id, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schema_key = schema_key.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schema_key = schema_key.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -3978,7 +3950,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -4057,9 +4029,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schema_key, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schema_key = schema_key.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schema_key = schema_key.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -4153,9 +4125,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schema_key, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schema_key = schema_key.map_err(Error::InvalidRequest)?;
-                let body = body.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schema_key = schema_key.map_err(RequestError::InvalidRequest)?;
+                let body = body.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -4259,13 +4231,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, schema_key, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let schema_key = schema_key.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let schema_key = schema_key.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::SearchRecordsBody::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -4343,8 +4315,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -4359,7 +4331,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -4439,13 +4411,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateCustomObjectSchemaDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/objects/",
@@ -4477,31 +4449,3 @@ pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

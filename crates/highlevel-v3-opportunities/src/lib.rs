@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-opportunities`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -6288,32 +6288,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "v3"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get lost reason
 
@@ -6595,10 +6569,7 @@ let response = client.create_opportunity()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_lost_reason`]
 
 [`Client::get_lost_reason`]: super::Client::get_lost_reason*/
@@ -6741,14 +6712,14 @@ pub mod builder {
                 query,
                 skip,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let deleted = deleted.map_err(Error::InvalidRequest)?;
-                let get_count = get_count.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let name = name.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
-                let skip = skip.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let deleted = deleted.map_err(RequestError::InvalidRequest)?;
+                let get_count = get_count.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let name = name.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
+                let skip = skip.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/lost-reason",
@@ -6762,15 +6733,15 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("deleted", &deleted))
-                    .query(&progenitor_client::QueryParam::new("getCount", &get_count))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("deleted", &deleted))
+                    .query(&highlevel_runtime::query::Param::new("getCount", &get_count))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("name", &name))
-                    .query(&progenitor_client::QueryParam::new("query", &query))
-                    .query(&progenitor_client::QueryParam::new("skip", &skip))
+                    .query(&highlevel_runtime::query::Param::new("name", &name))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("skip", &skip))
                     .build()?;
                 Ok(request)
             })();
@@ -7127,29 +7098,30 @@ pub mod builder {
                 start_after_id,
                 status,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let assigned_to = assigned_to.map_err(Error::InvalidRequest)?;
-                let campaign_id = campaign_id.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let country = country.map_err(Error::InvalidRequest)?;
-                let date = date.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let assigned_to = assigned_to.map_err(RequestError::InvalidRequest)?;
+                let campaign_id = campaign_id.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let country = country.map_err(RequestError::InvalidRequest)?;
+                let date = date.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
                 let get_calendar_events = get_calendar_events
-                    .map_err(Error::InvalidRequest)?;
-                let get_notes = get_notes.map_err(Error::InvalidRequest)?;
-                let get_tasks = get_tasks.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let order = order.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let pipeline_id = pipeline_id.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let get_notes = get_notes.map_err(RequestError::InvalidRequest)?;
+                let get_tasks = get_tasks.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let order = order.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let pipeline_id = pipeline_id.map_err(RequestError::InvalidRequest)?;
                 let pipeline_stage_id = pipeline_stage_id
-                    .map_err(Error::InvalidRequest)?;
-                let q = q.map_err(Error::InvalidRequest)?;
-                let start_after = start_after.map_err(Error::InvalidRequest)?;
-                let start_after_id = start_after_id.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let q = q.map_err(RequestError::InvalidRequest)?;
+                let start_after = start_after.map_err(RequestError::InvalidRequest)?;
+                let start_after_id = start_after_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/search",
@@ -7164,50 +7136,52 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("assignedTo", &assigned_to),
+                        &highlevel_runtime::query::Param::new("assignedTo", &assigned_to),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("campaignId", &campaign_id),
+                        &highlevel_runtime::query::Param::new("campaignId", &campaign_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("country", &country))
-                    .query(&progenitor_client::QueryParam::new("date", &date))
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("country", &country))
+                    .query(&highlevel_runtime::query::Param::new("date", &date))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "getCalendarEvents",
                             &get_calendar_events,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("getNotes", &get_notes))
-                    .query(&progenitor_client::QueryParam::new("getTasks", &get_tasks))
-                    .query(&progenitor_client::QueryParam::new("id", &id))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("getNotes", &get_notes))
+                    .query(&highlevel_runtime::query::Param::new("getTasks", &get_tasks))
+                    .query(&highlevel_runtime::query::Param::new("id", &id))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("order", &order))
-                    .query(&progenitor_client::QueryParam::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("order", &order))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
                     .query(
-                        &progenitor_client::QueryParam::new("pipelineId", &pipeline_id),
+                        &highlevel_runtime::query::Param::new("pipelineId", &pipeline_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "pipelineStageId",
                             &pipeline_stage_id,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("q", &q))
+                    .query(&highlevel_runtime::query::Param::new("q", &q))
                     .query(
-                        &progenitor_client::QueryParam::new("startAfter", &start_after),
+                        &highlevel_runtime::query::Param::new("startAfter", &start_after),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "startAfterId",
                             &start_after_id,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -7285,13 +7259,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::OpportunitySearchBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/search",
@@ -7369,8 +7343,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/pipelines",
@@ -7385,7 +7359,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -7450,8 +7424,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/",
@@ -7556,14 +7530,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateOpportunityDtoV3::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/",
@@ -7641,8 +7615,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/",
@@ -7745,13 +7719,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateStatusDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/",
@@ -7843,13 +7817,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpsertOpportunityDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/upsert",
@@ -7951,13 +7925,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/",
@@ -8073,15 +8047,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, id, is_remove_all_followers, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let is_remove_all_followers = is_remove_all_followers
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::FollowersDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/",
@@ -8097,7 +8071,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "isRemoveAllFollowers",
                             &is_remove_all_followers,
                         ),
@@ -8175,12 +8149,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateDtoV3::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/opportunities/",
@@ -8406,31 +8380,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-payments`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -15153,32 +15153,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**List White-label Integration Providers
 
@@ -15720,10 +15694,7 @@ let response = client.custom_provider_marketplace_app_update_capabilities()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::list_integration_providers`]
 
 [`Client::list_integration_providers`]: super::Client::list_integration_providers*/
@@ -15814,11 +15785,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, limit, offset } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/integrations/provider/whitelabel",
@@ -15832,10 +15803,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .build()?;
                 Ok(request)
             })();
@@ -15914,13 +15885,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateWhiteLabelIntegrationProviderDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/integrations/provider/whitelabel",
@@ -16187,21 +16158,22 @@ pub mod builder {
                 start_at,
                 status,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
                 let funnel_product_ids = funnel_product_ids
-                    .map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let payment_status = payment_status.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let source_id = source_id.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let payment_status = payment_status
+                    .map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let source_id = source_id.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders",
@@ -16215,33 +16187,38 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "funnelProductIds",
                             &funnel_product_ids,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "paymentStatus",
                             &payment_status,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("sourceId", &source_id))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("sourceId", &source_id))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -16334,10 +16311,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, alt_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16351,9 +16328,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -16447,14 +16424,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PostRecordOrderPaymentBody::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16560,10 +16537,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16577,8 +16554,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -16670,14 +16647,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, order_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateFulfillmentDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16780,10 +16757,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, order_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let order_id = order_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let order_id = order_id.map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/orders/",
@@ -16797,8 +16774,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -17066,23 +17043,24 @@ pub mod builder {
                 start_at,
                 subscription_id,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let entity_id = entity_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let entity_id = entity_id.map_err(RequestError::InvalidRequest)?;
                 let entity_source_sub_type = entity_source_sub_type
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let entity_source_type = entity_source_type
-                    .map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/transactions",
@@ -17096,35 +17074,40 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("entityId", &entity_id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("entityId", &entity_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "entitySourceSubType",
                             &entity_source_sub_type,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "entitySourceType",
                             &entity_source_type,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "subscriptionId",
                             &subscription_id,
                         ),
@@ -17235,11 +17218,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, transaction_id, alt_id, alt_type, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let transaction_id = transaction_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let transaction_id = transaction_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/transactions/",
@@ -17253,10 +17237,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -17509,22 +17493,22 @@ pub mod builder {
                 search,
                 start_at,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_at = end_at.map_err(Error::InvalidRequest)?;
-                let entity_id = entity_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_at = end_at.map_err(RequestError::InvalidRequest)?;
+                let entity_id = entity_id.map_err(RequestError::InvalidRequest)?;
                 let entity_source_type = entity_source_type
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let get_payments_collected_count = get_payments_collected_count
-                    .map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let payment_mode = payment_mode.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let start_at = start_at.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let payment_mode = payment_mode.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let start_at = start_at.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/subscriptions",
@@ -17538,31 +17522,36 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endAt", &end_at))
-                    .query(&progenitor_client::QueryParam::new("entityId", &entity_id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("endAt", &end_at))
+                    .query(&highlevel_runtime::query::Param::new("entityId", &entity_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "entitySourceType",
                             &entity_source_type,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "getPaymentsCollectedCount",
                             &get_payments_collected_count,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("id", &id))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("id", &id))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
                     .query(
-                        &progenitor_client::QueryParam::new("paymentMode", &payment_mode),
+                        &highlevel_runtime::query::Param::new(
+                            "paymentMode",
+                            &payment_mode,
+                        ),
                     )
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("startAt", &start_at))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("startAt", &start_at))
                     .build()?;
                 Ok(request)
             })();
@@ -17654,10 +17643,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, subscription_id, alt_id, alt_type } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/subscriptions/",
@@ -17671,8 +17661,8 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
                     .build()?;
                 Ok(request)
             })();
@@ -17802,13 +17792,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, limit, offset, search, status } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let offset = offset.map_err(Error::InvalidRequest)?;
-                let search = search.map_err(Error::InvalidRequest)?;
-                let status = status.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let offset = offset.map_err(RequestError::InvalidRequest)?;
+                let search = search.map_err(RequestError::InvalidRequest)?;
+                let status = status.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon/list",
@@ -17822,12 +17812,12 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("offset", &offset))
-                    .query(&progenitor_client::QueryParam::new("search", &search))
-                    .query(&progenitor_client::QueryParam::new("status", &status))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("offset", &offset))
+                    .query(&highlevel_runtime::query::Param::new("search", &search))
+                    .query(&highlevel_runtime::query::Param::new("status", &status))
                     .build()?;
                 Ok(request)
             })();
@@ -17932,11 +17922,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, alt_id, alt_type, code, id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let alt_id = alt_id.map_err(Error::InvalidRequest)?;
-                let alt_type = alt_type.map_err(Error::InvalidRequest)?;
-                let code = code.map_err(Error::InvalidRequest)?;
-                let id = id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let alt_id = alt_id.map_err(RequestError::InvalidRequest)?;
+                let alt_type = alt_type.map_err(RequestError::InvalidRequest)?;
+                let code = code.map_err(RequestError::InvalidRequest)?;
+                let id = id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -17950,10 +17940,10 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("altId", &alt_id))
-                    .query(&progenitor_client::QueryParam::new("altType", &alt_type))
-                    .query(&progenitor_client::QueryParam::new("code", &code))
-                    .query(&progenitor_client::QueryParam::new("id", &id))
+                    .query(&highlevel_runtime::query::Param::new("altId", &alt_id))
+                    .query(&highlevel_runtime::query::Param::new("altType", &alt_type))
+                    .query(&highlevel_runtime::query::Param::new("code", &code))
+                    .query(&highlevel_runtime::query::Param::new("id", &id))
                     .build()?;
                 Ok(request)
             })();
@@ -18029,12 +18019,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpdateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -18124,12 +18114,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -18219,12 +18209,12 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::DeleteCouponParams::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/coupon",
@@ -18330,14 +18320,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateCustomProvidersDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/provider",
@@ -18353,7 +18343,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18418,8 +18408,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/provider",
@@ -18434,7 +18424,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18499,8 +18489,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/connect",
@@ -18515,7 +18505,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18609,14 +18599,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::ConnectCustomProvidersConfigDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/connect",
@@ -18632,7 +18622,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18726,14 +18716,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::DeleteCustomProvidersConfigDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/disconnect",
@@ -18749,7 +18739,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -18829,13 +18819,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::UpdateCustomProviderCapabilitiesDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/payments/custom-provider/capabilities",
@@ -19238,31 +19228,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

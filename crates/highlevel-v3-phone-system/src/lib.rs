@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-phone-system`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -1827,32 +1827,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "v3"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**List number pools
 
@@ -1964,10 +1938,7 @@ let response = client.active_numbers()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_number_pool_list`]
 
 [`Client::get_number_pool_list`]: super::Client::get_number_pool_list*/
@@ -2017,8 +1988,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/phone-system/number-pools",
@@ -2033,7 +2004,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -2218,16 +2189,16 @@ pub mod builder {
                 sms_enabled,
                 voice_enabled,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let anywhere = anywhere.map_err(Error::InvalidRequest)?;
-                let country_code = country_code.map_err(Error::InvalidRequest)?;
-                let first_part = first_part.map_err(Error::InvalidRequest)?;
-                let last_part = last_part.map_err(Error::InvalidRequest)?;
-                let mms_enabled = mms_enabled.map_err(Error::InvalidRequest)?;
-                let number_types = number_types.map_err(Error::InvalidRequest)?;
-                let sms_enabled = sms_enabled.map_err(Error::InvalidRequest)?;
-                let voice_enabled = voice_enabled.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let anywhere = anywhere.map_err(RequestError::InvalidRequest)?;
+                let country_code = country_code.map_err(RequestError::InvalidRequest)?;
+                let first_part = first_part.map_err(RequestError::InvalidRequest)?;
+                let last_part = last_part.map_err(RequestError::InvalidRequest)?;
+                let mms_enabled = mms_enabled.map_err(RequestError::InvalidRequest)?;
+                let number_types = number_types.map_err(RequestError::InvalidRequest)?;
+                let sms_enabled = sms_enabled.map_err(RequestError::InvalidRequest)?;
+                let voice_enabled = voice_enabled.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/phone-system/numbers/location/",
@@ -2241,23 +2212,31 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("anywhere", &anywhere))
+                    .query(&highlevel_runtime::query::Param::new("anywhere", &anywhere))
                     .query(
-                        &progenitor_client::QueryParam::new("countryCode", &country_code),
-                    )
-                    .query(&progenitor_client::QueryParam::new("firstPart", &first_part))
-                    .query(&progenitor_client::QueryParam::new("lastPart", &last_part))
-                    .query(
-                        &progenitor_client::QueryParam::new("mmsEnabled", &mms_enabled),
+                        &highlevel_runtime::query::Param::new(
+                            "countryCode",
+                            &country_code,
+                        ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("numberTypes", &number_types),
+                        &highlevel_runtime::query::Param::new("firstPart", &first_part),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("lastPart", &last_part))
+                    .query(
+                        &highlevel_runtime::query::Param::new("mmsEnabled", &mms_enabled),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("smsEnabled", &sms_enabled),
+                        &highlevel_runtime::query::Param::new(
+                            "numberTypes",
+                            &number_types,
+                        ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("smsEnabled", &sms_enabled),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "voiceEnabled",
                             &voice_enabled,
                         ),
@@ -2354,14 +2333,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PurchasePhoneNumberBodyDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/phone-system/numbers/location/",
@@ -2517,14 +2496,15 @@ pub mod builder {
                 search_filter,
                 skip_number_pool,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let include_rcs_sender_ids = include_rcs_sender_ids
-                    .map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let page_size = page_size.map_err(Error::InvalidRequest)?;
-                let search_filter = search_filter.map_err(Error::InvalidRequest)?;
-                let skip_number_pool = skip_number_pool.map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let page_size = page_size.map_err(RequestError::InvalidRequest)?;
+                let search_filter = search_filter.map_err(RequestError::InvalidRequest)?;
+                let skip_number_pool = skip_number_pool
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/phone-system/numbers/location/",
@@ -2539,21 +2519,21 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "includeRcsSenderIds",
                             &include_rcs_sender_ids,
                         ),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("pageSize", &page_size))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("pageSize", &page_size))
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "searchFilter",
                             &search_filter,
                         ),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new(
                             "skipNumberPool",
                             &skip_number_pool,
                         ),
@@ -2575,31 +2555,3 @@ pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

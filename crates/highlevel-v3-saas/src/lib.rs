@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-saas`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -5181,32 +5181,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get locations by stripeId with companyId
 
@@ -5726,10 +5700,7 @@ let response = client.update_location_wallet_balance()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::locations_deprecated`]
 
 [`Client::locations_deprecated`]: super::Client::locations_deprecated*/
@@ -5814,10 +5785,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, customer_id, subscription_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let customer_id = customer_id.map_err(Error::InvalidRequest)?;
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let customer_id = customer_id.map_err(RequestError::InvalidRequest)?;
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/locations",
@@ -5831,12 +5803,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .query(
-                        &progenitor_client::QueryParam::new("customerId", &customer_id),
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("customerId", &customer_id),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "subscriptionId",
                             &subscription_id,
                         ),
@@ -5932,14 +5906,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateSubscriptionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/update-saas-subscription/",
@@ -6043,13 +6017,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/bulk-disable-saas/",
@@ -6151,13 +6125,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/enable-saas/",
@@ -6258,13 +6232,13 @@ pub mod builder {
             Output = Result<ResponseValue<bool>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/pause/",
@@ -6368,13 +6342,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/update-rebilling/",
@@ -6454,8 +6428,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/agency-plans/",
@@ -6546,9 +6520,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/get-saas-subscription/",
@@ -6562,7 +6536,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -6654,14 +6630,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkEnableSaasRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/bulk-enable-saas/",
@@ -6751,9 +6727,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, page } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/saas-locations/",
@@ -6767,7 +6743,7 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
                     .build()?;
                 Ok(request)
             })();
@@ -6845,9 +6821,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, plan_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let plan_id = plan_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let plan_id = plan_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/saas-plan/",
@@ -6861,7 +6837,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -6950,10 +6928,11 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, customer_id, subscription_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let customer_id = customer_id.map_err(Error::InvalidRequest)?;
-                let subscription_id = subscription_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let customer_id = customer_id.map_err(RequestError::InvalidRequest)?;
+                let subscription_id = subscription_id
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/locations",
@@ -6967,12 +6946,14 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
                     .query(
-                        &progenitor_client::QueryParam::new("customerId", &customer_id),
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new(
+                        &highlevel_runtime::query::Param::new("customerId", &customer_id),
+                    )
+                    .query(
+                        &highlevel_runtime::query::Param::new(
                             "subscriptionId",
                             &subscription_id,
                         ),
@@ -7065,14 +7046,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateSubscriptionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/update-saas-subscription/",
@@ -7173,13 +7154,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkDisableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/bulk-disable-saas/",
@@ -7278,13 +7259,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::EnableSaasDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/enable-saas/",
@@ -7385,13 +7366,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PauseLocationDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/pause/",
@@ -7492,13 +7473,13 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateRebillingDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/update-rebilling/",
@@ -7573,8 +7554,8 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/agency-plans/",
@@ -7662,9 +7643,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, location_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/get-saas-subscription/",
@@ -7678,7 +7659,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -7767,14 +7750,14 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::BulkEnableSaasRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/bulk-enable-saas/",
@@ -7860,9 +7843,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, company_id, page } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/saas-locations/",
@@ -7876,7 +7859,7 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
                     .build()?;
                 Ok(request)
             })();
@@ -7951,9 +7934,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, plan_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let plan_id = plan_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let plan_id = plan_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/saas-plan/",
@@ -7967,7 +7950,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -8059,14 +8044,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::AllowAttachRebillingDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas/allow-attach-rebilling/",
@@ -8158,9 +8143,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/companies/",
@@ -8282,15 +8267,15 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::ComplimentaryCreditDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/saas-api/public-api/companies/",
@@ -8412,31 +8397,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `v3-snapshots`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -1080,32 +1080,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**Get Snapshots
 
@@ -1194,10 +1168,7 @@ let response = client.get_latest_snapshot_push()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_custom_snapshots`]
 
 [`Client::get_custom_snapshots`]: super::Client::get_custom_snapshots*/
@@ -1250,8 +1221,8 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/snapshots/",
@@ -1265,7 +1236,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -1358,14 +1331,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, company_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::CreateSnapshotShareLinkRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/snapshots/share/link",
@@ -1380,7 +1353,9 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -1515,13 +1490,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, snapshot_id, company_id, from, last_doc, limit, to } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let snapshot_id = snapshot_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
-                let from = from.map_err(Error::InvalidRequest)?;
-                let last_doc = last_doc.map_err(Error::InvalidRequest)?;
-                let limit = limit.map_err(Error::InvalidRequest)?;
-                let to = to.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let snapshot_id = snapshot_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
+                let from = from.map_err(RequestError::InvalidRequest)?;
+                let last_doc = last_doc.map_err(RequestError::InvalidRequest)?;
+                let limit = limit.map_err(RequestError::InvalidRequest)?;
+                let to = to.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/snapshots/snapshot-status/",
@@ -1535,11 +1510,13 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
-                    .query(&progenitor_client::QueryParam::new("from", &from))
-                    .query(&progenitor_client::QueryParam::new("lastDoc", &last_doc))
-                    .query(&progenitor_client::QueryParam::new("limit", &limit))
-                    .query(&progenitor_client::QueryParam::new("to", &to))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("from", &from))
+                    .query(&highlevel_runtime::query::Param::new("lastDoc", &last_doc))
+                    .query(&highlevel_runtime::query::Param::new("limit", &limit))
+                    .query(&highlevel_runtime::query::Param::new("to", &to))
                     .build()?;
                 Ok(request)
             })();
@@ -1631,10 +1608,10 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, snapshot_id, location_id, company_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let snapshot_id = snapshot_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let company_id = company_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let snapshot_id = snapshot_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let company_id = company_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/snapshots/snapshot-status/",
@@ -1651,7 +1628,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("companyId", &company_id))
+                    .query(
+                        &highlevel_runtime::query::Param::new("companyId", &company_id),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -1669,31 +1648,3 @@ pub mod prelude {
     pub use self::super::Client;
 }
 pub mod operations;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

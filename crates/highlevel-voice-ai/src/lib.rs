@@ -6,9 +6,9 @@
  Build a [`Client`] with [`Client::new_with_client`] and a [`highlevel_runtime::Runtime`], or get one from the `highlevel` facade (feature `voice-ai`).*/
 #![allow(clippy::all, clippy::pedantic, rustdoc::all, dead_code, unused_comparisons)]
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use highlevel_runtime::send::RequestError;
 #[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+pub use highlevel_runtime::{ByteStream, ResponseValue};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -14031,32 +14031,6 @@ impl Client {
         }
     }
 }
-impl ClientInfo<highlevel_runtime::Runtime> for Client {
-    #[inline]
-    fn api_version() -> &'static str {
-        "1.0"
-    }
-    #[inline]
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    #[inline]
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    #[inline]
-    fn inner(&self) -> &highlevel_runtime::Runtime {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    #[inline]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<highlevel_runtime::Runtime>,
-    {}
-};
 impl Client {
     /**List Agents
 
@@ -14302,10 +14276,7 @@ let response = client.delete_action()
 pub mod builder {
     use super::types;
     #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
+    use super::{ByteStream, RequestError, ResponseValue};
     /**Builder for [`Client::get_agents`]
 
 [`Client::get_agents`]: super::Client::get_agents*/
@@ -14403,11 +14374,11 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, location_id, page, page_size, query } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let page_size = page_size.map_err(Error::InvalidRequest)?;
-                let query = query.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let page_size = page_size.map_err(RequestError::InvalidRequest)?;
+                let query = query.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/agents",
@@ -14422,11 +14393,11 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("pageSize", &page_size))
-                    .query(&progenitor_client::QueryParam::new("query", &query))
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("pageSize", &page_size))
+                    .query(&highlevel_runtime::query::Param::new("query", &query))
                     .build()?;
                 Ok(request)
             })();
@@ -14504,13 +14475,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::AgentCreationRequestDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/agents",
@@ -14602,9 +14573,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/agents/",
@@ -14619,7 +14590,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -14695,9 +14666,9 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, agent_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/agents/",
@@ -14712,7 +14683,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -14815,14 +14786,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, agent_id, location_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::PatchAgentDto::try_from(v).map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/agents/",
@@ -14838,7 +14809,7 @@ pub mod builder {
                     )
                     .json(&body)
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -15052,18 +15023,18 @@ pub mod builder {
                 sort_by,
                 start_date,
             } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let action_type = action_type.map_err(Error::InvalidRequest)?;
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let call_type = call_type.map_err(Error::InvalidRequest)?;
-                let contact_id = contact_id.map_err(Error::InvalidRequest)?;
-                let end_date = end_date.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
-                let page = page.map_err(Error::InvalidRequest)?;
-                let page_size = page_size.map_err(Error::InvalidRequest)?;
-                let sort = sort.map_err(Error::InvalidRequest)?;
-                let sort_by = sort_by.map_err(Error::InvalidRequest)?;
-                let start_date = start_date.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let action_type = action_type.map_err(RequestError::InvalidRequest)?;
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let call_type = call_type.map_err(RequestError::InvalidRequest)?;
+                let contact_id = contact_id.map_err(RequestError::InvalidRequest)?;
+                let end_date = end_date.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
+                let page = page.map_err(RequestError::InvalidRequest)?;
+                let page_size = page_size.map_err(RequestError::InvalidRequest)?;
+                let sort = sort.map_err(RequestError::InvalidRequest)?;
+                let sort_by = sort_by.map_err(RequestError::InvalidRequest)?;
+                let start_date = start_date.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/dashboard/call-logs",
@@ -15078,20 +15049,24 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("actionType", &action_type),
+                        &highlevel_runtime::query::Param::new("actionType", &action_type),
                     )
-                    .query(&progenitor_client::QueryParam::new("agentId", &agent_id))
-                    .query(&progenitor_client::QueryParam::new("callType", &call_type))
-                    .query(&progenitor_client::QueryParam::new("contactId", &contact_id))
-                    .query(&progenitor_client::QueryParam::new("endDate", &end_date))
+                    .query(&highlevel_runtime::query::Param::new("agentId", &agent_id))
+                    .query(&highlevel_runtime::query::Param::new("callType", &call_type))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("contactId", &contact_id),
                     )
-                    .query(&progenitor_client::QueryParam::new("page", &page))
-                    .query(&progenitor_client::QueryParam::new("pageSize", &page_size))
-                    .query(&progenitor_client::QueryParam::new("sort", &sort))
-                    .query(&progenitor_client::QueryParam::new("sortBy", &sort_by))
-                    .query(&progenitor_client::QueryParam::new("startDate", &start_date))
+                    .query(&highlevel_runtime::query::Param::new("endDate", &end_date))
+                    .query(
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
+                    )
+                    .query(&highlevel_runtime::query::Param::new("page", &page))
+                    .query(&highlevel_runtime::query::Param::new("pageSize", &page_size))
+                    .query(&highlevel_runtime::query::Param::new("sort", &sort))
+                    .query(&highlevel_runtime::query::Param::new("sortBy", &sort_by))
+                    .query(
+                        &highlevel_runtime::query::Param::new("startDate", &start_date),
+                    )
                     .build()?;
                 Ok(request)
             })();
@@ -15166,9 +15141,9 @@ pub mod builder {
             Output = Result<ResponseValue<types::CallLogDto>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, call_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let call_id = call_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let call_id = call_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/dashboard/call-logs/",
@@ -15183,7 +15158,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -15262,13 +15237,13 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
                 let body = body
                     .and_then(|v| {
                         types::CreateSingleActionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/actions",
@@ -15360,9 +15335,9 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, action_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let action_id = action_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let action_id = action_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/actions/",
@@ -15377,7 +15352,7 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -15470,14 +15445,14 @@ pub mod builder {
             >,
         > + Send {
             let Self { client, action_id, body } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let action_id = action_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let action_id = action_id.map_err(RequestError::InvalidRequest)?;
                 let body = body
                     .and_then(|v| {
                         types::UpdateSingleActionDto::try_from(v)
                             .map_err(|e| e.to_string())
                     })
-                    .map_err(Error::InvalidRequest)?;
+                    .map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/actions/",
@@ -15580,10 +15555,10 @@ pub mod builder {
             Output = Result<ResponseValue<::serde_json::Value>, highlevel_runtime::Error>,
         > + Send {
             let Self { client, action_id, agent_id, location_id } = self;
-            let request = (move || -> Result<::reqwest::Request, Error<()>> {
-                let action_id = action_id.map_err(Error::InvalidRequest)?;
-                let agent_id = agent_id.map_err(Error::InvalidRequest)?;
-                let location_id = location_id.map_err(Error::InvalidRequest)?;
+            let request = (move || -> Result<::reqwest::Request, RequestError> {
+                let action_id = action_id.map_err(RequestError::InvalidRequest)?;
+                let agent_id = agent_id.map_err(RequestError::InvalidRequest)?;
+                let location_id = location_id.map_err(RequestError::InvalidRequest)?;
                 let url = highlevel_runtime::path::url(
                     &client.baseurl,
                     "/voice-ai/actions/",
@@ -15597,9 +15572,9 @@ pub mod builder {
                         ::reqwest::header::ACCEPT,
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
-                    .query(&progenitor_client::QueryParam::new("agentId", &agent_id))
+                    .query(&highlevel_runtime::query::Param::new("agentId", &agent_id))
                     .query(
-                        &progenitor_client::QueryParam::new("locationId", &location_id),
+                        &highlevel_runtime::query::Param::new("locationId", &location_id),
                     )
                     .build()?;
                 Ok(request)
@@ -15803,31 +15778,3 @@ pub mod prelude {
 }
 pub mod operations;
 pub mod pagination;
-impl ClientHooks<highlevel_runtime::Runtime> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> std::result::Result<(), Error<E>> {
-        highlevel_runtime::hooks::pre(
-                &self.inner,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-            .map_err(Error::Custom)
-    }
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        highlevel_runtime::hooks::exec(
-                &self.inner,
-                &self.client,
-                request,
-                operations::find(info.operation_id),
-            )
-            .await
-    }
-}

@@ -97,7 +97,6 @@ fn format_tokens(module: &Module, tokens: proc_macro2::TokenStream) -> Result<St
 fn manifest(project: &Project, module: &Module, uses: &dyn Fn(&str) -> bool) -> String {
     let mut deps = String::from(
         "highlevel-runtime.workspace = true\n\
-         progenitor-client.workspace = true\n\
          reqwest.workspace = true\n\
          serde.workspace = true\n\
          serde_json.workspace = true\n",
@@ -202,35 +201,6 @@ fn lib_rs(project: &Project, g: &GeneratedModule) -> Result<String> {
         pub mod operations;
         #multipart
         #pagination
-
-        // progenitor asserts this impl; the generated `send()`s hand their requests to
-        // `highlevel_runtime::send` with their operation's metadata (`send_bodies`), so only
-        // calls through progenitor's own path look the metadata up by name.
-        impl ClientHooks<highlevel_runtime::Runtime> for Client {
-            async fn pre<E>(
-                &self,
-                request: &mut reqwest::Request,
-                info: &OperationInfo,
-            ) -> std::result::Result<(), Error<E>> {
-                highlevel_runtime::hooks::pre(&self.inner, request, operations::find(info.operation_id))
-                    .await
-                    .map_err(Error::Custom)
-            }
-
-            async fn exec(
-                &self,
-                request: reqwest::Request,
-                info: &OperationInfo,
-            ) -> reqwest::Result<reqwest::Response> {
-                highlevel_runtime::hooks::exec(
-                    &self.inner,
-                    &self.client,
-                    request,
-                    operations::find(info.operation_id),
-                )
-                .await
-            }
-        }
     };
     let additions: syn::File = syn::parse2(additions)
         .map_err(|e| format!("module `{}`: crate additions do not parse: {e}", m.name))?;

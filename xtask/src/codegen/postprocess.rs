@@ -14,6 +14,8 @@
 //!   `#[deprecated(note = ...)]`, so callers see it at compile time (progenitor ignores the flag).
 //!   Only that method: the builder and its `.stream()`/`.pages()` are reached through it, and the
 //!   metadata tables are read by the runtime, not called by users.
+//! - Runtime items: what progenitor-client provided comes from `highlevel_runtime`
+//!   (`super::runtime_items`), so module crates do not depend on progenitor-client.
 //! - Type builders: only the types a request can carry keep typify's builder, and its setters
 //!   convert through `highlevel_runtime::builder::field` (`super::type_builders`).
 
@@ -90,6 +92,8 @@ pub fn apply(
         marked: BTreeSet::new(),
     };
     deprecations.visit_file_mut(&mut file);
+    super::runtime_items::point_at_runtime(&mut file)
+        .map_err(|why| format!("module `{}`: {why}", module.name))?;
     let unmarked: Vec<_> = deprecations
         .notes
         .keys()

@@ -21,9 +21,9 @@ pub type PageFuture<'a, P> = Pin<Box<dyn Future<Output = Result<P, Error>> + Sen
 /// metadata.
 #[doc(hidden)]
 pub fn page_request<'a, P>(
-    sent: impl Future<Output = Result<progenitor_client::ResponseValue<P>, Error>> + Send + 'a,
+    sent: impl Future<Output = Result<crate::ResponseValue<P>, Error>> + Send + 'a,
 ) -> PageFuture<'a, P> {
-    Box::pin(async move { sent.await.map(progenitor_client::ResponseValue::into_inner) })
+    Box::pin(async move { sent.await.map(crate::ResponseValue::into_inner) })
 }
 
 /// The most page requests [`Pages::prefetch`] keeps ahead of the one being waited for.
