@@ -3,7 +3,7 @@
 
 //! What the runtime needs to send each operation right: its `Version` header, the
 //! token kinds its security schemes accept, method, path template and body kinds.
-//! Keyed by the `operation_id` progenitor reports in `OperationInfo`.
+//! Keyed by the operation id (progenitor's snake_case name of the operation).
 use highlevel_runtime::{
     OperationMeta, RequestBodyKind, ResponseBodyKind, SecurityScheme,
 };
@@ -46,7 +46,7 @@ pub static ALL: [OperationMeta; 3usize] = [
     GET_INSTALLED_LOCATION,
     GET_LOCATION_ACCESS_TOKEN,
 ];
-/// The metadata of the operation progenitor names `operation_id`.
+/// The metadata of the operation named `operation_id` (`"get_contact"`).
 pub fn find(operation_id: &str) -> Option<&'static OperationMeta> {
     ALL.binary_search_by(|meta| meta.operation_id.cmp(operation_id))
         .ok()

@@ -1,6 +1,6 @@
 //! A failure of the runtime itself (no usable OAuth token, a spent rate-limit budget),
 //! carried from the request loop to the error mapping ([`crate::decode`]) as a synthetic
-//! response: between them it travels where progenitor's types expect a `reqwest::Response`.
+//! response: between them it travels as the request loop's answer, a `reqwest::Response`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 

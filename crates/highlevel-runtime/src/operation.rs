@@ -1,7 +1,7 @@
 //! Static metadata about each API operation.
 //!
 //! The code generator emits one `pub const` [`OperationMeta`] per operation so
-//! that the runtime hooks can apply per-operation behaviour (the `Version`
+//! that the runtime can apply per-operation behaviour (the `Version`
 //! header, authentication, multipart framing, error attribution) without
 //! re-parsing the OpenAPI documents at run time.
 
@@ -29,7 +29,7 @@ pub struct OperationMeta {
     /// Security requirements declared for the operation, used to tell which
     /// kind of token it accepts.
     pub security: &'static [SecurityScheme],
-    /// How the request body is encoded, so the hooks can fix up framing
+    /// How the request body is encoded, so the runtime can fix up framing
     /// headers that progenitor cannot produce itself (multipart).
     pub request_body: RequestBodyKind,
     /// How the success response is consumed, so the runtime knows whether a

@@ -200,7 +200,7 @@ impl HighLevel {
         &self.http
     }
 
-    /// The runtime every generated client delegates its hooks to.
+    /// The runtime every generated client sends its requests through.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
     }

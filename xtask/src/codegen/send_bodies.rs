@@ -14,7 +14,7 @@
 //! looking it up by name, and progenitor's `api-version` header (the spec's `info.version`,
 //! which HighLevel does not read) is never built.
 //!
-//! The `ClientHooks` impl stays: progenitor asserts that `Client` implements it.
+//! Nothing calls progenitor's `ClientHooks` then, so its glue goes (`super::runtime_items`).
 
 use proc_macro2::Ident;
 use quote::quote;
