@@ -3301,9 +3301,16 @@ pub mod types {
 - **1**: Only custom availabilities will be used.
 - **0**: Only open hours will be used.
 - **null**: Both custom availabilities and open hours will be considered.*/
-    #[derive(::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct CalendarCreateDtoAvailabilityType(f64);
+    impl ::serde::Serialize for CalendarCreateDtoAvailabilityType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for CalendarCreateDtoAvailabilityType {
         type Target = f64;
         #[inline]
@@ -9196,9 +9203,16 @@ pub mod types {
 - **1**: Only custom availabilities will be used.
 - **0**: Only open hours will be used.
 - **null**: Both the custom availabilities and open hours will be considered.*/
-    #[derive(::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct CalendarUpdateDtoAvailabilityType(f64);
+    impl ::serde::Serialize for CalendarUpdateDtoAvailabilityType {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for CalendarUpdateDtoAvailabilityType {
         type Target = f64;
         #[inline]
@@ -10813,9 +10827,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Timezone for the schedule (IANA timezone identifier)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct CreateScheduleDtoTimezone(::std::string::String);
+    impl ::serde::Serialize for CreateScheduleDtoTimezone {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for CreateScheduleDtoTimezone {
         type Target = ::std::string::String;
         #[inline]
@@ -10960,11 +10981,25 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`DeleteAppointmentSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct DeleteAppointmentSchema(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for DeleteAppointmentSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for DeleteAppointmentSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for DeleteAppointmentSchema {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -13381,9 +13416,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Note body
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct NotesDtoBody(::std::string::String);
+    impl ::serde::Serialize for NotesDtoBody {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for NotesDtoBody {
         type Target = ::std::string::String;
         #[inline]
@@ -14551,9 +14593,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Start time in HH:MM format (24-hour format)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct ScheduleIntervalDtoFrom(::std::string::String);
+    impl ::serde::Serialize for ScheduleIntervalDtoFrom {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ScheduleIntervalDtoFrom {
         type Target = ::std::string::String;
         #[inline]
@@ -14695,9 +14744,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///End time in HH:MM format (24-hour format)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct ScheduleIntervalDtoTo(::std::string::String);
+    impl ::serde::Serialize for ScheduleIntervalDtoTo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ScheduleIntervalDtoTo {
         type Target = ::std::string::String;
         #[inline]
@@ -15131,9 +15187,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Specific date in YYYY-MM-DD format (only for date-type rules)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct ScheduleRuleDtoDate(::std::string::String);
+    impl ::serde::Serialize for ScheduleRuleDtoDate {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ScheduleRuleDtoDate {
         type Target = ::std::string::String;
         #[inline]
@@ -16137,9 +16200,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///`TeamMemberPriority`
-    #[derive(::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct TeamMemberPriority(f64);
+    impl ::serde::Serialize for TeamMemberPriority {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for TeamMemberPriority {
         type Target = f64;
         #[inline]
@@ -17505,9 +17575,16 @@ One room can be mapped with multiple service calendars.*/
         }
     }
     ///Updated timezone for the schedule (IANA timezone identifier)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct UpdateScheduleDtoTimezone(::std::string::String);
+    impl ::serde::Serialize for UpdateScheduleDtoTimezone {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for UpdateScheduleDtoTimezone {
         type Target = ::std::string::String;
         #[inline]

@@ -2285,9 +2285,16 @@ pub mod types {
         }
     }
     ///Description of the custom subtype (max 100 characters)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct CreateCustomSubtypeDtoDescription(::std::string::String);
+    impl ::serde::Serialize for CreateCustomSubtypeDtoDescription {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for CreateCustomSubtypeDtoDescription {
         type Target = ::std::string::String;
         #[inline]
@@ -2346,9 +2353,16 @@ pub mod types {
         }
     }
     ///Name of the custom subtype (max 100 characters)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct CreateCustomSubtypeDtoName(::std::string::String);
+    impl ::serde::Serialize for CreateCustomSubtypeDtoName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for CreateCustomSubtypeDtoName {
         type Target = ::std::string::String;
         #[inline]
@@ -9636,9 +9650,16 @@ pub mod types {
         }
     }
     ///Description of the custom subtype (max 100 characters)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct UpdateCustomSubtypeDtoDescription(::std::string::String);
+    impl ::serde::Serialize for UpdateCustomSubtypeDtoDescription {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for UpdateCustomSubtypeDtoDescription {
         type Target = ::std::string::String;
         #[inline]
@@ -9697,9 +9718,16 @@ pub mod types {
         }
     }
     ///Name of the custom subtype (max 100 characters)
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct UpdateCustomSubtypeDtoName(::std::string::String);
+    impl ::serde::Serialize for UpdateCustomSubtypeDtoName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for UpdateCustomSubtypeDtoName {
         type Target = ::std::string::String;
         #[inline]
@@ -10153,9 +10181,16 @@ pub mod types {
         }
     }
     ///HTTP Status code of the request
-    #[derive(::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct UploadFilesErrorResponseDtoStatus(f64);
+    impl ::serde::Serialize for UploadFilesErrorResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for UploadFilesErrorResponseDtoStatus {
         type Target = f64;
         #[inline]

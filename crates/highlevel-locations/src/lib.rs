@@ -440,14 +440,35 @@ pub mod types {
         }
     }
     ///`CreateCustomFieldsDtoTextBoxListOptionsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateCustomFieldsDtoTextBoxListOptionsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<TextBoxListOptionsSchema>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomFieldsDtoTextBoxListOptionsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for CreateCustomFieldsDtoTextBoxListOptionsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            map.end()
+        }
     }
     impl CreateCustomFieldsDtoTextBoxListOptionsItem {
         #[inline]
@@ -9846,14 +9867,35 @@ pub mod types {
         }
     }
     ///`UpdateCustomFieldsDtoTextBoxListOptionsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateCustomFieldsDtoTextBoxListOptionsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<TextBoxListOptionsSchema>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<TextBoxListOptionsSchema>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomFieldsDtoTextBoxListOptionsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomFieldsDtoTextBoxListOptionsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            map.end()
+        }
     }
     impl UpdateCustomFieldsDtoTextBoxListOptionsItem {
         #[inline]

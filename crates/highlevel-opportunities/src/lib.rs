@@ -357,17 +357,38 @@ pub mod types {
         }
     }
     ///`CreateDtoCustomFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateDtoCustomFieldsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<CustomFieldsInputStringSchema>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<CustomFieldsInputArraySchema>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchema>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateDtoCustomFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+                subtype_2: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for CreateDtoCustomFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_2)?;
+            map.end()
+        }
     }
     impl CreateDtoCustomFieldsItem {
         #[inline]
@@ -3012,17 +3033,38 @@ pub mod types {
         }
     }
     ///`UpdateOpportunityDtoCustomFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateOpportunityDtoCustomFieldsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<CustomFieldsInputStringSchema>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<CustomFieldsInputArraySchema>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchema>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDtoCustomFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+                subtype_2: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for UpdateOpportunityDtoCustomFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_2)?;
+            map.end()
+        }
     }
     impl UpdateOpportunityDtoCustomFieldsItem {
         #[inline]

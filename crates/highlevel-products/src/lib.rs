@@ -7775,11 +7775,25 @@ pub mod types {
         }
     }
     ///`ProductCategories`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct ProductCategories(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for ProductCategories {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for ProductCategories {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ProductCategories {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -8284,9 +8298,16 @@ pub mod types {
         }
     }
     ///Detailed Review of the product
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct ProductReviewDtoComment(::std::string::String);
+    impl ::serde::Serialize for ProductReviewDtoComment {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ProductReviewDtoComment {
         type Target = ::std::string::String;
         #[inline]
@@ -8346,9 +8367,16 @@ pub mod types {
         }
     }
     ///Headline of the Review
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct ProductReviewDtoHeadline(::std::string::String);
+    impl ::serde::Serialize for ProductReviewDtoHeadline {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ProductReviewDtoHeadline {
         type Target = ::std::string::String;
         #[inline]
@@ -12645,9 +12673,16 @@ pub mod types {
         }
     }
     ///Name of the customer
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct UserDetailsDtoName(::std::string::String);
+    impl ::serde::Serialize for UserDetailsDtoName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for UserDetailsDtoName {
         type Target = ::std::string::String;
         #[inline]

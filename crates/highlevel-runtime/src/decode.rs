@@ -244,17 +244,7 @@ pub async fn collect_bytes(stream: ByteStream) -> reqwest::Result<bytes::Bytes> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const GET_CONTACT: OperationMeta = OperationMeta {
-        operation_id: "get_contact",
-        method: "GET",
-        path: "/contacts/{contactId}",
-        version: Some("2021-07-28"),
-        security: &[],
-        request_body: crate::RequestBodyKind::None,
-        response_body: crate::ResponseBodyKind::Json,
-        authenticated: true,
-    };
+    use crate::operation::GET_CONTACT;
 
     /// A request reqwest cannot build is an invalid request (nothing was sent), and its
     /// message says what did not serialize, not only reqwest's "builder error".

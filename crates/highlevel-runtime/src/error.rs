@@ -4,8 +4,10 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+use crate::object::Object;
 
 /// Why a call failed.
 ///
@@ -374,55 +376,53 @@ impl std::error::Error for ApiError {}
 ///
 /// Deserializing is lenient: a field of an unexpected type reads as `None` rather than
 /// failing, because error bodies are the least consistent part of the API.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiErrorBody {
     /// `statusCode`, as the body states it (may disagree with the HTTP status).
-    #[serde(rename = "statusCode", default, deserialize_with = "lenient_status")]
     pub status_code: Option<u16>,
     /// `message`: one text, or a list for validation errors.
-    #[serde(default, deserialize_with = "lenient_message")]
     pub message: Option<ErrorMessage>,
     /// `error`: usually the status text.
-    #[serde(default, deserialize_with = "lenient_text")]
     pub error: Option<String>,
     /// `traceId`, HighLevel's request trace for support.
-    #[serde(rename = "traceId", default, deserialize_with = "lenient_text")]
     pub trace_id: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for ApiErrorBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut body = Object::read(deserializer, "an error body")?;
+        Ok(Self {
+            status_code: body.take("statusCode").and_then(lenient_status),
+            message: body.take("message").and_then(lenient_message),
+            error: body.take("error").and_then(value_text),
+            trace_id: body.take("traceId").and_then(value_text),
+        })
+    }
 }
 
 impl ApiErrorBody {
     /// Best effort over any body: JSON of the known shape, JSON of another shape, or not JSON.
     pub(crate) fn parse(raw: &[u8]) -> Self {
-        // Only objects: serde's derive would also read `[1, 2]` as positional fields.
-        match serde_json::from_slice::<Value>(raw) {
-            Ok(value @ Value::Object(_)) => serde_json::from_value(value).unwrap_or_default(),
-            _ => Self::default(),
-        }
+        serde_json::from_slice(raw).unwrap_or_default()
     }
 }
 
-fn lenient_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-    Ok(match Value::deserialize(d)? {
+fn lenient_status(value: Value) -> Option<u16> {
+    match value {
         Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
-    })
+    }
 }
 
-fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(value_text(Value::deserialize(d)?))
-}
-
-fn lenient_message<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<ErrorMessage>, D::Error> {
-    Ok(match Value::deserialize(d)? {
+fn lenient_message(value: Value) -> Option<ErrorMessage> {
+    match value {
         Value::Array(items) => Some(ErrorMessage::List(
             items.into_iter().filter_map(value_text).collect(),
         )),
         other => value_text(other).map(ErrorMessage::Text),
-    })
+    }
 }
 
 /// Strings as themselves, numbers/booleans/objects as their JSON text, null as absent.
@@ -434,14 +434,34 @@ fn value_text(value: Value) -> Option<String> {
     }
 }
 
-/// The `message` of an error body.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+/// The `message` of an error body: a string, or an array of strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorMessage {
     /// `"message": "Invalid JWT"`.
     Text(String),
     /// `"message": ["locationId must be a string", …]`.
     List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for ErrorMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => Ok(Self::Text(text)),
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(text) => Ok(text),
+                    _ => Err(serde::de::Error::custom(
+                        "a message list holds only strings",
+                    )),
+                })
+                .collect::<Result<_, _>>()
+                .map(Self::List),
+            _ => Err(serde::de::Error::custom(
+                "expected a message: a string or an array of strings",
+            )),
+        }
+    }
 }
 
 impl ErrorMessage {
@@ -576,6 +596,24 @@ mod tests {
         );
         assert_eq!(ApiErrorBody::parse(b""), ApiErrorBody::default());
         assert_eq!(ApiErrorBody::parse(b"[1,2]"), ApiErrorBody::default());
+    }
+
+    #[test]
+    fn an_error_message_is_a_text_or_a_list_of_texts() {
+        let read = |json: &str| serde_json::from_str::<ErrorMessage>(json).ok();
+        assert_eq!(
+            read(r#""Invalid JWT""#),
+            Some(ErrorMessage::Text("Invalid JWT".into()))
+        );
+        assert_eq!(
+            read(r#"["a","b"]"#),
+            Some(ErrorMessage::List(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(read(r#"["a",3]"#), None);
+        assert_eq!(read("3"), None);
+        let body: ApiErrorBody =
+            serde_json::from_str(r#"{"statusCode":404,"message":"gone"}"#).expect("an object");
+        assert_eq!(body.message, Some(ErrorMessage::Text("gone".into())));
     }
 
     #[test]

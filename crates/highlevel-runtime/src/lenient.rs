@@ -15,7 +15,9 @@
 use std::fmt;
 
 use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::ser::{Error as _, SerializeMap};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 /// Decodes an optional field; a value that does not fit the declared type reads as `None`.
 ///
@@ -127,9 +129,88 @@ pub fn required<T, E: serde::de::Error>(value: Option<T>, name: &'static str) ->
     value.ok_or_else(|| E::missing_field(name))
 }
 
+/// One variant of an `anyOf` object, read from the whole object: `None` when it does not fit
+/// (a written `Deserialize` impl's field, as serde's `flatten` of a lenient `Option` reads it).
+pub fn flattened<T: DeserializeOwned>(object: &Value) -> Option<T> {
+    T::deserialize(object).ok()
+}
+
+/// Writes an `anyOf` variant's fields, when it is present, into the object being written (a
+/// written `Serialize` impl's field, as serde's `flatten` writes it).
+///
+/// # Errors
+///
+/// The serializer's; or when the variant does not serialize as an object, which no
+/// generated `anyOf` variant does.
+pub fn flatten_into<M: SerializeMap, T: Serialize>(
+    map: &mut M,
+    variant: &Option<T>,
+) -> Result<(), M::Error> {
+    let Some(variant) = variant else {
+        return Ok(());
+    };
+    match serde_json::to_value(variant).map_err(M::Error::custom)? {
+        Value::Object(fields) => fields
+            .iter()
+            .try_for_each(|(key, value)| map.serialize_entry(key, value)),
+        _ => Err(M::Error::custom(
+            "an anyOf variant that is not an object cannot be merged into one",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use serde::Deserialize;
+    use serde::ser::{SerializeMap as _, Serializer as _};
+    use serde::{Deserialize, Serialize};
+    use serde_json::{Value, json};
+
+    use super::{flatten_into, flattened};
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Text {
+        id: String,
+        value: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Number {
+        id: String,
+        number: f64,
+    }
+
+    #[test]
+    fn an_any_of_variant_is_read_from_the_whole_object_and_written_back_into_one() {
+        let object = json!({"id": "f1", "value": "x", "other": true});
+        let text = flattened::<Text>(&object);
+        assert_eq!(
+            text,
+            Some(Text {
+                id: "f1".into(),
+                value: Some("x".into())
+            })
+        );
+        assert_eq!(
+            flattened::<Number>(&object),
+            None,
+            "no `number`: not this variant"
+        );
+
+        let mut out = Vec::new();
+        let mut serializer = serde_json::Serializer::new(&mut out);
+        let mut map = serializer.serialize_map(None).expect("a map");
+        flatten_into(&mut map, &text).expect("written");
+        flatten_into(&mut map, &None::<Number>).expect("nothing to write");
+        map.end().expect("ended");
+        let written: Value = serde_json::from_slice(&out).expect("JSON");
+        assert_eq!(written, json!({"id": "f1", "value": "x"}));
+
+        let mut out = Vec::new();
+        let mut serializer = serde_json::Serializer::new(&mut out);
+        let mut map = serializer.serialize_map(None).expect("a map");
+        let error = flatten_into(&mut map, &Some(3)).expect_err("a number has no fields");
+        assert!(error.to_string().contains("not an object"), "{error}");
+    }
 
     #[derive(Debug, Deserialize, PartialEq)]
     struct Pipeline {

@@ -32,6 +32,7 @@ mod error;
 mod failure;
 mod idle;
 pub mod multipart;
+mod object;
 mod operation;
 pub mod pagination;
 #[cfg(feature = "postgres")]

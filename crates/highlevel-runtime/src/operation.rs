@@ -127,6 +127,19 @@ pub enum ResponseBodyKind {
     Bytes,
 }
 
+/// `GET /contacts/{contactId}` as the generator describes it, for the runtime's unit tests.
+#[cfg(test)]
+pub(crate) static GET_CONTACT: OperationMeta = OperationMeta {
+    operation_id: "get_contact",
+    method: "GET",
+    path: "/contacts/{contactId}",
+    version: Some("2021-07-28"),
+    security: &[SecurityScheme::LocationAccess],
+    request_body: RequestBodyKind::None,
+    response_body: ResponseBodyKind::Json,
+    authenticated: true,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,9 +11,7 @@ const MAX_BOUNDARY_LEN: usize = 70;
 
 /// Sets the request's `Version`, `Authorization` and, for multipart bodies, its boundary.
 ///
-/// `operation` is `None` only when the generated metadata table does not know the operation
-/// id; the request is then still authenticated but gets no `Version` header. Nothing in it
-/// waits, so [`crate::send`] calls it without a future.
+/// Nothing in it waits, so [`crate::send`] calls it without a future.
 ///
 /// # Errors
 ///
@@ -23,11 +21,11 @@ const MAX_BOUNDARY_LEN: usize = 70;
 pub(crate) fn prepare(
     runtime: &Runtime,
     request: &mut reqwest::Request,
-    operation: Option<&'static OperationMeta>,
+    operation: &'static OperationMeta,
 ) -> Result<(), String> {
-    let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
+    let operation_id = operation.operation_id;
 
-    let version = match operation.and_then(|o| o.version) {
+    let version = match operation.version {
         Some(version) => Some(static_header_value(version).ok_or_else(|| {
             format!(
                 "{operation_id}: the metadata's Version `{version}` is not a valid header value"
@@ -37,22 +35,20 @@ pub(crate) fn prepare(
     };
     // OAuth tokens are picked (and refreshed) in the request loop, where a 401 can be retried.
     let authorization = match runtime.static_authorization() {
-        Some(value) if operation.is_none_or(|o| o.authenticated) => Some(
+        Some(value) if operation.authenticated => Some(
             value
                 .map_err(|why| format!("{operation_id}: {why}"))?
                 .clone(),
         ),
         _ => None,
     };
-    let content_type = match operation.map(|o| o.request_body) {
-        Some(RequestBodyKind::Multipart) => {
-            Some(multipart_content_type(request).ok_or_else(|| {
-                format!(
-                    "{operation_id}: the multipart body was not produced by MultipartForm \
+    let content_type = match operation.request_body {
+        RequestBodyKind::Multipart => Some(multipart_content_type(request).ok_or_else(|| {
+            format!(
+                "{operation_id}: the multipart body was not produced by MultipartForm \
                      (it must be in memory and start with `--<boundary>\\r\\n`)"
-                )
-            })?)
-        }
+            )
+        })?),
         _ => None,
     };
 
@@ -114,22 +110,13 @@ fn is_bchar(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Credentials, ResponseBodyKind, SecurityScheme};
+    use crate::Credentials;
+    use crate::operation::GET_CONTACT;
 
     const TOKEN: &str = "pit-0123456789-very-secret";
 
     #[test]
     fn the_token_is_a_sensitive_header_and_the_version_replaces_any_other() {
-        static GET_CONTACT: OperationMeta = OperationMeta {
-            operation_id: "get_contact",
-            method: "GET",
-            path: "/contacts/{contactId}",
-            version: Some("2021-07-28"),
-            security: &[SecurityScheme::LocationAccess],
-            request_body: RequestBodyKind::None,
-            response_body: ResponseBodyKind::Json,
-            authenticated: true,
-        };
         crate::tls::install_crypto_provider().expect("the default ring provider");
         let runtime = Runtime::new(Credentials::private_integration_token(TOKEN));
         let mut request = reqwest::Client::new()
@@ -137,7 +124,7 @@ mod tests {
             .header("Version", "1999-01-01")
             .build()
             .expect("a request");
-        prepare(&runtime, &mut request, Some(&GET_CONTACT)).expect("prepared");
+        prepare(&runtime, &mut request, &GET_CONTACT).expect("prepared");
         let authorization = request.headers().get(AUTHORIZATION).expect("authorization");
         assert!(authorization.is_sensitive());
         assert!(

@@ -37,17 +37,16 @@ impl<'a> Call<'a> {
     pub(crate) fn new(
         runtime: &'a Runtime,
         client: &'a reqwest::Client,
-        operation: Option<&'static OperationMeta>,
+        operation: &'static OperationMeta,
         method: &reqwest::Method,
     ) -> Result<Self, Failure> {
-        let operation_id = operation.map_or("unknown operation", |o| o.operation_id);
         let oauth = match runtime.oauth_app() {
-            Some(app) if operation.is_none_or(|o| o.authenticated) => {
+            Some(app) if operation.authenticated => {
                 let resource = resource_for(
                     runtime.location(),
                     runtime.company(),
-                    operation.is_none_or(OperationMeta::accepts_location_token),
-                    operation.is_none_or(OperationMeta::accepts_agency_token),
+                    operation.accepts_location_token(),
+                    operation.accepts_agency_token(),
                 )
                 .map_err(Failure::Auth)?;
                 Some((app, resource))
@@ -65,7 +64,7 @@ impl<'a> Call<'a> {
         };
         let span = tracing::info_span!(
             "highlevel.request",
-            operation = operation_id,
+            operation = operation.operation_id,
             resource = limiter.name(),
             method = %method,
             attempt = tracing::field::Empty,

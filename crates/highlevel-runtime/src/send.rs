@@ -124,10 +124,10 @@ fn sent<'a>(
         Ok(request) => request,
         Err(error) => return Either::Right(ready(Err(Unsuccessful::Unsent(error)))),
     };
-    if let Err(why) = prepare(runtime, &mut request, Some(operation)) {
+    if let Err(why) = prepare(runtime, &mut request, operation) {
         return Either::Right(ready(Err(Unsuccessful::Hook(why))));
     }
-    match Call::new(runtime, client, Some(operation), request.method()) {
+    match Call::new(runtime, client, operation, request.method()) {
         Ok(call) => Either::Left(call.send(request).map(successful)),
         Err(failure) => Either::Right(ready(Err(Unsuccessful::Answer(failure.into_response())))),
     }
@@ -151,18 +151,8 @@ fn successful(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Credentials, RequestBodyKind, ResponseBodyKind};
-
-    static GET_THING: OperationMeta = OperationMeta {
-        operation_id: "get_thing",
-        method: "GET",
-        path: "/things/{id}",
-        version: Some("2021-07-28"),
-        security: &[],
-        request_body: RequestBodyKind::None,
-        response_body: ResponseBodyKind::Json,
-        authenticated: true,
-    };
+    use crate::Credentials;
+    use crate::operation::GET_CONTACT;
 
     /// Every call's future is created and copied whole (README, per-request cost): 3,864
     /// bytes before the request loop was awaited directly, 1,760 after.
@@ -174,7 +164,7 @@ mod tests {
         let call = json::<serde_json::Value>(
             &runtime,
             &client,
-            &GET_THING,
+            &GET_CONTACT,
             Err(RequestError::InvalidRequest("unsent".into())),
         );
         let size = std::mem::size_of_val(&call);

@@ -13,11 +13,25 @@ pub use highlevel_runtime::{ByteStream, ResponseValue};
 #[allow(clippy::all)]
 pub mod types {
     ///`BusinessCreatedByOrUpdatedBy`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct BusinessCreatedByOrUpdatedBy(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for BusinessCreatedByOrUpdatedBy {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for BusinessCreatedByOrUpdatedBy {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for BusinessCreatedByOrUpdatedBy {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]

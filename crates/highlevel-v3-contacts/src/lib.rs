@@ -13,11 +13,25 @@ pub use highlevel_runtime::{ByteStream, ResponseValue};
 #[allow(clippy::all)]
 pub mod types {
     ///`AddContactToCampaignDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct AddContactToCampaignDto(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for AddContactToCampaignDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for AddContactToCampaignDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for AddContactToCampaignDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -537,19 +551,87 @@ pub mod types {
         }
     }
     ///`ContactsBusinessUpdate`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(Clone, Debug)]
     pub struct ContactsBusinessUpdate {
         ///Business Id to assign to contacts. Pass null to remove business association.
-        #[serde(
-            rename = "businessId",
-            deserialize_with = "::std::option::Option::deserialize"
-        )]
         pub business_id: ::std::option::Option<::std::string::String>,
         ///List of contact Ids to update (maximum 50)
         pub ids: ::std::vec::Vec<ContactsBusinessUpdateIdsItem>,
         ///Location Id
-        #[serde(rename = "locationId")]
         pub location_id: ::std::string::String,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactsBusinessUpdate {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            const FIELDS: &[&str] = &["businessId", "ids", "locationId"];
+            struct ContactsBusinessUpdateVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ContactsBusinessUpdateVisitor {
+                type Value = ContactsBusinessUpdate;
+                #[inline]
+                fn expecting(
+                    &self,
+                    formatter: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    formatter.write_str("an object (ContactsBusinessUpdate)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::std::result::Result<ContactsBusinessUpdate, A::Error> {
+                    let mut field_0 = ::std::option::Option::None;
+                    let mut field_1 = ::std::option::Option::None;
+                    let mut field_2 = ::std::option::Option::None;
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key_seed(highlevel_runtime::lenient::FieldIndex(FIELDS))?
+                    {
+                        match key {
+                            ::std::option::Option::Some(0usize) => {
+                                highlevel_runtime::lenient::put(&mut map, &mut field_0)
+                            }
+                            ::std::option::Option::Some(1usize) => {
+                                highlevel_runtime::lenient::put(&mut map, &mut field_1)
+                            }
+                            ::std::option::Option::Some(2usize) => {
+                                highlevel_runtime::lenient::put(&mut map, &mut field_2)
+                            }
+                            _ => highlevel_runtime::lenient::skip(&mut map),
+                        }?;
+                    }
+                    ::std::result::Result::Ok(ContactsBusinessUpdate {
+                        business_id: highlevel_runtime::lenient::required(
+                            field_0,
+                            "businessId",
+                        )?,
+                        ids: highlevel_runtime::lenient::required(field_1, "ids")?,
+                        location_id: highlevel_runtime::lenient::required(
+                            field_2,
+                            "locationId",
+                        )?,
+                    })
+                }
+            }
+            deserializer
+                .deserialize_struct(
+                    "ContactsBusinessUpdate",
+                    FIELDS,
+                    ContactsBusinessUpdateVisitor,
+                )
+        }
+    }
+    impl ::serde::Serialize for ContactsBusinessUpdate {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let len = 3usize;
+            let mut state = serializer.serialize_struct("ContactsBusinessUpdate", len)?;
+            state.serialize_field("businessId", &self.business_id)?;
+            state.serialize_field("ids", &self.ids)?;
+            state.serialize_field("locationId", &self.location_id)?;
+            state.end()
+        }
     }
     impl ContactsBusinessUpdate {
         #[inline]
@@ -558,9 +640,16 @@ pub mod types {
         }
     }
     ///`ContactsBusinessUpdateIdsItem`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct ContactsBusinessUpdateIdsItem(::std::string::String);
+    impl ::serde::Serialize for ContactsBusinessUpdateIdsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ContactsBusinessUpdateIdsItem {
         type Target = ::std::string::String;
         #[inline]
@@ -1805,35 +1894,56 @@ pub mod types {
         }
     }
     ///`CreateContactDtoV3CustomFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateContactDtoV3CustomFieldsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<TextField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<LargeTextField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<SingleSelectField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_3: ::std::option::Option<RadioField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_4: ::std::option::Option<NumericField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_5: ::std::option::Option<MonetoryField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_6: ::std::option::Option<CheckboxField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_7: ::std::option::Option<MultiSelectField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_8: ::std::option::Option<FileField>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateContactDtoV3CustomFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+                subtype_2: highlevel_runtime::lenient::flattened(&value),
+                subtype_3: highlevel_runtime::lenient::flattened(&value),
+                subtype_4: highlevel_runtime::lenient::flattened(&value),
+                subtype_5: highlevel_runtime::lenient::flattened(&value),
+                subtype_6: highlevel_runtime::lenient::flattened(&value),
+                subtype_7: highlevel_runtime::lenient::flattened(&value),
+                subtype_8: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for CreateContactDtoV3CustomFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_2)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_3)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_4)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_5)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_6)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_7)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_8)?;
+            map.end()
+        }
     }
     impl CreateContactDtoV3CustomFieldsItem {
         #[inline]
@@ -5856,11 +5966,25 @@ pub mod types {
         }
     }
     ///`SearchBodyV2dto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct SearchBodyV2dto(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for SearchBodyV2dto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for SearchBodyV2dto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for SearchBodyV2dto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -6780,35 +6904,56 @@ pub mod types {
         }
     }
     ///`UpdateContactDtoV3CustomFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateContactDtoV3CustomFieldsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<TextField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<LargeTextField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<SingleSelectField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_3: ::std::option::Option<RadioField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_4: ::std::option::Option<NumericField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_5: ::std::option::Option<MonetoryField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_6: ::std::option::Option<CheckboxField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_7: ::std::option::Option<MultiSelectField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_8: ::std::option::Option<FileField>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateContactDtoV3CustomFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+                subtype_2: highlevel_runtime::lenient::flattened(&value),
+                subtype_3: highlevel_runtime::lenient::flattened(&value),
+                subtype_4: highlevel_runtime::lenient::flattened(&value),
+                subtype_5: highlevel_runtime::lenient::flattened(&value),
+                subtype_6: highlevel_runtime::lenient::flattened(&value),
+                subtype_7: highlevel_runtime::lenient::flattened(&value),
+                subtype_8: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for UpdateContactDtoV3CustomFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_2)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_3)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_4)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_5)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_6)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_7)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_8)?;
+            map.end()
+        }
     }
     impl UpdateContactDtoV3CustomFieldsItem {
         #[inline]
@@ -7852,35 +7997,56 @@ pub mod types {
         }
     }
     ///`UpsertContactDtoV3CustomFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpsertContactDtoV3CustomFieldsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<TextField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<LargeTextField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<SingleSelectField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_3: ::std::option::Option<RadioField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_4: ::std::option::Option<NumericField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_5: ::std::option::Option<MonetoryField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_6: ::std::option::Option<CheckboxField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_7: ::std::option::Option<MultiSelectField>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_8: ::std::option::Option<FileField>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpsertContactDtoV3CustomFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+                subtype_2: highlevel_runtime::lenient::flattened(&value),
+                subtype_3: highlevel_runtime::lenient::flattened(&value),
+                subtype_4: highlevel_runtime::lenient::flattened(&value),
+                subtype_5: highlevel_runtime::lenient::flattened(&value),
+                subtype_6: highlevel_runtime::lenient::flattened(&value),
+                subtype_7: highlevel_runtime::lenient::flattened(&value),
+                subtype_8: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for UpsertContactDtoV3CustomFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_2)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_3)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_4)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_5)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_6)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_7)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_8)?;
+            map.end()
+        }
     }
     impl UpsertContactDtoV3CustomFieldsItem {
         #[inline]

@@ -9937,9 +9937,16 @@ Multiple calls are additive — event counters are merged, recipient statuses ar
         }
     }
     ///HTTP Status code of the request
-    #[derive(::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct UploadFilesErrorResponseDtoStatus(f64);
+    impl ::serde::Serialize for UploadFilesErrorResponseDtoStatus {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for UploadFilesErrorResponseDtoStatus {
         type Target = f64;
         #[inline]

@@ -2238,11 +2238,25 @@ pub mod types {
         }
     }
     ///`AutoInvoice`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct AutoInvoice(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for AutoInvoice {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for AutoInvoice {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for AutoInvoice {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -3303,11 +3317,25 @@ pub mod types {
         }
     }
     ///`BusinessDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct BusinessDetails(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for BusinessDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for BusinessDetails {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for BusinessDetails {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -4329,11 +4357,25 @@ pub mod types {
         }
     }
     ///`ContactDetails`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct ContactDetails(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for ContactDetails {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for ContactDetails {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ContactDetails {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -19802,11 +19844,25 @@ pub mod types {
         }
     }
     ///`OldCreateInvoiceDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct OldCreateInvoiceDto(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for OldCreateInvoiceDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for OldCreateInvoiceDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for OldCreateInvoiceDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -21837,11 +21893,25 @@ pub mod types {
         }
     }
     ///`ReminderExecutionDetailsList`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct ReminderExecutionDetailsList(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for ReminderExecutionDetailsList {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for ReminderExecutionDetailsList {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ReminderExecutionDetailsList {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -23504,9 +23574,23 @@ pub mod types {
         }
     }
     ///`SentTo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct SentTo(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
+    impl<'de> ::serde::Deserialize<'de> for SentTo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for SentTo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for SentTo {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]

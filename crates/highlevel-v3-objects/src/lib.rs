@@ -13,11 +13,25 @@ pub use highlevel_runtime::{ByteStream, ResponseValue};
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateCustomObjectRecordDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct CreateCustomObjectRecordDto(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for CreateCustomObjectRecordDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for CreateCustomObjectRecordDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for CreateCustomObjectRecordDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -2398,11 +2412,25 @@ pub mod types {
         }
     }
     ///`UpdateCustomObjectRecordDto`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct UpdateCustomObjectRecordDto(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for UpdateCustomObjectRecordDto {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for UpdateCustomObjectRecordDto {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for UpdateCustomObjectRecordDto {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]

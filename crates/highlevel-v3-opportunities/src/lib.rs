@@ -408,17 +408,38 @@ pub mod types {
         }
     }
     ///`CreateDtoV3CustomFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct CreateDtoV3CustomFieldsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<CustomFieldsInputStringSchemaV3>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<CustomFieldsInputArraySchemaV3>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchemaV3>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateDtoV3CustomFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+                subtype_2: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for CreateDtoV3CustomFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_2)?;
+            map.end()
+        }
     }
     impl CreateDtoV3CustomFieldsItem {
         #[inline]
@@ -3536,17 +3557,38 @@ pub mod types {
         }
     }
     ///`UpdateOpportunityDtoV3CustomFieldsItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(Clone, Debug, Default)]
     pub struct UpdateOpportunityDtoV3CustomFieldsItem {
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_0: ::std::option::Option<CustomFieldsInputStringSchemaV3>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_1: ::std::option::Option<CustomFieldsInputArraySchemaV3>,
-        #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
-        #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
         pub subtype_2: ::std::option::Option<CustomFieldsInputObjectSchemaV3>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateOpportunityDtoV3CustomFieldsItem {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            ::std::result::Result::Ok(Self {
+                subtype_0: highlevel_runtime::lenient::flattened(&value),
+                subtype_1: highlevel_runtime::lenient::flattened(&value),
+                subtype_2: highlevel_runtime::lenient::flattened(&value),
+            })
+        }
+    }
+    impl ::serde::Serialize for UpdateOpportunityDtoV3CustomFieldsItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(::std::option::Option::None)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;
+            highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_2)?;
+            map.end()
+        }
     }
     impl UpdateOpportunityDtoV3CustomFieldsItem {
         #[inline]

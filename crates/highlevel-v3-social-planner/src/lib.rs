@@ -25805,9 +25805,16 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     ///Question for the poll. Max length: 140 characters.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct LinkedinPollDtoQuestion(::std::string::String);
+    impl ::serde::Serialize for LinkedinPollDtoQuestion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for LinkedinPollDtoQuestion {
         type Target = ::std::string::String;
         #[inline]
@@ -26042,9 +26049,16 @@ For posts that contain a video, this is the resolved cover image used for the fi
         }
     }
     ///Text describing the option. Max length: 30 characters.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct LinkedinPollOptionDtoText(::std::string::String);
+    impl ::serde::Serialize for LinkedinPollOptionDtoText {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for LinkedinPollOptionDtoText {
         type Target = ::std::string::String;
         #[inline]
@@ -29108,9 +29122,16 @@ When supplied, this field takes precedence over the deprecated `boardIds` field.
         }
     }
     ///Alt text for accessibility. Supported on Instagram, Threads, Pinterest, Bluesky, and LinkedIn image posts (ignored for video and other platforms). Auto-truncated per platform: Pinterest 500, Instagram/Threads 1000, Bluesky 2000, LinkedIn 4086 chars.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct PostMediaSchemaAltText(::std::string::String);
+    impl ::serde::Serialize for PostMediaSchemaAltText {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for PostMediaSchemaAltText {
         type Target = ::std::string::String;
         #[inline]

@@ -1016,9 +1016,16 @@ pub mod types {
         }
     }
     ///Display name for the voice AI agent, between 1-40 characters. Default: "My Agent {random 3 digit number}"
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct AgentCreationRequestDtoAgentName(::std::string::String);
+    impl ::serde::Serialize for AgentCreationRequestDtoAgentName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for AgentCreationRequestDtoAgentName {
         type Target = ::std::string::String;
         #[inline]
@@ -1080,9 +1087,16 @@ pub mod types {
         }
     }
     ///Name of the business this agent represents. Default: Uses location name
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct AgentCreationRequestDtoBusinessName(::std::string::String);
+    impl ::serde::Serialize for AgentCreationRequestDtoBusinessName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for AgentCreationRequestDtoBusinessName {
         type Target = ::std::string::String;
         #[inline]
@@ -1141,9 +1155,16 @@ pub mod types {
         }
     }
     ///IANA timezone identifier affecting working hours and scheduling. Default: Location timezone
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct AgentCreationRequestDtoTimezone(::std::string::String);
+    impl ::serde::Serialize for AgentCreationRequestDtoTimezone {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for AgentCreationRequestDtoTimezone {
         type Target = ::std::string::String;
         #[inline]
@@ -1210,9 +1231,16 @@ pub mod types {
         }
     }
     ///Initial greeting spoken when the agent answers calls. Default: Auto generated
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct AgentCreationRequestDtoWelcomeMessage(::std::string::String);
+    impl ::serde::Serialize for AgentCreationRequestDtoWelcomeMessage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for AgentCreationRequestDtoWelcomeMessage {
         type Target = ::std::string::String;
         #[inline]
@@ -1355,9 +1383,16 @@ pub mod types {
         }
     }
     ///Day of the week for this working hours configuration (Monday=1 to Sunday=7)
-    #[derive(::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct AgentWorkingHoursDtoDayOfTheWeek(f64);
+    impl ::serde::Serialize for AgentWorkingHoursDtoDayOfTheWeek {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for AgentWorkingHoursDtoDayOfTheWeek {
         type Target = f64;
         #[inline]
@@ -5798,11 +5833,25 @@ pub mod types {
         }
     }
     ///`ExtractedDataSchema`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug)]
     pub struct ExtractedDataSchema(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
+    impl<'de> ::serde::Deserialize<'de> for ExtractedDataSchema {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            ::serde::Deserialize::deserialize(deserializer).map(Self)
+        }
+    }
+    impl ::serde::Serialize for ExtractedDataSchema {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for ExtractedDataSchema {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
         #[inline]
@@ -8294,9 +8343,16 @@ pub mod types {
         }
     }
     ///Display name for the voice AI agent, between 1-40 characters. Default: "My Agent {random 3 digit number}"
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct PatchAgentDtoAgentName(::std::string::String);
+    impl ::serde::Serialize for PatchAgentDtoAgentName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for PatchAgentDtoAgentName {
         type Target = ::std::string::String;
         #[inline]
@@ -8356,9 +8412,16 @@ pub mod types {
         }
     }
     ///Name of the business this agent represents. Default: Uses location name
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct PatchAgentDtoBusinessName(::std::string::String);
+    impl ::serde::Serialize for PatchAgentDtoBusinessName {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for PatchAgentDtoBusinessName {
         type Target = ::std::string::String;
         #[inline]
@@ -8415,9 +8478,16 @@ pub mod types {
         }
     }
     ///IANA timezone identifier affecting working hours and scheduling. Default: Location timezone
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct PatchAgentDtoTimezone(::std::string::String);
+    impl ::serde::Serialize for PatchAgentDtoTimezone {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for PatchAgentDtoTimezone {
         type Target = ::std::string::String;
         #[inline]
@@ -8482,9 +8552,16 @@ pub mod types {
         }
     }
     ///Initial greeting spoken when the agent answers calls. Default: Auto generated
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
+    #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     pub struct PatchAgentDtoWelcomeMessage(::std::string::String);
+    impl ::serde::Serialize for PatchAgentDtoWelcomeMessage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            ::serde::Serialize::serialize(&self.0, serializer)
+        }
+    }
     impl ::std::ops::Deref for PatchAgentDtoWelcomeMessage {
         type Target = ::std::string::String;
         #[inline]

@@ -28,7 +28,7 @@ pub fn module_files(project: &Project, g: &GeneratedModule) -> Result<BTreeMap<S
     let mut out = BTreeMap::new();
     out.insert(
         format!("{dir}/Cargo.toml"),
-        manifest(project, g.module, &uses),
+        manifest(project, g.module, &uses, derives_serde(&lib)),
     );
     out.insert(format!("{dir}/README.md"), readme(project, g));
     out.insert(
@@ -94,13 +94,32 @@ fn format_tokens(module: &Module, tokens: proc_macro2::TokenStream) -> Result<St
     Ok(prettyplease::unparse(&file))
 }
 
-fn manifest(project: &Project, module: &Module, uses: &dyn Fn(&str) -> bool) -> String {
+/// Whether a `#[derive(..)]` in `code` names one of serde's traits.
+fn derives_serde(code: &str) -> bool {
+    code.split("#[derive(").skip(1).any(|rest| {
+        rest.split_once(")]")
+            .is_some_and(|(list, _)| list.contains("::serde::"))
+    })
+}
+
+fn manifest(
+    project: &Project,
+    module: &Module,
+    uses: &dyn Fn(&str) -> bool,
+    derives_serde: bool,
+) -> String {
     let mut deps = String::from(
         "highlevel-runtime.workspace = true\n\
-         reqwest.workspace = true\n\
-         serde.workspace = true\n\
-         serde_json.workspace = true\n",
+         reqwest.workspace = true\n",
     );
+    // Only a crate whose code still derives (`super::serde_impls` writes the rest) makes a
+    // build compile serde_derive.
+    deps.push_str(if derives_serde {
+        "serde = { workspace = true, features = [\"derive\"] }\n"
+    } else {
+        "serde.workspace = true\n"
+    });
+    deps.push_str("serde_json.workspace = true\n");
     for optional in ["chrono", "regress", "uuid"] {
         if uses(optional) {
             let _ = writeln!(deps, "{optional}.workspace = true");

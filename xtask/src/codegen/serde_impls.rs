@@ -15,10 +15,19 @@
 //! - a struct's `Serialize`: `serialize_struct` with each field under its JSON name, a field
 //!   whose `skip_serializing_if` holds left out (the length counts only those written);
 //! - an open string enum: the string, matched against the listed values, else `Unrecognized`;
-//!   written back as the same string.
+//!   written back as the same string;
+//! - a `transparent` newtype: its field's own impls;
+//! - an `anyOf` object (every field a `flatten`ed lenient `Option` of one variant): each variant
+//!   read from the whole object (`None` where it does not fit), and written as one object of the
+//!   variants present (`highlevel_runtime::lenient::{flattened, flatten_into}`).
 //!
-//! A type with anything else in its serde attributes (`flatten`, `transparent`, `untagged`,
-//! another `with`, generics) keeps serde's derives: the written impls never guess.
+//! A field `deserialize_with = "::std::option::Option::deserialize"` (required, but may be
+//! `null`) is read as a required `Option`.
+//!
+//! A type with anything else in its serde attributes (`untagged`, another `flatten` or `with`,
+//! generics) keeps serde's derives: the written impls never guess. A module crate that still
+//! has one asks serde for its `derive` feature (`super::emit`); the others, and so a build
+//! with only them, do not compile serde_derive at all.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -31,6 +40,8 @@ use super::postprocess::{UNRECOGNIZED_VARIANT, derives, is_option};
 use crate::Result;
 
 const LENIENT_OPTIONAL: &str = "highlevel_runtime::lenient::optional";
+/// A required field that may be `null`: serde reads it through `Option`'s own impl.
+const NULLABLE: &str = "::std::option::Option::deserialize";
 
 /// Replaces serde's derived `Deserialize` and `Serialize` by written impls wherever the type
 /// allows; returns how many impls were written.
@@ -87,9 +98,17 @@ fn rewrite_items(items: &mut Vec<syn::Item>) -> std::result::Result<usize, Strin
     for mut item in std::mem::take(items) {
         let impls = match &mut item {
             syn::Item::Struct(s) => {
-                let impls = [struct_deserialize(s), struct_serialize(s)];
+                let impls = vec![
+                    struct_deserialize(s),
+                    struct_serialize(s),
+                    transparent_deserialize(s),
+                    transparent_serialize(s),
+                    any_of_deserialize(s),
+                    any_of_serialize(s),
+                ];
                 if !derives(&s.attrs, "Deserialize") && !derives(&s.attrs, "Serialize") {
                     // Without a serde derive, `#[serde]` is no attribute at all.
+                    s.attrs.retain(|a| !a.path().is_ident("serde"));
                     for field in s.fields.iter_mut() {
                         field.attrs.retain(|a| !a.path().is_ident("serde"));
                     }
@@ -97,7 +116,7 @@ fn rewrite_items(items: &mut Vec<syn::Item>) -> std::result::Result<usize, Strin
                 impls
             }
             syn::Item::Enum(e) => {
-                let impls = [enum_deserialize(e), enum_serialize(e)];
+                let impls = vec![enum_deserialize(e), enum_serialize(e)];
                 if !derives(&e.attrs, "Deserialize") && !derives(&e.attrs, "Serialize") {
                     for variant in &mut e.variants {
                         variant.attrs.retain(|a| !a.path().is_ident("serde"));
@@ -105,7 +124,7 @@ fn rewrite_items(items: &mut Vec<syn::Item>) -> std::result::Result<usize, Strin
                 }
                 impls
             }
-            _ => [None, None],
+            _ => Vec::new(),
         };
         for imp in impls.into_iter().flatten() {
             let parsed = syn::parse2::<syn::Item>(imp).map_err(|e| {
@@ -170,6 +189,8 @@ struct FieldSerde {
     rename: Option<String>,
     default: Option<FieldDefault>,
     lenient: bool,
+    /// `deserialize_with = "::std::option::Option::deserialize"`.
+    nullable: bool,
     skip_serializing_if: Option<syn::ExprPath>,
 }
 
@@ -196,8 +217,11 @@ fn field_serde(attrs: &[syn::Attribute]) -> Option<FieldSerde> {
                     FieldDefault::Trait
                 });
             } else if meta.path.is_ident("deserialize_with") {
-                if value()? == LENIENT_OPTIONAL {
+                let with = value()?;
+                if with == LENIENT_OPTIONAL {
                     found.lenient = true;
+                } else if with == NULLABLE {
+                    found.nullable = true;
                 } else {
                     supported = false;
                 }
@@ -253,8 +277,11 @@ fn struct_deserialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
         let init = match &serde.default {
             Some(FieldDefault::Function(path)) => quote! { #local.unwrap_or_else(#path) },
             Some(FieldDefault::Trait) => quote! { #local.unwrap_or_default() },
-            // serde reads a missing `Option` as `None` even without `default`.
-            None if is_option(&field.ty) => quote! { #local.unwrap_or_default() },
+            // serde reads a missing `Option` as `None` even without `default`, unless it is
+            // read through `Option::deserialize` (required, may be `null`).
+            None if is_option(&field.ty) && !serde.nullable => {
+                quote! { #local.unwrap_or_default() }
+            }
             None => quote! { highlevel_runtime::lenient::required(#local, #name)? },
         };
         locals.push(quote! { let mut #local = ::std::option::Option::None; });
@@ -364,7 +391,11 @@ fn open_enum_values(item: &syn::ItemEnum) -> Option<Vec<(Ident, String)>> {
             return None;
         }
         let serde = field_serde(&variant.attrs)?;
-        if serde.default.is_some() || serde.lenient || serde.skip_serializing_if.is_some() {
+        if serde.default.is_some()
+            || serde.lenient
+            || serde.nullable
+            || serde.skip_serializing_if.is_some()
+        {
             return None;
         }
         let name = serde.rename.unwrap_or_else(|| ident.unraw().to_string());
@@ -424,6 +455,159 @@ fn enum_deserialize(item: &mut syn::ItemEnum) -> Option<TokenStream> {
                     #(#arms)*
                     _ => Self::#fallback(value),
                 })
+            }
+        }
+    })
+}
+
+/// The keys of a type's own `#[serde(...)]` attributes (`transparent`, `untagged`, ...).
+fn container_keys(attrs: &[syn::Attribute]) -> Option<Vec<String>> {
+    let mut keys = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        attr.parse_nested_meta(|meta| {
+            keys.push(
+                meta.path
+                    .get_ident()
+                    .map(Ident::to_string)
+                    .unwrap_or_default(),
+            );
+            if meta.input.peek(Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            }
+            Ok(())
+        })
+        .ok()?;
+    }
+    Some(keys)
+}
+
+/// A `#[serde(transparent)]` tuple struct of one field without attributes of its own.
+fn is_transparent(item: &syn::ItemStruct) -> bool {
+    item.generics.params.is_empty()
+        && container_keys(&item.attrs).is_some_and(|keys| keys == ["transparent"])
+        && matches!(&item.fields, syn::Fields::Unnamed(fields)
+            if fields.unnamed.len() == 1 && !has_serde_attr(&fields.unnamed[0].attrs))
+}
+
+fn transparent_deserialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
+    if !is_transparent(item) || !drop_derived(&mut item.attrs, "Deserialize") {
+        return None;
+    }
+    let ty = &item.ident;
+    Some(quote! {
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                ::serde::Deserialize::deserialize(deserializer).map(Self)
+            }
+        }
+    })
+}
+
+fn transparent_serialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
+    if !is_transparent(item) || !drop_derived(&mut item.attrs, "Serialize") {
+        return None;
+    }
+    let ty = &item.ident;
+    Some(quote! {
+        impl ::serde::Serialize for #ty {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                ::serde::Serialize::serialize(&self.0, serializer)
+            }
+        }
+    })
+}
+
+/// The fields of an `anyOf` object as typify writes it: no attribute of its own, and every
+/// field an `Option` with exactly `flatten`, `skip_serializing_if = "Option::is_none"`,
+/// `default` and the lenient `deserialize_with`. `None` for any other struct.
+fn any_of_fields(item: &syn::ItemStruct) -> Option<Vec<Ident>> {
+    if !item.generics.params.is_empty() || has_serde_attr(&item.attrs) {
+        return None;
+    }
+    let syn::Fields::Named(fields) = &item.fields else {
+        return None;
+    };
+    let mut idents = Vec::new();
+    for field in &fields.named {
+        let mut keys = Vec::new();
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+            attr.parse_nested_meta(|meta| {
+                let key = meta
+                    .path
+                    .get_ident()
+                    .map(Ident::to_string)
+                    .unwrap_or_default();
+                let value = if meta.input.peek(Token![=]) {
+                    meta.value()?.parse::<syn::LitStr>()?.value()
+                } else {
+                    String::new()
+                };
+                keys.push((key, value));
+                Ok(())
+            })
+            .ok()?;
+        }
+        keys.sort();
+        let expected = [
+            ("default", ""),
+            ("deserialize_with", LENIENT_OPTIONAL),
+            ("flatten", ""),
+            ("skip_serializing_if", "::std::option::Option::is_none"),
+        ];
+        let matches = keys.len() == expected.len()
+            && keys
+                .iter()
+                .zip(expected)
+                .all(|((k, v), (ek, ev))| k == ek && v == ev);
+        if !matches || !is_option(&field.ty) {
+            return None;
+        }
+        idents.push(field.ident.clone()?);
+    }
+    (!idents.is_empty()).then_some(idents)
+}
+
+fn any_of_deserialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
+    let fields = any_of_fields(item)?;
+    if !drop_derived(&mut item.attrs, "Deserialize") {
+        return None;
+    }
+    let ty = &item.ident;
+    Some(quote! {
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
+                ::std::result::Result::Ok(Self {
+                    #(#fields: highlevel_runtime::lenient::flattened(&value),)*
+                })
+            }
+        }
+    })
+}
+
+fn any_of_serialize(item: &mut syn::ItemStruct) -> Option<TokenStream> {
+    let fields = any_of_fields(item)?;
+    if !drop_derived(&mut item.attrs, "Serialize") {
+        return None;
+    }
+    let ty = &item.ident;
+    Some(quote! {
+        impl ::serde::Serialize for #ty {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(::std::option::Option::None)?;
+                #(highlevel_runtime::lenient::flatten_into(&mut map, &self.#fields)?;)*
+                map.end()
             }
         }
     })
@@ -539,7 +723,8 @@ mod tests {
     #[test]
     fn types_with_other_serde_attributes_keep_the_derive() {
         for source in [
-            "#[derive(::serde::Deserialize)] #[serde(transparent)] pub struct Ids(Vec<String>);",
+            "#[derive(::serde::Deserialize)] #[serde(transparent)] pub struct Ids { pub ids: Vec<String> }",
+            "#[derive(::serde::Deserialize)] pub struct AnyOf { #[serde(flatten)] pub a: Option<A> }",
             "#[derive(::serde::Deserialize)] #[serde(untagged)] pub enum Either { A(i64), B(String) }",
             "#[derive(::serde::Deserialize)] pub struct Open { #[serde(flatten)] pub extra: ::serde_json::Map<String, ::serde_json::Value> }",
             "#[derive(::serde::Deserialize)] pub struct Custom { #[serde(deserialize_with = \"other\")] pub a: Option<i64> }",
@@ -554,5 +739,78 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn a_transparent_newtype_uses_its_fields_impls() {
+        let (written, code) = rewritten(
+            "#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)] \
+             #[serde(transparent)] pub struct Dto(pub ::serde_json::Map<String, ::serde_json::Value>);",
+        );
+        assert_eq!(written, 2, "{code}");
+        assert!(code.contains("#[derive(Clone, Debug)]"), "{code}");
+        assert!(!code.contains("#[serde"), "{code}");
+        assert!(
+            code.contains("::serde::Deserialize::deserialize(deserializer).map(Self)"),
+            "{code}"
+        );
+        assert!(
+            code.contains("::serde::Serialize::serialize(&self.0, serializer)"),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn an_any_of_object_reads_each_variant_from_the_whole_object() {
+        let (written, code) = rewritten(
+            r#"
+            #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+            pub struct CustomField {
+                #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+                #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+                pub subtype_0: ::std::option::Option<TextField>,
+                #[serde(flatten, skip_serializing_if = "::std::option::Option::is_none")]
+                #[serde(default, deserialize_with = "highlevel_runtime::lenient::optional")]
+                pub subtype_1: ::std::option::Option<NumericField>,
+            }
+            "#,
+        );
+        assert_eq!(written, 2, "{code}");
+        assert!(code.contains("#[derive(Clone, Debug, Default)]"), "{code}");
+        assert!(!code.contains("#[serde"), "{code}");
+        for expected in [
+            "subtype_0: highlevel_runtime::lenient::flattened(&value),",
+            "subtype_1: highlevel_runtime::lenient::flattened(&value),",
+            "highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_0)?;",
+            "highlevel_runtime::lenient::flatten_into(&mut map, &self.subtype_1)?;",
+        ] {
+            assert!(code.contains(expected), "{expected}\n{code}");
+        }
+    }
+
+    #[test]
+    fn a_nullable_required_field_must_be_present() {
+        let (written, code) = rewritten(
+            r#"
+            #[derive(::serde::Deserialize, Clone, Debug)]
+            pub struct Update {
+                #[serde(rename = "businessId", deserialize_with = "::std::option::Option::deserialize")]
+                pub business_id: ::std::option::Option<::std::string::String>,
+                pub note: ::std::option::Option<::std::string::String>,
+            }
+            "#,
+        );
+        assert_eq!(written, 1, "{code}");
+        let packed: String = code.split_whitespace().collect();
+        assert!(
+            packed.contains(
+                r#"business_id:highlevel_runtime::lenient::required(field_0,"businessId",)?"#
+            ),
+            "{code}"
+        );
+        assert!(
+            packed.contains("note:field_1.unwrap_or_default()"),
+            "{code}"
+        );
     }
 }

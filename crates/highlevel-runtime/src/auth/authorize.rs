@@ -3,11 +3,13 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::AuthError;
 use super::session::UserType;
 use crate::Scope;
+use crate::object::Object;
 
 /// Where the admin installing the app is sent.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -47,7 +49,10 @@ pub struct AuthorizationRequest {
 }
 
 /// The state a callback must carry, and how its code is to be exchanged.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// In JSON (to keep it between the redirect and the callback):
+/// `{"state": "…", "redirect_uri": "…", "user_type": "Location"}`.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PendingAuthorization {
     /// The random `state` sent to the authorization page.
@@ -56,6 +61,27 @@ pub struct PendingAuthorization {
     pub redirect_uri: String,
     /// The token kind to ask for.
     pub user_type: UserType,
+}
+
+impl Serialize for PendingAuthorization {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut pending = serializer.serialize_struct("PendingAuthorization", 3)?;
+        pending.serialize_field("state", &self.state)?;
+        pending.serialize_field("redirect_uri", &self.redirect_uri)?;
+        pending.serialize_field("user_type", &self.user_type)?;
+        pending.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for PendingAuthorization {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut pending = Object::read(deserializer, "a pending authorization")?;
+        Ok(Self {
+            state: pending.required("state")?,
+            redirect_uri: pending.required("redirect_uri")?,
+            user_type: pending.required("user_type")?,
+        })
+    }
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -215,6 +241,23 @@ mod tests {
             redirect_uri: "https://app.example/cb".into(),
             user_type: UserType::Location,
         }
+    }
+
+    #[test]
+    fn a_pending_authorization_keeps_its_json_shape() {
+        let written = serde_json::to_value(pending()).expect("serializes");
+        assert_eq!(
+            written,
+            serde_json::json!({
+                "state": "s1", "redirect_uri": "https://app.example/cb", "user_type": "Location"
+            })
+        );
+        let back: PendingAuthorization = serde_json::from_value(written).expect("reads back");
+        assert!(back == pending());
+        let missing = serde_json::from_str::<PendingAuthorization>(r#"{"state":"s1"}"#)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(missing.as_deref(), Some("missing field `redirect_uri`"));
     }
 
     #[test]

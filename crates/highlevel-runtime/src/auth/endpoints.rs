@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use reqwest::header::AUTHORIZATION;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::bearer;
@@ -18,6 +18,7 @@ use super::dialect::{Call, Field, OAuthEndpoints, PageInfo, installed_query, nex
 use super::error::AuthError;
 use super::session::{Session, SessionStatus, UserType, unix};
 use crate::ApiError;
+use crate::object::Object;
 
 /// The longest `expires_in` taken at its word (ten years); a longer one (`1e300`) is no
 /// lifetime HighLevel gives, and is read as unknown.
@@ -62,36 +63,66 @@ impl From<AuthError> for GrantError {
 
 /// One installed location, as the installed-locations endpoint lists it (v2's `locations`
 /// and v3's `items` hold the same entries).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+///
+/// In JSON: `{"_id": "…", "name": "…", "address": "…"}`, `name` and `address` optional.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InstalledLocation {
-    /// The location id.
-    #[serde(rename = "_id")]
+    /// The location id (`_id`).
     pub id: String,
     /// Its name.
-    #[serde(default)]
     pub name: Option<String>,
     /// Its address.
-    #[serde(default)]
     pub address: Option<String>,
 }
 
-/// An installed-locations page in either envelope: v2's `{ locations, count }`, v3's
-/// `{ items, pagination }`.
-#[derive(Deserialize)]
-struct InstalledPage {
-    #[serde(default, alias = "items")]
-    locations: Vec<Value>,
-    count: Option<f64>,
-    #[serde(default)]
-    pagination: Option<Pagination>,
+impl<'de> Deserialize<'de> for InstalledLocation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut location = Object::read(deserializer, "an installed location")?;
+        Ok(Self {
+            id: location.required("_id")?,
+            name: location.optional("name")?,
+            address: location.optional("address")?,
+        })
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Pagination {
+/// An installed-locations page in either envelope: v2's `{ locations, count }`, v3's
+/// `{ items, pagination: { hasNextPage, nextPageToken } }`.
+struct InstalledPage {
+    locations: Vec<Value>,
+    count: Option<f64>,
     has_next_page: Option<bool>,
     next_page_token: Option<String>,
+}
+
+impl InstalledPage {
+    fn read(body: &[u8]) -> serde_json::Result<Self> {
+        let mut page: Object<serde_json::Error> =
+            Object::from_value(serde_json::from_slice(body)?, "an installed-locations page")?;
+        let locations = match page.optional("locations")? {
+            Some(locations) => locations,
+            None => page.optional("items")?.unwrap_or_default(),
+        };
+        let count = page.optional("count")?;
+        let (has_next_page, next_page_token) = match page.take("pagination") {
+            None | Some(Value::Null) => (None, None),
+            Some(pagination) => {
+                let mut pagination: Object<serde_json::Error> =
+                    Object::from_value(pagination, "a pagination object")?;
+                (
+                    pagination.optional("hasNextPage")?,
+                    pagination.optional("nextPageToken")?,
+                )
+            }
+        };
+        Ok(Self {
+            locations,
+            count,
+            has_next_page,
+            next_page_token,
+        })
+    }
 }
 
 impl Endpoints<'_> {
@@ -206,17 +237,16 @@ impl Endpoints<'_> {
                 .header(AUTHORIZATION, bearer(agency_token)?)
                 .query(&installed_query(company_id, app_id, &cursor));
             let body = send(request, endpoint, "get_installed_location").await?;
-            let page: InstalledPage =
-                serde_json::from_slice(&body).map_err(|e| AuthError::InvalidTokenResponse {
-                    endpoint,
-                    reason: e.to_string(),
-                })?;
+            let page = InstalledPage::read(&body).map_err(|e| AuthError::InvalidTokenResponse {
+                endpoint,
+                reason: e.to_string(),
+            })?;
             pages += 1;
             let info = PageInfo {
                 fetched: page.locations.len(),
                 count: page.count,
-                has_next_page: page.pagination.as_ref().and_then(|p| p.has_next_page),
-                next_page_token: page.pagination.and_then(|p| p.next_page_token),
+                has_next_page: page.has_next_page,
+                next_page_token: page.next_page_token,
             };
             // One odd entry must not hide the others.
             all.extend(
@@ -414,6 +444,33 @@ fn granted(body: &[u8], endpoint: &'static str, requested: UserType) -> Result<G
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_installed_locations_page_reads_in_either_envelope() {
+        let v2 = InstalledPage::read(
+            br#"{"locations":[{"_id":"l1","name":"One"},{"_id":"l2"}],"count":2}"#,
+        )
+        .expect("v2 page");
+        assert_eq!((v2.locations.len(), v2.count), (2, Some(2.0)));
+        assert_eq!((v2.has_next_page, v2.next_page_token), (None, None));
+        let first: InstalledLocation =
+            serde_json::from_value(v2.locations[0].clone()).expect("a location");
+        assert_eq!(first.id, "l1");
+        assert_eq!(first.name.as_deref(), Some("One"));
+        assert_eq!(first.address, None);
+
+        let v3 = InstalledPage::read(
+            br#"{"items":[{"_id":"l3"}],"pagination":{"hasNextPage":true,"nextPageToken":"p2"}}"#,
+        )
+        .expect("v3 page");
+        assert_eq!(v3.locations.len(), 1);
+        assert_eq!(v3.has_next_page, Some(true));
+        assert_eq!(v3.next_page_token.as_deref(), Some("p2"));
+
+        assert!(InstalledPage::read(b"[]").is_err());
+        assert!(InstalledPage::read(br#"{"count":"two"}"#).is_err());
+        assert!(serde_json::from_str::<InstalledLocation>(r#"{"name":"no id"}"#).is_err());
+    }
 
     #[test]
     fn invalid_grant_is_recognised_in_both_shapes() {

@@ -4,11 +4,17 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::{Deserializer, Error as _};
+use serde::ser::{SerializeStruct, SerializeStructVariant, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::object::{Object, one_of};
 
 /// What a token is for: a sub-account (location) or an agency (company).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id")]
+///
+/// In JSON: `{"kind": "Location", "id": "<location id>"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Resource {
     /// A sub-account; HighLevel's `userType: Location`.
     Location(String),
@@ -43,7 +49,7 @@ impl fmt::Display for Resource {
 }
 
 /// The token kind HighLevel issues: `user_type` in requests, `userType` in answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UserType {
     /// A sub-account token.
     Location,
@@ -88,7 +94,9 @@ impl fmt::Display for SessionKey {
 }
 
 /// Whether a session's tokens can still be used.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// In JSON: `"Active"`, or `{"NeedsReauthorization": {"reason": "…", "at_unix": 1700000000}}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionStatus {
     /// Usable (refreshing it when it expires).
@@ -227,24 +235,28 @@ impl Session {
     ///
     /// The JSON error (which never quotes the document, so no token leaks through it).
     pub fn from_store_json(text: &str) -> Result<Self, serde_json::Error> {
-        let record: OwnedRecord = serde_json::from_str(text)?;
+        let mut record: Object<serde_json::Error> =
+            Object::from_value(serde_json::from_str(text)?, "a session")?;
         Ok(Self {
-            access_token: SecretString::from(record.access_token),
-            refresh_token: record.refresh_token.map(SecretString::from),
-            expires_at_unix: record.expires_at_unix,
-            obtained_at_unix: record.obtained_at_unix,
-            scope: record.scope,
-            user_type: record.user_type,
-            company_id: record.company_id,
-            location_id: record.location_id,
-            user_id: record.user_id,
-            minted_from_agency: record.minted_from_agency,
-            status: record.status,
+            access_token: SecretString::from(record.required::<String>("access_token")?),
+            refresh_token: record
+                .optional::<String>("refresh_token")?
+                .map(SecretString::from),
+            expires_at_unix: record.optional("expires_at_unix")?,
+            // Absent from records written before they were kept.
+            obtained_at_unix: record.optional("obtained_at_unix")?.unwrap_or_default(),
+            scope: record.optional("scope")?.unwrap_or_default(),
+            user_type: record.required("user_type")?,
+            company_id: record.optional("company_id")?,
+            location_id: record.optional("location_id")?,
+            user_id: record.optional("user_id")?,
+            minted_from_agency: record.optional("minted_from_agency")?.unwrap_or_default(),
+            status: record.required("status")?,
         })
     }
 }
 
-#[derive(Serialize)]
+/// What [`Session::to_store_json`] writes: the session with its tokens in clear.
 struct Record<'a> {
     access_token: &'a str,
     refresh_token: Option<&'a str>,
@@ -259,22 +271,115 @@ struct Record<'a> {
     status: &'a SessionStatus,
 }
 
-#[derive(Deserialize)]
-struct OwnedRecord {
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_at_unix: Option<u64>,
-    #[serde(default)]
-    obtained_at_unix: u64,
-    #[serde(default)]
-    scope: String,
-    user_type: UserType,
-    company_id: Option<String>,
-    location_id: Option<String>,
-    user_id: Option<String>,
-    #[serde(default)]
-    minted_from_agency: bool,
-    status: SessionStatus,
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut record = serializer.serialize_struct("Record", 11)?;
+        record.serialize_field("access_token", self.access_token)?;
+        record.serialize_field("refresh_token", &self.refresh_token)?;
+        record.serialize_field("expires_at_unix", &self.expires_at_unix)?;
+        record.serialize_field("obtained_at_unix", &self.obtained_at_unix)?;
+        record.serialize_field("scope", self.scope)?;
+        record.serialize_field("user_type", &self.user_type)?;
+        record.serialize_field("company_id", &self.company_id)?;
+        record.serialize_field("location_id", &self.location_id)?;
+        record.serialize_field("user_id", &self.user_id)?;
+        record.serialize_field("minted_from_agency", &self.minted_from_agency)?;
+        record.serialize_field("status", self.status)?;
+        record.end()
+    }
+}
+
+const USER_TYPES: &[&str] = &["Location", "Company"];
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (kind, id) = match self {
+            Self::Location(id) => ("Location", id),
+            Self::Company(id) => ("Company", id),
+        };
+        let mut resource = serializer.serialize_struct("Resource", 2)?;
+        resource.serialize_field("kind", kind)?;
+        resource.serialize_field("id", id)?;
+        resource.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut resource = Object::read(deserializer, "a resource ({\"kind\", \"id\"})")?;
+        let kind: String = resource.required("kind")?;
+        let id = resource.required("id")?;
+        match kind.as_str() {
+            "Location" => Ok(Self::Location(id)),
+            "Company" => Ok(Self::Company(id)),
+            other => Err(D::Error::unknown_variant(other, USER_TYPES)),
+        }
+    }
+}
+
+impl Serialize for UserType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let index = match self {
+            Self::Location => 0,
+            Self::Company => 1,
+        };
+        serializer.serialize_unit_variant("UserType", index, self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for UserType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match one_of(deserializer, USER_TYPES)? {
+            0 => Self::Location,
+            _ => Self::Company,
+        })
+    }
+}
+
+const NEEDS_REAUTHORIZATION: &str = "NeedsReauthorization";
+
+impl Serialize for SessionStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Active => serializer.serialize_unit_variant("SessionStatus", 0, "Active"),
+            Self::NeedsReauthorization { reason, at_unix } => {
+                let mut status = serializer.serialize_struct_variant(
+                    "SessionStatus",
+                    1,
+                    NEEDS_REAUTHORIZATION,
+                    2,
+                )?;
+                status.serialize_field("reason", reason)?;
+                status.serialize_field("at_unix", at_unix)?;
+                status.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(status) if status == "Active" => Ok(Self::Active),
+            Value::Object(mut outer) if outer.len() == 1 => {
+                let inner = outer.remove(NEEDS_REAUTHORIZATION).ok_or_else(|| {
+                    D::Error::unknown_variant(
+                        outer.keys().next().map_or("", String::as_str),
+                        &["Active", NEEDS_REAUTHORIZATION],
+                    )
+                })?;
+                let mut status: Object<D::Error> =
+                    Object::from_value(inner, "the reason and time of the refusal")?;
+                Ok(Self::NeedsReauthorization {
+                    reason: status.required("reason")?,
+                    at_unix: status.required("at_unix")?,
+                })
+            }
+            _ => Err(D::Error::custom(
+                "expected \"Active\" or {\"NeedsReauthorization\": {\"reason\", \"at_unix\"}}",
+            )),
+        }
+    }
 }
 
 pub(crate) fn unix(at: SystemTime) -> u64 {
@@ -306,6 +411,78 @@ mod tests {
         assert!(!shown.contains("secret"), "{shown}");
         let err = Session::from_store_json("{\"access_token\":\"tok-leak\"").err();
         assert!(!format!("{err:?}").contains("tok-leak"));
+    }
+
+    /// Stores hold sessions written before these impls were written by hand (serde's derive):
+    /// the JSON keeps its shape field for field.
+    #[test]
+    fn the_store_json_keeps_its_shape_and_reads_back() {
+        let mut session = Session::new(
+            "access-1",
+            Some("refresh-1".into()),
+            UNIX_EPOCH + Duration::from_secs(100),
+            UserType::Company,
+        );
+        session.obtained_at_unix = 40;
+        session.company_id = Some("co-1".into());
+        session.status = SessionStatus::NeedsReauthorization {
+            reason: "invalid_grant".into(),
+            at_unix: 90,
+        };
+        let text = session.to_store_json();
+        let written: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(
+            written,
+            serde_json::json!({
+                "access_token": "access-1", "refresh_token": "refresh-1",
+                "expires_at_unix": 100, "obtained_at_unix": 40, "scope": "",
+                "user_type": "Company", "company_id": "co-1", "location_id": null,
+                "user_id": null, "minted_from_agency": false,
+                "status": { "NeedsReauthorization": { "reason": "invalid_grant", "at_unix": 90 } }
+            })
+        );
+        let back = Session::from_store_json(&text).expect("reads back");
+        assert_eq!(back.status, session.status);
+        assert_eq!(back.user_type, UserType::Company);
+        assert_eq!(back.company_id.as_deref(), Some("co-1"));
+
+        let active = text.replace(
+            r#"{"NeedsReauthorization":{"reason":"invalid_grant","at_unix":90}}"#,
+            r#""Active""#,
+        );
+        let back = Session::from_store_json(&active).expect("an active session");
+        assert_eq!(back.status, SessionStatus::Active);
+        for bad in [r#""Paused""#, r#"{"Other":{}}"#, "7"] {
+            let odd = text.replace(
+                r#"{"NeedsReauthorization":{"reason":"invalid_grant","at_unix":90}}"#,
+                bad,
+            );
+            assert!(Session::from_store_json(&odd).is_err(), "{bad}");
+        }
+        let unknown_kind = text.replace(r#""Company""#, r#""Agency""#);
+        assert!(Session::from_store_json(&unknown_kind).is_err());
+    }
+
+    #[test]
+    fn a_resource_is_its_kind_and_id() {
+        let resource = Resource::Location("loc-1".into());
+        let written = serde_json::to_value(&resource).expect("serializes");
+        assert_eq!(
+            written,
+            serde_json::json!({ "kind": "Location", "id": "loc-1" })
+        );
+        let back: Resource = serde_json::from_value(written).expect("reads back");
+        assert_eq!(back, resource);
+        let company: Resource =
+            serde_json::from_str(r#"{"id":"co-1","kind":"Company"}"#).expect("any key order");
+        assert_eq!(company, Resource::Company("co-1".into()));
+        for bad in [
+            r#"{"kind":"Agency","id":"x"}"#,
+            r#"{"kind":"Location"}"#,
+            r#""loc-1""#,
+        ] {
+            assert!(serde_json::from_str::<Resource>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
