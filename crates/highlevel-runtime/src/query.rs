@@ -35,29 +35,27 @@ impl<T: ?Sized> std::fmt::Debug for Param<'_, T> {
 }
 
 impl<T: Serialize + ?Sized> Serialize for Param<'_, T> {
+    /// The parameter's `(name, text)` pairs, written as they are made (no list of them).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let value = serde_json::to_value(self.value).map_err(|error| {
             S::Error::custom(format_args!("query parameter `{}`: {error}", self.name))
         })?;
-        pairs(self.name, value).serialize(serializer)
-    }
-}
-
-/// The `(name, text)` pairs of a parameter's value.
-fn pairs(name: &str, value: Value) -> Vec<(String, String)> {
-    match value {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items
-            .into_iter()
-            .filter(|item| !item.is_null())
-            .map(|item| (name.to_owned(), text(item)))
-            .collect(),
-        Value::Object(properties) => properties
-            .into_iter()
-            .filter(|(_, item)| !item.is_null())
-            .map(|(key, item)| (key, text(item)))
-            .collect(),
-        scalar => vec![(name.to_owned(), text(scalar))],
+        match value {
+            Value::Null => serializer.collect_seq(std::iter::empty::<(&str, String)>()),
+            Value::Array(items) => serializer.collect_seq(
+                items
+                    .into_iter()
+                    .filter(|item| !item.is_null())
+                    .map(|item| (self.name, text(item))),
+            ),
+            Value::Object(properties) => serializer.collect_seq(
+                properties
+                    .into_iter()
+                    .filter(|(_, item)| !item.is_null())
+                    .map(|(key, item)| (key, text(item))),
+            ),
+            scalar => serializer.collect_seq([(self.name, text(scalar))]),
+        }
     }
 }
 

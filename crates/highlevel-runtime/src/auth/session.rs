@@ -293,13 +293,9 @@ const USER_TYPES: &[&str] = &["Location", "Company"];
 
 impl Serialize for Resource {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (kind, id) = match self {
-            Self::Location(id) => ("Location", id),
-            Self::Company(id) => ("Company", id),
-        };
         let mut resource = serializer.serialize_struct("Resource", 2)?;
-        resource.serialize_field("kind", kind)?;
-        resource.serialize_field("id", id)?;
+        resource.serialize_field("kind", &self.user_type())?;
+        resource.serialize_field("id", self.id())?;
         resource.end()
     }
 }
@@ -307,13 +303,12 @@ impl Serialize for Resource {
 impl<'de> Deserialize<'de> for Resource {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let mut resource = Object::read(deserializer, "a resource ({\"kind\", \"id\"})")?;
-        let kind: String = resource.required("kind")?;
+        let kind = resource.required("kind")?;
         let id = resource.required("id")?;
-        match kind.as_str() {
-            "Location" => Ok(Self::Location(id)),
-            "Company" => Ok(Self::Company(id)),
-            other => Err(D::Error::unknown_variant(other, USER_TYPES)),
-        }
+        Ok(match kind {
+            UserType::Location => Self::Location(id),
+            UserType::Company => Self::Company(id),
+        })
     }
 }
 
